@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Builds the real control-plane binaries (kube-apiserver, kubectl, etcd) and helm from their Go
+# modules into a cache outside the repository, keyed by version, so later runs start in seconds.
+# Versions come from the pinned tool modules under hack/tools/*/go.mod (go.sum makes them reproducible).
+#
+# Usage: hack/build-tools.sh [kube-apiserver|kubectl|etcd|helm ...]   (default: all)
+# Prints one line per tool, NAME=PATH, on stdout (progress goes to stderr). Honours GREENLIGHT_TOOLS_DIR.
+set -euo pipefail
+
+if ! command -v go >/dev/null; then
+  echo "Go 1.25 or newer is needed to build the local control plane (https://go.dev/dl), or set" \
+    "GREENLIGHT_ETCD, GREENLIGHT_KUBE_APISERVER and GREENLIGHT_KUBECTL to existing binaries." >&2
+  exit 3
+fi
+
+here=$(cd "$(dirname "$0")" && pwd)
+cache=${GREENLIGHT_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/greenlight/tools}
+mkdir -p "$cache"
+export CGO_ENABLED=0 GOFLAGS=-mod=readonly
+
+module_version() { (cd "$here/tools/$1" && go list -m -f '{{.Version}}' "$2"); }
+
+# build NAME TOOLDIR PACKAGE VERSION LDFLAGS
+build() {
+  local name=$1 dir=$2 pkg=$3 version=$4 ldflags=$5
+  local out="$cache/$name-$version"
+  if [ -x "$out/$name" ]; then echo "$name=$out/$name"; return 0; fi
+  echo "building $name $version (one time; cached in $out)" >&2
+  local start=$SECONDS tmp
+  tmp=$(mktemp -d "$cache/.build-$name.XXXXXX")
+  (cd "$here/tools/$dir" && go build -trimpath -ldflags "$ldflags" -o "$tmp/$name" "$pkg")
+  mkdir -p "$out" && mv "$tmp/$name" "$out/$name" && rmdir "$tmp"
+  echo "built $name $version in $((SECONDS - start))s" >&2
+  echo "$name=$out/$name"
+}
+
+k8s_ldflags() {
+  local v=$1 minor ldf="-s -w" p date
+  minor=$(echo "$v" | cut -d. -f2)
+  date=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+  for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ldf+=" -X $p.gitVersion=$v -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean -X $p.buildDate=$date"
+  done
+  echo "$ldf"
+}
+
+want=("$@")
+[ ${#want[@]} -gt 0 ] || want=(etcd kube-apiserver kubectl helm)
+for tool in "${want[@]}"; do
+  case "$tool" in
+    kube-apiserver|kubectl)
+      v=$(module_version k8s k8s.io/kubernetes)
+      build "$tool" k8s "k8s.io/kubernetes/cmd/$tool" "$v" "$(k8s_ldflags "$v")" ;;
+    etcd)
+      v=$(module_version etcd go.etcd.io/etcd/server/v3)
+      build etcd etcd go.etcd.io/etcd/server/v3 "$v" "-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=$v" ;;
+    helm)
+      v=$(module_version helm helm.sh/helm/v3)
+      # Without these, helm's default capabilities claim Kubernetes 1.20.
+      kv=$(module_version k8s k8s.io/kubernetes); kminor=$(echo "$kv" | cut -d. -f2)
+      hl="-s -w -X helm.sh/helm/v3/internal/version.version=$v"
+      for p in helm.sh/helm/v3/pkg/chartutil helm.sh/helm/v3/pkg/lint/rules; do
+        hl+=" -X $p.k8sVersionMajor=1 -X $p.k8sVersionMinor=$kminor"
+      done
+      build helm helm helm.sh/helm/v3/cmd/helm "$v" "$hl" ;;
+    *) echo "unknown tool: $tool (expected kube-apiserver, kubectl, etcd or helm)" >&2; exit 2 ;;
+  esac
+done

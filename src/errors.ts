@@ -1,0 +1,45 @@
+/**
+ * Greenlight's error taxonomy: every error we raise carries a stable `code` and, where it wraps
+ * another failure, the original as `cause` (the @slack/web-api `SlackError` shape).
+ */
+export const ErrorCode = {
+  Config: 'greenlight_config_error',
+  Usage: 'greenlight_usage_error',
+  LocalCluster: 'greenlight_local_cluster_error',
+  ToolBuild: 'greenlight_tool_build_error',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export abstract class GreenlightError extends Error {
+  abstract readonly code: ErrorCode;
+
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** The configuration (flags, environment) cannot be used; the process should not start. */
+export class ConfigError extends GreenlightError {
+  readonly code = ErrorCode.Config;
+}
+
+/** The command line is wrong; the message says what to type instead. */
+export class UsageError extends GreenlightError {
+  readonly code = ErrorCode.Usage;
+}
+
+/** The local control plane (etcd + kube-apiserver) could not be started or stopped. */
+export class LocalClusterError extends GreenlightError {
+  readonly code = ErrorCode.LocalCluster;
+}
+
+/** A control-plane binary could not be built from its Go module. */
+export class ToolBuildError extends GreenlightError {
+  readonly code = ErrorCode.ToolBuild;
+}
+
+/** The message of anything thrown, for logs and CLI output. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

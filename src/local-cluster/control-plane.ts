@@ -1,0 +1,266 @@
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { LocalClusterError } from '../errors.ts';
+import { probe } from './https-probe.ts';
+import {
+  ADMIN,
+  CI_SERVICE_ACCOUNT,
+  CI_USERNAME,
+  HUMANS,
+  IDENTITIES,
+  tokenFileLine,
+  type Identity,
+} from './identities.ts';
+import { renderKubeconfig, type KubeconfigUser } from './kubeconfig.ts';
+import { freeLoopbackPort } from './ports.ts';
+import { startProcess, waitUntilReady, type ManagedProcess } from './process.ts';
+import { resolveTools } from './tools.ts';
+
+export interface LocalClusterOptions {
+  /** Where state, logs and kubeconfigs go; a fresh temporary folder by default (removed on stop). */
+  readonly dir?: string;
+  /** Progress lines for people watching ("building kube-apiserver…"). */
+  readonly onProgress?: (message: string) => void;
+  readonly startTimeoutMs?: number;
+}
+
+export interface LocalCluster {
+  /** https://127.0.0.1:PORT */
+  readonly server: string;
+  readonly dir: string;
+  /** One kubeconfig file per identity (each with a single context). */
+  readonly kubeconfigs: Readonly<Record<Identity, string>>;
+  /** One kubeconfig with a context per identity; `admin` is current. */
+  readonly kubeconfig: string;
+  /** The Kubernetes username of each identity, as the API server sees it. */
+  readonly usernames: Readonly<Record<Identity, string>>;
+  readonly kubectl: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a real control plane on loopback: etcd and kube-apiserver built from their Go modules, with
+ * RBAC authorization, ValidatingAdmissionPolicy (GA, on by default), ServiceAccount token signing, and
+ * kubeconfigs for an admin, a CI ServiceAccount and three people. There is no controller-manager:
+ * namespaces are never finalized and nothing garbage-collects, so callers use fresh namespaces.
+ */
+export async function startLocalCluster(options: LocalClusterOptions = {}): Promise<LocalCluster> {
+  const progress = options.onProgress ?? ((): void => undefined);
+  const ownsDir = options.dir === undefined;
+  const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'greenlight-cluster-')));
+  await mkdir(dir, { recursive: true });
+  progress('Resolving etcd, kube-apiserver and kubectl (built once from their Go modules, then cached)');
+  const tools = await resolveTools(['etcd', 'kube-apiserver', 'kubectl']);
+  const timeoutMs = options.startTimeoutMs ?? 90_000;
+  const started: ManagedProcess[] = [];
+  const stop = async (): Promise<void> => {
+    for (const process of started.reverse()) await process.stop();
+    if (ownsDir) await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    progress('Starting etcd');
+    const etcd = await startEtcd(tools.etcd, dir, timeoutMs);
+    started.push(etcd.process);
+    progress('Starting kube-apiserver');
+    const apiserver = await startApiserver(tools['kube-apiserver'], dir, etcd.url, timeoutMs);
+    started.push(apiserver.process);
+    const { kubeconfigs, kubeconfig } = await writeKubeconfigs(dir, apiserver);
+    progress(`Control plane ready at ${apiserver.server}`);
+    return {
+      server: apiserver.server,
+      dir,
+      kubeconfigs,
+      kubeconfig,
+      usernames: usernames(),
+      kubectl: tools.kubectl,
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+function usernames(): Record<Identity, string> {
+  return {
+    admin: ADMIN.name,
+    ci: CI_USERNAME,
+    alice: HUMANS.alice.name,
+    bob: HUMANS.bob.name,
+    carol: HUMANS.carol.name,
+  };
+}
+
+async function startEtcd(
+  binary: string,
+  dir: string,
+  timeoutMs: number,
+): Promise<{ process: ManagedProcess; url: string }> {
+  const [clientPort, peerPort] = [await freeLoopbackPort(), await freeLoopbackPort()];
+  // tmpfs makes etcd's writes cheap; its data is throw-away anyway.
+  const dataRoot = existsSync('/dev/shm') ? '/dev/shm' : dir;
+  const dataDir = await mkdtemp(join(dataRoot, 'greenlight-etcd-'));
+  const url = `http://127.0.0.1:${clientPort}`;
+  const process = startProcess(
+    'etcd',
+    binary,
+    [
+      `--data-dir=${dataDir}`,
+      `--listen-client-urls=${url}`,
+      `--advertise-client-urls=${url}`,
+      `--listen-peer-urls=http://127.0.0.1:${peerPort}`,
+      `--initial-advertise-peer-urls=http://127.0.0.1:${peerPort}`,
+      `--initial-cluster=default=http://127.0.0.1:${peerPort}`,
+      '--unsafe-no-fsync=true',
+      '--log-level=warn',
+    ],
+    join(dir, 'etcd.log'),
+  );
+  void process.exited.then(() => rm(dataDir, { recursive: true, force: true }));
+  await waitUntilReady(
+    process,
+    async () => (await probe(`${url}/health`)).body.includes('"true"'),
+    timeoutMs,
+  );
+  return { process, url };
+}
+
+interface Apiserver {
+  readonly process: ManagedProcess;
+  readonly server: string;
+  readonly ca: string;
+  readonly tokens: Record<'admin' | 'alice' | 'bob' | 'carol', string>;
+}
+
+async function startApiserver(
+  binary: string,
+  dir: string,
+  etcdUrl: string,
+  timeoutMs: number,
+): Promise<Apiserver> {
+  const certDir = join(dir, 'pki');
+  await mkdir(certDir, { recursive: true });
+  const serviceAccountKey = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  await writeFile(
+    join(certDir, 'sa.key'),
+    serviceAccountKey.privateKey.export({ type: 'pkcs8', format: 'pem' }),
+    {
+      mode: 0o600,
+    },
+  );
+  await writeFile(
+    join(certDir, 'sa.pub'),
+    serviceAccountKey.publicKey.export({ type: 'spki', format: 'pem' }),
+  );
+  const newToken = (): string => randomBytes(24).toString('base64url');
+  const tokens = { admin: newToken(), alice: newToken(), bob: newToken(), carol: newToken() };
+  const tokenLines = [
+    tokenFileLine(tokens.admin, ADMIN),
+    tokenFileLine(tokens.alice, HUMANS.alice),
+    tokenFileLine(tokens.bob, HUMANS.bob),
+    tokenFileLine(tokens.carol, HUMANS.carol),
+  ];
+  await writeFile(join(certDir, 'tokens.csv'), `${tokenLines.join('\n')}\n`, { mode: 0o600 });
+
+  const port = await freeLoopbackPort();
+  const server = `https://127.0.0.1:${port}`;
+  const process = startProcess(
+    'kube-apiserver',
+    binary,
+    [
+      `--etcd-servers=${etcdUrl}`,
+      '--bind-address=127.0.0.1',
+      `--secure-port=${port}`,
+      // Without an advertise address the API server looks for a default route, which a sandbox may
+      // lack; a loopback address then needs the endpoint reconciler off.
+      '--advertise-address=127.0.0.1',
+      '--endpoint-reconciler-type=none',
+      `--cert-dir=${certDir}`, // kube-apiserver writes a self-signed serving certificate here
+      `--token-auth-file=${join(certDir, 'tokens.csv')}`,
+      `--service-account-issuer=${server}`,
+      `--service-account-key-file=${join(certDir, 'sa.pub')}`,
+      `--service-account-signing-key-file=${join(certDir, 'sa.key')}`,
+      '--service-cluster-ip-range=10.0.0.0/24',
+      '--authorization-mode=RBAC',
+      // No ServiceAccount controller runs, so the admission plugin would wait for default accounts forever.
+      '--disable-admission-plugins=ServiceAccount',
+      '--allow-privileged=true',
+      '--profiling=false',
+      '--v=1',
+    ],
+    join(dir, 'kube-apiserver.log'),
+  );
+  const caFile = join(certDir, 'apiserver.crt');
+  let ca = '';
+  await waitUntilReady(
+    process,
+    async () => {
+      if (!existsSync(caFile)) return false;
+      ca = await readFile(caFile, 'utf8');
+      return (await probe(`${server}/readyz`, { ca, token: tokens.admin })).status === 200;
+    },
+    timeoutMs,
+  );
+  return { process, server, ca, tokens };
+}
+
+async function writeKubeconfigs(
+  dir: string,
+  apiserver: Apiserver,
+): Promise<{ kubeconfigs: Record<Identity, string>; kubeconfig: string }> {
+  const names = usernames();
+  const adminUser: KubeconfigUser = { name: 'admin', token: apiserver.tokens.admin };
+  const ciToken = await issueCiToken(renderKubeconfig(apiserver.server, apiserver.ca, [adminUser]));
+  const users: Record<Identity, KubeconfigUser> = {
+    admin: adminUser,
+    ci: { name: 'ci', token: ciToken },
+    alice: { name: names.alice, token: apiserver.tokens.alice },
+    bob: { name: names.bob, token: apiserver.tokens.bob },
+    carol: { name: names.carol, token: apiserver.tokens.carol },
+  };
+  const kubeconfigs = {} as Record<Identity, string>;
+  for (const identity of IDENTITIES) {
+    const path = join(dir, `${identity}.kubeconfig`);
+    await writeFile(path, renderKubeconfig(apiserver.server, apiserver.ca, [users[identity]]), {
+      mode: 0o600,
+    });
+    kubeconfigs[identity] = path;
+  }
+  const kubeconfig = join(dir, 'kubeconfig');
+  await writeFile(
+    kubeconfig,
+    renderKubeconfig(
+      apiserver.server,
+      apiserver.ca,
+      IDENTITIES.map((identity) => users[identity]),
+    ),
+    { mode: 0o600 },
+  );
+  return { kubeconfigs, kubeconfig };
+}
+
+/** Creates the CI ServiceAccount and asks the API server to sign a token for it (TokenRequest). */
+async function issueCiToken(adminKubeconfig: string): Promise<string> {
+  const config = new KubeConfig();
+  config.loadFromString(adminKubeconfig);
+  const core = config.makeApiClient(CoreV1Api);
+  const { namespace, name } = CI_SERVICE_ACCOUNT;
+  try {
+    await core.createNamespace({ body: { metadata: { name: namespace } } });
+    await core.createNamespacedServiceAccount({ namespace, body: { metadata: { name } } });
+    const request = await core.createNamespacedServiceAccountToken({
+      name,
+      namespace,
+      body: { spec: { audiences: [], expirationSeconds: 30 * 24 * 3600 } },
+    });
+    const token = request.status?.token;
+    if (!token) throw new LocalClusterError('the TokenRequest answer carried no token');
+    return token;
+  } catch (error) {
+    throw new LocalClusterError(`Could not issue a token for ${CI_USERNAME}`, { cause: error });
+  }
+}

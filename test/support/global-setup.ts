@@ -1,0 +1,36 @@
+import type { TestProject } from 'vitest/node';
+import { startLocalCluster } from '../../src/local-cluster/control-plane.ts';
+import type { Identity } from '../../src/local-cluster/identities.ts';
+
+export interface ClusterInfo {
+  readonly server: string;
+  readonly dir: string;
+  readonly kubeconfigs: Readonly<Record<Identity, string>>;
+  readonly usernames: Readonly<Record<Identity, string>>;
+  readonly kubectl: string;
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    cluster: ClusterInfo;
+  }
+}
+
+/** One real control plane for the whole run; stopped (and its state removed) when the run ends. */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const started = Date.now();
+  const cluster = await startLocalCluster({
+    onProgress: (message) => {
+      process.stderr.write(`[control plane] ${message}\n`);
+    },
+  });
+  process.stderr.write(`[control plane] started in ${((Date.now() - started) / 1000).toFixed(1)}s\n`);
+  project.provide('cluster', {
+    server: cluster.server,
+    dir: cluster.dir,
+    kubeconfigs: cluster.kubeconfigs,
+    usernames: cluster.usernames,
+    kubectl: cluster.kubectl,
+  });
+  return () => cluster.stop();
+}
