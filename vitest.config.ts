@@ -15,6 +15,7 @@ export default defineConfig({
           name: 'integration',
           include: ['test/**/*.test.ts'],
           globalSetup: ['test/support/global-setup.ts'],
+          sequence: { concurrent: true },
           testTimeout: 60_000,
           hookTimeout: 60_000,
         },

@@ -144,6 +144,7 @@ describe('the test control plane', () => {
               expression:
                 "has(object.data) && 'owner' in object.data && object.data.owner == request.userInfo.username",
               messageExpression: "'data.owner must be the caller, ' + request.userInfo.username",
+              reason: 'Forbidden',
             },
           ],
         },

@@ -118,9 +118,8 @@ async function startEtcd(
       '--unsafe-no-fsync=true',
       '--log-level=warn',
     ],
-    join(dir, 'etcd.log'),
+    { logFile: join(dir, 'etcd.log'), cleanup: dataDir },
   );
-  void process.exited.then(() => rm(dataDir, { recursive: true, force: true }));
   await waitUntilReady(
     process,
     async () => (await probe(`${url}/health`)).body.includes('"true"'),
@@ -192,7 +191,7 @@ async function startApiserver(
       '--profiling=false',
       '--v=1',
     ],
-    join(dir, 'kube-apiserver.log'),
+    { logFile: join(dir, 'kube-apiserver.log') },
   );
   const caFile = join(certDir, 'apiserver.crt');
   let ca = '';

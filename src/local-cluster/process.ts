@@ -2,17 +2,26 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync, readFileSync } from 'node:fs';
 import { LocalClusterError } from '../errors.ts';
 
+const GRACE_SECONDS = 15;
+
 /**
  * Runs the binary under a tiny bash supervisor that holds our end of a pipe on its stdin. When this
  * process closes the pipe (stop) or dies for any reason (even SIGKILL), the pipe closes and the
- * supervisor sends SIGTERM to the binary: a crashed test run never leaves etcd or kube-apiserver behind.
+ * supervisor sends SIGTERM to the binary, then SIGKILL after a grace period: a crashed test run never
+ * leaves etcd or kube-apiserver behind. Once the binary has exited, the supervisor removes
+ * $GREENLIGHT_CLEANUP (etcd's data on tmpfs would otherwise hold memory).
  */
 const supervisor = `
 exec 3<&0
 "$@" 3<&- </dev/null &
 child=$!
-{ cat <&3 >/dev/null; kill -TERM "$child" 2>/dev/null; } &
+{ cat <&3 >/dev/null; kill -TERM "$child" 2>/dev/null; sleep ${GRACE_SECONDS}; kill -KILL "$child" 2>/dev/null; } </dev/null &
+watcher=$!
 wait "$child"
+status=$?
+kill "$watcher" 2>/dev/null
+[ -z "$GREENLIGHT_CLEANUP" ] || rm -rf "$GREENLIGHT_CLEANUP"
+exit $status
 `;
 
 export interface ManagedProcess {
@@ -27,16 +36,26 @@ export interface ManagedProcess {
   tail(lines?: number): string;
 }
 
+export interface ProcessOptions {
+  readonly logFile: string;
+  /** A path removed once the process has exited, however this process ends. */
+  readonly cleanup?: string;
+}
+
 export function startProcess(
   name: string,
   binary: string,
   args: readonly string[],
-  logFile: string,
+  options: ProcessOptions,
 ): ManagedProcess {
+  const { logFile } = options;
   const log = openSync(logFile, 'a');
   let child: ChildProcess;
   try {
-    child = spawn('bash', ['-c', supervisor, name, binary, ...args], { stdio: ['pipe', log, log] });
+    child = spawn('bash', ['-c', supervisor, name, binary, ...args], {
+      stdio: ['pipe', log, log],
+      env: { ...process.env, GREENLIGHT_CLEANUP: options.cleanup ?? '' },
+    });
   } finally {
     closeSync(log);
   }
@@ -64,7 +83,7 @@ export function startProcess(
     exited,
     hasExited: () => done,
     tail,
-    async stop(timeoutMs = 15_000): Promise<void> {
+    async stop(timeoutMs = (GRACE_SECONDS + 5) * 1000): Promise<void> {
       if (done) return;
       child.stdin?.end();
       const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
