@@ -1,6 +1,7 @@
 import type { TestProject } from 'vitest/node';
 import { startLocalCluster } from '../../src/local-cluster/control-plane.ts';
 import type { Identity } from '../../src/local-cluster/identities.ts';
+import { installCrds } from '../../src/local-cluster/kubectl.ts';
 
 export interface ClusterInfo {
   readonly server: string;
@@ -16,7 +17,10 @@ declare module 'vitest' {
   }
 }
 
-/** One real control plane for the whole run; stopped (and its state removed) when the run ends. */
+/**
+ * One real control plane for the whole run, with Greenlight's generated CRDs applied from crds/;
+ * stopped (and its state removed) when the run ends.
+ */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const started = Date.now();
   const cluster = await startLocalCluster({
@@ -24,6 +28,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
       process.stderr.write(`[control plane] ${message}\n`);
     },
   });
+  try {
+    await installCrds(cluster.kubectl, cluster.kubeconfigs.admin);
+  } catch (error) {
+    await cluster.stop();
+    throw error;
+  }
   process.stderr.write(`[control plane] started in ${((Date.now() - started) / 1000).toFixed(1)}s\n`);
   project.provide('cluster', {
     server: cluster.server,

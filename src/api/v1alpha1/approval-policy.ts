@@ -1,0 +1,365 @@
+import Type, { type Static } from 'typebox';
+import type { API_VERSION } from './schema.ts';
+import { ACTION_PATTERN, Conditions, Duration, StringEnum, StringMap, type ObjectMeta } from './schema.ts';
+
+export const APPROVAL_POLICY_KIND = 'ApprovalPolicy';
+export const APPROVAL_POLICY_PLURAL = 'approvalpolicies';
+
+export const RuleDecision = { Approve: 'Approve', Deny: 'Deny', Escalate: 'Escalate', Hold: 'Hold' } as const;
+export type RuleDecision = (typeof RuleDecision)[keyof typeof RuleDecision];
+
+export const PolicyMode = { Enforce: 'Enforce', DryRun: 'DryRun' } as const;
+export type PolicyMode = (typeof PolicyMode)[keyof typeof PolicyMode];
+
+export const NotifyOn = {
+  Approved: 'Approved',
+  Denied: 'Denied',
+  Escalated: 'Escalated',
+  Expired: 'Expired',
+} as const;
+export type NotifyOn = (typeof NotifyOn)[keyof typeof NotifyOn];
+
+export const PolicyConditionType = { Ready: 'Ready' } as const;
+
+export const DEFAULT_ESCALATION_TIMEOUT = '24h';
+export const MAX_REQUIRED_APPROVALS = 10;
+
+/** Names a `context` entry cannot take: they are the other CEL variables, or CEL keywords. */
+export const RESERVED_VARIABLE_NAMES = [
+  'request',
+  'params',
+  'now',
+  'true',
+  'false',
+  'null',
+  'in',
+  'as',
+  'break',
+  'const',
+  'continue',
+  'else',
+  'for',
+  'function',
+  'if',
+  'import',
+  'let',
+  'loop',
+  'package',
+  'namespace',
+  'return',
+  'var',
+  'void',
+  'while',
+] as const;
+
+const DNS_LABEL = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
+const CEL_IDENTIFIER = '^[a-zA-Z_][a-zA-Z0-9_]*$';
+const MAX_CEL_LENGTH = 4096;
+
+const LabelSelectorRequirementSchema = Type.Object(
+  {
+    key: Type.String({ description: 'The label key.', minLength: 1, maxLength: 317 }),
+    operator: StringEnum(['In', 'NotIn', 'Exists', 'DoesNotExist'], {
+      description: 'In, NotIn, Exists or DoesNotExist.',
+    }),
+    values: Type.Optional(
+      Type.Array(Type.String({ maxLength: 63 }), {
+        description: 'Values for In and NotIn; empty for Exists and DoesNotExist.',
+        maxItems: 64,
+      }),
+    ),
+  },
+  {
+    description: 'A label selector requirement, as in Kubernetes label selectors.',
+    additionalProperties: false,
+    'x-kubernetes-validations': [
+      {
+        rule: "self.operator in ['In', 'NotIn'] ? has(self.values) && size(self.values) > 0 : !has(self.values) || size(self.values) == 0",
+        message: 'values must be non-empty for In and NotIn, and empty for Exists and DoesNotExist',
+      },
+    ],
+  },
+);
+
+export const SelectorSchema = Type.Object(
+  {
+    actions: Type.Optional(
+      Type.Array(Type.String({ maxLength: 63, pattern: ACTION_PATTERN }), {
+        description: 'Request actions this policy applies to; any when empty.',
+        maxItems: 64,
+      }),
+    ),
+    requesters: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 512 }), {
+        description:
+          'Glob patterns of requester usernames (* matches any run of characters, ? one character), ' +
+          'for example system:serviceaccount:ci:*.',
+        maxItems: 64,
+      }),
+    ),
+    matchLabels: Type.Optional(
+      StringMap({ description: 'Labels the request must carry.', maxProperties: 64 }),
+    ),
+    matchExpressions: Type.Optional(
+      Type.Array(LabelSelectorRequirementSchema, {
+        description: 'Label selector requirements on the request.',
+        maxItems: 64,
+      }),
+    ),
+  },
+  {
+    description:
+      'Which requests in the namespace this policy applies to. Every given part must match; empty selects all.',
+    additionalProperties: false,
+  },
+);
+export type Selector = Static<typeof SelectorSchema>;
+
+export const RuleSchema = Type.Object(
+  {
+    name: Type.String({
+      description: 'Unique name of the rule.',
+      minLength: 1,
+      maxLength: 63,
+      pattern: DNS_LABEL,
+    }),
+    when: Type.Optional(
+      Type.String({
+        description:
+          'CEL expression returning bool. Variables: request, params (request.spec.parameters), now (timestamp) ' +
+          'and each context entry by name. A rule without when always matches.',
+        minLength: 1,
+        maxLength: MAX_CEL_LENGTH,
+      }),
+    ),
+    decision: StringEnum(Object.values(RuleDecision), { description: 'Approve, Deny, Escalate or Hold.' }),
+    message: Type.Optional(
+      Type.String({ description: 'Why, shown in the request status and to approvers.', maxLength: 1024 }),
+    ),
+  },
+  { description: 'A rule; the first rule that matches decides.', additionalProperties: false },
+);
+export type Rule = Static<typeof RuleSchema>;
+
+export const ContextResourceSchema = Type.Object(
+  {
+    apiVersion: Type.String({
+      description: 'API version of the object, for example v1 or apps/v1.',
+      minLength: 1,
+      maxLength: 253,
+    }),
+    kind: Type.String({
+      description: 'Kind of the object, for example ConfigMap.',
+      minLength: 1,
+      maxLength: 63,
+    }),
+    namespace: Type.Optional(
+      Type.String({
+        description: "Namespace of the object; the policy's namespace when empty.",
+        maxLength: 63,
+      }),
+    ),
+    name: Type.Optional(Type.String({ description: 'Name of the object.', minLength: 1, maxLength: 253 })),
+    nameExpression: Type.Optional(
+      Type.String({
+        description: 'CEL expression returning the name, for example "params.environment + \'-status\'".',
+        minLength: 1,
+        maxLength: MAX_CEL_LENGTH,
+      }),
+    ),
+  },
+  {
+    description: 'The object to read.',
+    additionalProperties: false,
+    'x-kubernetes-validations': [
+      {
+        rule: 'has(self.name) != has(self.nameExpression)',
+        message: 'set exactly one of name and nameExpression',
+      },
+    ],
+  },
+);
+
+export const ContextSchema = Type.Object(
+  {
+    name: Type.String({
+      description: 'The CEL variable name the object is bound to (null when the object does not exist).',
+      minLength: 1,
+      maxLength: 63,
+      pattern: CEL_IDENTIFIER,
+      'x-kubernetes-validations': [
+        {
+          rule: `!(self in [${RESERVED_VARIABLE_NAMES.map((name) => `'${name}'`).join(', ')}])`,
+          message: 'must not be request, params, now or a CEL keyword',
+        },
+      ],
+    }),
+    resource: ContextResourceSchema,
+  },
+  { description: 'A live fact read from the cluster.', additionalProperties: false },
+);
+export type ContextEntry = Static<typeof ContextSchema>;
+
+export const ApproversSchema = Type.Object(
+  {
+    slackUsers: Type.Optional(
+      Type.Array(Type.String({ maxLength: 64 }), { description: 'Slack user ids.', maxItems: 256 }),
+    ),
+    slackUserGroups: Type.Optional(
+      Type.Array(Type.String({ maxLength: 64 }), { description: 'Slack user group ids.', maxItems: 64 }),
+    ),
+    kubernetesUsers: Type.Optional(
+      Type.Array(Type.String({ maxLength: 512 }), { description: 'Kubernetes usernames.', maxItems: 256 }),
+    ),
+    kubernetesGroups: Type.Optional(
+      Type.Array(Type.String({ maxLength: 512 }), { description: 'Kubernetes groups.', maxItems: 64 }),
+    ),
+  },
+  { description: 'Who may approve or deny.', additionalProperties: false },
+);
+export type Approvers = Static<typeof ApproversSchema>;
+
+const SlackChannelSchema = Type.Object(
+  { channel: Type.String({ description: 'Slack channel id or #name.', minLength: 1, maxLength: 80 }) },
+  { description: 'A Slack channel.', additionalProperties: false },
+);
+
+export const EscalationSchema = Type.Object(
+  {
+    slack: Type.Optional(SlackChannelSchema),
+    approvers: ApproversSchema,
+    requiredApprovals: Type.Optional(
+      Type.Integer({
+        description: 'Distinct approvers needed.',
+        minimum: 1,
+        maximum: MAX_REQUIRED_APPROVALS,
+        default: 1,
+      }),
+    ),
+    allowSelfApproval: Type.Optional(
+      Type.Boolean({ description: 'Whether the requester may approve their own request.', default: false }),
+    ),
+    timeout: Type.Optional(
+      Duration({
+        description: 'How long people have to decide before the request expires.',
+        default: DEFAULT_ESCALATION_TIMEOUT,
+      }),
+    ),
+  },
+  {
+    description: 'Where and to whom undecided requests go.',
+    additionalProperties: false,
+    'x-kubernetes-validations': [
+      {
+        rule:
+          '(has(self.approvers.slackUsers) && size(self.approvers.slackUsers) > 0) || ' +
+          '(has(self.approvers.slackUserGroups) && size(self.approvers.slackUserGroups) > 0) || ' +
+          '(has(self.approvers.kubernetesUsers) && size(self.approvers.kubernetesUsers) > 0) || ' +
+          '(has(self.approvers.kubernetesGroups) && size(self.approvers.kubernetesGroups) > 0)',
+        message: 'approvers must name at least one Slack user, Slack user group, Kubernetes user or group',
+        fieldPath: '.approvers',
+      },
+    ],
+  },
+);
+export type Escalation = Static<typeof EscalationSchema>;
+
+export const NotifySchema = Type.Object(
+  {
+    slack: SlackChannelSchema,
+    on: Type.Optional(
+      Type.Array(
+        StringEnum(Object.values(NotifyOn), { description: 'Approved, Denied, Escalated or Expired.' }),
+        {
+          description: 'Which outcomes to announce; all of them when empty.',
+          maxItems: 4,
+          'x-kubernetes-list-type': 'set',
+        },
+      ),
+    ),
+  },
+  { description: 'Announcements of decisions.', additionalProperties: false },
+);
+export type Notify = Static<typeof NotifySchema>;
+
+export const ApprovalPolicySpecSchema = Type.Object(
+  {
+    selector: Type.Optional(SelectorSchema),
+    rules: Type.Optional(
+      Type.Array(RuleSchema, {
+        description: 'Ordered rules; the first that matches decides.',
+        maxItems: 64,
+        'x-kubernetes-list-type': 'atomic',
+        'x-kubernetes-validations': [
+          { rule: 'self.all(r, self.exists_one(o, o.name == r.name))', message: 'rule names must be unique' },
+        ],
+      }),
+    ),
+    context: Type.Optional(
+      Type.Array(ContextSchema, {
+        description: 'Live facts read from the cluster, each bound to a CEL variable by name.',
+        maxItems: 16,
+        'x-kubernetes-list-type': 'atomic',
+        'x-kubernetes-validations': [
+          {
+            rule: 'self.all(c, self.exists_one(o, o.name == c.name))',
+            message: 'context names must be unique',
+          },
+        ],
+      }),
+    ),
+    defaultDecision: Type.Optional(
+      StringEnum(Object.values(RuleDecision), {
+        description: 'When no rule matches. Defaults to Escalate when escalation is set, else Deny.',
+      }),
+    ),
+    escalation: Type.Optional(EscalationSchema),
+    notify: Type.Optional(NotifySchema),
+    mode: Type.Optional(
+      StringEnum(Object.values(PolicyMode), {
+        description: 'Enforce decides; DryRun records what it would have decided without deciding.',
+        default: PolicyMode.Enforce,
+      }),
+    ),
+  },
+  {
+    description: 'How requests in this namespace are decided.',
+    additionalProperties: false,
+    'x-kubernetes-validations': [
+      {
+        rule:
+          "has(self.escalation) || ((!has(self.rules) || !self.rules.exists(r, r.decision == 'Escalate')) && " +
+          "(!has(self.defaultDecision) || self.defaultDecision != 'Escalate'))",
+        message: 'escalation is required when a rule or defaultDecision escalates',
+        fieldPath: '.escalation',
+        reason: 'FieldValueRequired',
+      },
+    ],
+  },
+);
+export type ApprovalPolicySpec = Static<typeof ApprovalPolicySpecSchema>;
+
+export const ApprovalPolicyStatusSchema = Type.Object(
+  {
+    observedGeneration: Type.Optional(
+      Type.Integer({
+        format: 'int64',
+        minimum: 0,
+        description: 'The metadata.generation this status describes.',
+      }),
+    ),
+    conditions: Type.Optional(
+      Conditions('Ready: False with the error and its position when an expression or field is invalid.'),
+    ),
+  },
+  { description: 'Whether the policy is in force.', additionalProperties: false },
+);
+export type ApprovalPolicyStatus = Static<typeof ApprovalPolicyStatusSchema>;
+
+export interface ApprovalPolicy {
+  apiVersion: typeof API_VERSION;
+  kind: typeof APPROVAL_POLICY_KIND;
+  metadata: ObjectMeta;
+  spec: ApprovalPolicySpec;
+  status?: ApprovalPolicyStatus;
+}

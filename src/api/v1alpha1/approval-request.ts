@@ -1,0 +1,252 @@
+import Type, { type Static } from 'typebox';
+import type { API_VERSION } from './schema.ts';
+import {
+  ACTION_PATTERN,
+  Conditions,
+  Duration,
+  FreeFormObject,
+  StringEnum,
+  Timestamp,
+  type ObjectMeta,
+} from './schema.ts';
+
+export const APPROVAL_REQUEST_KIND = 'ApprovalRequest';
+export const APPROVAL_REQUEST_PLURAL = 'approvalrequests';
+
+/** Largest `spec.parameters`, serialized as JSON. */
+export const MAX_PARAMETERS_BYTES = 16 * 1024;
+
+export const Phase = {
+  Pending: 'Pending',
+  Escalated: 'Escalated',
+  Approved: 'Approved',
+  Denied: 'Denied',
+  Expired: 'Expired',
+} as const;
+export type Phase = (typeof Phase)[keyof typeof Phase];
+export const FINAL_PHASES: readonly Phase[] = [Phase.Approved, Phase.Denied, Phase.Expired];
+
+export const Outcome = { Approved: 'Approved', Denied: 'Denied', Expired: 'Expired' } as const;
+export type Outcome = (typeof Outcome)[keyof typeof Outcome];
+
+/** What one policy (or one of its rules) said about a request. */
+export const EvaluationResult = {
+  Approve: 'Approve',
+  Deny: 'Deny',
+  Escalate: 'Escalate',
+  Hold: 'Hold',
+  NoMatch: 'NoMatch',
+  Error: 'Error',
+} as const;
+export type EvaluationResult = (typeof EvaluationResult)[keyof typeof EvaluationResult];
+
+export const ApprovalVia = { Slack: 'slack', Kubernetes: 'kubernetes' } as const;
+export type ApprovalVia = (typeof ApprovalVia)[keyof typeof ApprovalVia];
+
+export const HumanDecision = { Approve: 'Approve', Deny: 'Deny' } as const;
+export type HumanDecision = (typeof HumanDecision)[keyof typeof HumanDecision];
+
+export const RequestConditionType = {
+  Decided: 'Decided',
+  Approved: 'Approved',
+  Denied: 'Denied',
+  Escalated: 'Escalated',
+} as const;
+export type RequestConditionType = (typeof RequestConditionType)[keyof typeof RequestConditionType];
+
+export const ApprovalRequestSpecSchema = Type.Object(
+  {
+    action: Type.String({
+      description: 'What the machine wants to do, for example deploy, payment or db-migrate.',
+      minLength: 1,
+      maxLength: 63,
+      pattern: ACTION_PATTERN,
+    }),
+    resource: Type.Optional(
+      Type.String({
+        description: 'What the action acts on, for example web or invoice/INV-42.',
+        maxLength: 253,
+      }),
+    ),
+    parameters: Type.Optional(
+      FreeFormObject({
+        description:
+          'The facts policy rules look at, as free-form JSON (for example version, environment, amount, currency). ' +
+          'At most 16 KiB serialized: a larger request is denied by the controller, with the reason.',
+        maxProperties: 128,
+      }),
+    ),
+    requester: Type.String({
+      description:
+        "Kubernetes username of whoever created the request. Greenlight's admission policy refuses a request " +
+        'whose requester is not the authenticated user; the CLI fills it in.',
+      minLength: 1,
+      maxLength: 512,
+    }),
+    reason: Type.Optional(Type.String({ description: 'Free text shown to approvers.', maxLength: 1024 })),
+    timeout: Type.Optional(
+      Duration({
+        description:
+          'How long the request may stay undecided (90s, 30m, 24h); capped by the policy. When it passes, the ' +
+          'request becomes Expired.',
+      }),
+    ),
+  },
+  {
+    description: 'What is asked. Immutable: an approval always applies to exactly what was asked.',
+    additionalProperties: false,
+    'x-kubernetes-validations': [
+      {
+        rule: 'self == oldSelf',
+        message: 'spec is immutable: create a new ApprovalRequest to ask for something else',
+      },
+    ],
+  },
+);
+export type ApprovalRequestSpec = Static<typeof ApprovalRequestSpecSchema>;
+
+export const DecisionSchema = Type.Object(
+  {
+    outcome: StringEnum(Object.values(Outcome), { description: 'Approved, Denied or Expired.' }),
+    decidedBy: Type.String({
+      description:
+        'Who decided: policy:<policy>/<rule>, slack:<slack-user-id>, user:<kubernetes-username>, timeout, or ' +
+        'controller (for example when no policy selects the request).',
+      minLength: 1,
+      maxLength: 600,
+    }),
+    reason: Type.String({ description: 'Why, in words.', maxLength: 4096 }),
+    decidedAt: Timestamp('When the decision was made.'),
+  },
+  { description: 'The final decision; set once, never changed.', additionalProperties: false },
+);
+export type Decision = Static<typeof DecisionSchema>;
+
+export const EvaluationSchema = Type.Object(
+  {
+    policy: Type.String({ description: 'Name of the ApprovalPolicy consulted.', maxLength: 253 }),
+    rule: Type.Optional(
+      Type.String({
+        description: 'The rule that matched; absent when the default decision applied.',
+        maxLength: 63,
+      }),
+    ),
+    result: StringEnum(Object.values(EvaluationResult), {
+      description: 'Approve, Deny, Escalate, Hold, NoMatch or Error.',
+    }),
+    message: Type.String({ description: 'The rule message, or what went wrong.', maxLength: 2048 }),
+    dryRun: Type.Optional(
+      Type.Boolean({ description: 'True when the policy runs in DryRun mode: recorded, never deciding.' }),
+    ),
+  },
+  { description: 'What one policy said at the latest evaluation.', additionalProperties: false },
+);
+export type Evaluation = Static<typeof EvaluationSchema>;
+
+export const ApprovalSchema = Type.Object(
+  {
+    approver: Type.String({
+      description: 'The Kubernetes username (via kubernetes) or Slack user id (via slack) of the person.',
+      minLength: 1,
+      maxLength: 512,
+    }),
+    via: StringEnum(Object.values(ApprovalVia), { description: 'slack or kubernetes.' }),
+    decision: StringEnum(Object.values(HumanDecision), { description: 'Approve or Deny.' }),
+    comment: Type.Optional(Type.String({ description: 'What the person said.', maxLength: 1024 })),
+    at: Timestamp('When the person decided.'),
+  },
+  { description: "A person's approval or denial.", additionalProperties: false },
+);
+export type Approval = Static<typeof ApprovalSchema>;
+
+export const SlackThreadSchema = Type.Object(
+  {
+    channel: Type.String({ description: 'Slack channel id.', maxLength: 64 }),
+    ts: Type.String({ description: 'Timestamp of the message that tracks this request.', maxLength: 64 }),
+  },
+  {
+    description: 'The Slack message (thread) that tracks this request, once posted.',
+    additionalProperties: false,
+  },
+);
+
+const finalPhases = "['Approved', 'Denied', 'Expired']";
+
+export const ApprovalRequestStatusSchema = Type.Object(
+  {
+    phase: Type.Optional(
+      StringEnum(Object.values(Phase), {
+        description:
+          'Pending, then (Escalated), then one of the final phases Approved, Denied or Expired. A final phase never changes.',
+      }),
+    ),
+    decision: Type.Optional(DecisionSchema),
+    evaluations: Type.Optional(
+      Type.Array(EvaluationSchema, {
+        description: 'The why-trace: what every policy consulted said, at the latest evaluation.',
+        maxItems: 64,
+        'x-kubernetes-list-type': 'atomic',
+      }),
+    ),
+    approvals: Type.Optional(
+      Type.Array(ApprovalSchema, {
+        description: "People's approvals and denials, in the order they arrived.",
+        maxItems: 64,
+        'x-kubernetes-list-type': 'atomic',
+      }),
+    ),
+    slack: Type.Optional(SlackThreadSchema),
+    expiresAt: Type.Optional(Timestamp('When the request expires if still undecided.')),
+    observedGeneration: Type.Optional(
+      Type.Integer({
+        format: 'int64',
+        minimum: 0,
+        description: 'The metadata.generation this status describes.',
+      }),
+    ),
+    conditions: Type.Optional(Conditions('Decided, Approved, Denied and Escalated.')),
+  },
+  { description: 'What Greenlight decided, and why.', additionalProperties: false },
+);
+export type ApprovalRequestStatus = Static<typeof ApprovalRequestStatusSchema>;
+
+/**
+ * Rules on the whole object, so they also hold when an update drops the status: a final phase and
+ * the decision never change.
+ */
+export const APPROVAL_REQUEST_VALIDATIONS = [
+  {
+    rule:
+      `!has(oldSelf.status) || !has(oldSelf.status.phase) || !(oldSelf.status.phase in ${finalPhases}) || ` +
+      '(has(self.status) && has(self.status.phase) && self.status.phase == oldSelf.status.phase)',
+    message: 'status.phase is final: a request that is Approved, Denied or Expired never changes phase',
+    fieldPath: '.status.phase',
+  },
+  {
+    rule:
+      '!has(oldSelf.status) || !has(oldSelf.status.decision) || ' +
+      '(has(self.status) && has(self.status.decision) && self.status.decision == oldSelf.status.decision)',
+    message: 'status.decision is final: once recorded it never changes',
+    fieldPath: '.status.decision',
+  },
+  {
+    rule:
+      `!has(self.status) || !has(self.status.phase) || !(self.status.phase in ${finalPhases}) || ` +
+      '(has(self.status.decision) && self.status.decision.outcome == self.status.phase)',
+    message:
+      'status.decision with the same outcome is required when status.phase is Approved, Denied or Expired',
+    fieldPath: '.status.decision',
+  },
+] as const;
+
+export interface ApprovalRequest {
+  apiVersion: typeof API_VERSION;
+  kind: typeof APPROVAL_REQUEST_KIND;
+  metadata: ObjectMeta;
+  spec: ApprovalRequestSpec;
+  status?: ApprovalRequestStatus;
+}
+
+export function isFinal(phase: Phase | undefined): boolean {
+  return phase !== undefined && FINAL_PHASES.includes(phase);
+}

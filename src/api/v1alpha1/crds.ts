@@ -1,0 +1,182 @@
+import { dump } from 'js-yaml';
+import type { TSchema } from 'typebox';
+import {
+  APPROVAL_POLICY_KIND,
+  APPROVAL_POLICY_PLURAL,
+  ApprovalPolicySpecSchema,
+  ApprovalPolicyStatusSchema,
+} from './approval-policy.ts';
+import {
+  APPROVAL_REQUEST_KIND,
+  APPROVAL_REQUEST_PLURAL,
+  APPROVAL_REQUEST_VALIDATIONS,
+  ApprovalRequestSpecSchema,
+  ApprovalRequestStatusSchema,
+} from './approval-request.ts';
+import { GROUP, VERSION, type CelValidation } from './schema.ts';
+
+/**
+ * An OpenAPI v3 schema in its wire form. (client-node's V1JSONSchemaProps renames the x-kubernetes-*
+ * keys for its serializer, so it cannot describe YAML written for kubectl.)
+ */
+export type OpenApiSchema = Readonly<Record<string, unknown>>;
+
+export interface PrinterColumn {
+  readonly name: string;
+  readonly type: 'string' | 'integer' | 'number' | 'boolean' | 'date';
+  readonly jsonPath: string;
+  readonly priority?: number;
+}
+
+export interface CustomResourceDefinition {
+  readonly apiVersion: 'apiextensions.k8s.io/v1';
+  readonly kind: 'CustomResourceDefinition';
+  readonly metadata: { readonly name: string; readonly labels: Readonly<Record<string, string>> };
+  readonly spec: {
+    readonly group: string;
+    readonly names: {
+      readonly kind: string;
+      readonly listKind: string;
+      readonly plural: string;
+      readonly singular: string;
+      readonly shortNames: readonly string[];
+      readonly categories: readonly string[];
+    };
+    readonly scope: 'Namespaced';
+    readonly versions: readonly {
+      readonly name: string;
+      readonly served: boolean;
+      readonly storage: boolean;
+      readonly subresources: { readonly status: Readonly<Record<string, never>> };
+      readonly additionalPrinterColumns: readonly PrinterColumn[];
+      readonly schema: { readonly openAPIV3Schema: OpenApiSchema };
+    }[];
+  };
+}
+
+/**
+ * Turns a TypeBox schema into a structural OpenAPI v3 schema the API server accepts. The only
+ * difference is `additionalProperties: false`: structural schemas forbid it next to `properties`
+ * (the API server prunes unknown fields instead, and `kubectl` reports them with strict field
+ * validation), while offline validation keeps it to catch typos.
+ */
+export function toStructuralSchema(schema: TSchema): OpenApiSchema {
+  return JSON.parse(
+    JSON.stringify(schema, (key, value: unknown) =>
+      key === 'additionalProperties' && value === false ? undefined : value,
+    ),
+  ) as OpenApiSchema;
+}
+
+interface KindDefinition {
+  readonly kind: string;
+  readonly plural: string;
+  readonly shortName: string;
+  readonly description: string;
+  readonly spec: TSchema;
+  readonly status: TSchema;
+  readonly validations?: readonly CelValidation[];
+  readonly printerColumns: readonly PrinterColumn[];
+}
+
+function customResourceDefinition(definition: KindDefinition): CustomResourceDefinition {
+  const { kind, plural } = definition;
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: `${plural}.${GROUP}`, labels: { 'app.kubernetes.io/name': 'greenlight' } },
+    spec: {
+      group: GROUP,
+      names: {
+        kind,
+        listKind: `${kind}List`,
+        plural,
+        singular: kind.toLowerCase(),
+        shortNames: [definition.shortName],
+        categories: ['greenlight'],
+      },
+      scope: 'Namespaced',
+      versions: [
+        {
+          name: VERSION,
+          served: true,
+          storage: true,
+          subresources: { status: {} },
+          additionalPrinterColumns: definition.printerColumns,
+          schema: {
+            openAPIV3Schema: {
+              description: definition.description,
+              type: 'object',
+              required: ['spec'],
+              properties: {
+                apiVersion: {
+                  type: 'string',
+                  description: 'APIVersion of this object: greenlight.dev/v1alpha1.',
+                },
+                kind: { type: 'string', description: `Kind of this object: ${kind}.` },
+                metadata: { type: 'object' },
+                spec: toStructuralSchema(definition.spec),
+                status: toStructuralSchema(definition.status),
+              },
+              ...(definition.validations ? { 'x-kubernetes-validations': definition.validations } : {}),
+            },
+          },
+        },
+      ],
+    },
+  };
+}
+
+export const approvalRequestCrd: CustomResourceDefinition = customResourceDefinition({
+  kind: APPROVAL_REQUEST_KIND,
+  plural: APPROVAL_REQUEST_PLURAL,
+  shortName: 'apr',
+  description:
+    'A machine asks for approval to do something. ApprovalPolicies decide it, or people do in Slack or with ' +
+    'greenlight approve; the decision is final and explained in status.',
+  spec: ApprovalRequestSpecSchema,
+  status: ApprovalRequestStatusSchema,
+  validations: APPROVAL_REQUEST_VALIDATIONS,
+  printerColumns: [
+    { name: 'Action', type: 'string', jsonPath: '.spec.action' },
+    { name: 'Resource', type: 'string', jsonPath: '.spec.resource' },
+    { name: 'Requester', type: 'string', jsonPath: '.spec.requester' },
+    { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
+    { name: 'Decided-By', type: 'string', jsonPath: '.status.decision.decidedBy' },
+    { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+  ],
+});
+
+export const approvalPolicyCrd: CustomResourceDefinition = customResourceDefinition({
+  kind: APPROVAL_POLICY_KIND,
+  plural: APPROVAL_POLICY_PLURAL,
+  shortName: 'apol',
+  description:
+    'Rules, written in CEL, that approve, deny, hold or escalate the ApprovalRequests of its namespace, and ' +
+    'who may approve what the rules escalate.',
+  spec: ApprovalPolicySpecSchema,
+  status: ApprovalPolicyStatusSchema,
+  printerColumns: [
+    { name: 'Mode', type: 'string', jsonPath: '.spec.mode' },
+    { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
+    {
+      name: 'Reason',
+      type: 'string',
+      jsonPath: '.status.conditions[?(@.type=="Ready")].reason',
+      priority: 1,
+    },
+    { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+  ],
+});
+
+export const CRDS: readonly CustomResourceDefinition[] = [approvalRequestCrd, approvalPolicyCrd];
+
+/** The file each CRD is written to, relative to the repository root. */
+export function crdFileName(crd: CustomResourceDefinition): string {
+  return `crds/${crd.metadata.name}.yaml`;
+}
+
+export function renderCrdYaml(crd: CustomResourceDefinition): string {
+  const header = '# Generated by `npm run generate` from src/api/v1alpha1. Do not edit by hand.\n';
+  return header + dump(crd, { lineWidth: 120, noRefs: true });
+}

@@ -1,0 +1,250 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import type { ApprovalPolicySpec } from '../src/api/v1alpha1/approval-policy.ts';
+import type { ApprovalRequestStatus, Decision } from '../src/api/v1alpha1/approval-request.ts';
+import { refusal } from './support/api-error.ts';
+import { cluster, createTestNamespace } from './support/cluster.ts';
+import { greenlightAs } from './support/greenlight-objects.ts';
+
+// The generated CRDs (crds/*.yaml, applied by the global setup with kubectl) make the API server
+// itself enforce the contract: each bad object is refused with a message that names the field.
+
+const admin = greenlightAs('admin');
+const goodRequest = {
+  action: 'deploy',
+  resource: 'web',
+  parameters: { version: 'v2.4.1', environment: 'staging', rollout: { waves: [10, 50, 100] } },
+  requester: 'system:serviceaccount:ci:deployer',
+  reason: 'release train 42',
+  timeout: '30m',
+};
+
+const goodPolicy: ApprovalPolicySpec = {
+  selector: { actions: ['payment'], requesters: ['system:serviceaccount:ci:*'] },
+  rules: [
+    { name: 'small-payments', when: 'params.amount < 500', decision: 'Approve', message: 'below $500' },
+    { name: 'huge-payments', when: 'params.amount >= 100000', decision: 'Deny' },
+  ],
+  context: [
+    { name: 'limits', resource: { apiVersion: 'v1', kind: 'ConfigMap', name: 'payment-limits' } },
+    {
+      name: 'staging',
+      resource: { apiVersion: 'v1', kind: 'ConfigMap', nameExpression: "params.service + '-staging'" },
+    },
+  ],
+  escalation: { slack: { channel: '#payments' }, approvers: { kubernetesGroups: ['approvers'] } },
+  notify: { slack: { channel: '#workflow-updates' }, on: ['Approved', 'Denied'] },
+};
+
+async function refusedRequest(spec: Record<string, unknown>): Promise<string> {
+  const namespace = await createTestNamespace('crd-request-refused');
+  const refused = await refusal(admin.createRaw(namespace, 'ApprovalRequest', 'bad', spec));
+  expect(refused.code).toBe(422);
+  return refused.message;
+}
+
+async function refusedPolicy(spec: Record<string, unknown>): Promise<string> {
+  const namespace = await createTestNamespace('crd-policy-refused');
+  const refused = await refusal(admin.createRaw(namespace, 'ApprovalPolicy', 'bad', spec));
+  expect(refused.code).toBe(422);
+  return refused.message;
+}
+
+describe('ApprovalRequest CRD', () => {
+  it('accepts a good request and keeps its free-form parameters as written', async () => {
+    const namespace = await createTestNamespace('crd-request-good');
+    const created = await admin.createRequest(namespace, 'deploy-web', goodRequest);
+    expect(created.spec).toEqual(goodRequest);
+    expect(created.metadata.generation).toBe(1);
+  });
+
+  it.each([
+    ['an action with capitals', { ...goodRequest, action: 'Deploy' }, 'spec.action'],
+    ['an action longer than 63 characters', { ...goodRequest, action: 'a'.repeat(64) }, 'spec.action'],
+    ['no requester', { action: 'deploy' }, 'spec.requester'],
+    ['a reason longer than 1024 characters', { ...goodRequest, reason: 'x'.repeat(1025) }, 'spec.reason'],
+    ['a resource longer than 253 characters', { ...goodRequest, resource: 'r'.repeat(254) }, 'spec.resource'],
+    ['a timeout that is not a duration', { ...goodRequest, timeout: 'forever' }, 'spec.timeout'],
+    [
+      'a zero timeout',
+      { ...goodRequest, timeout: '0s' },
+      'spec.timeout: Invalid value: "0s": must be a positive duration',
+    ],
+    ['parameters that are not an object', { ...goodRequest, parameters: 'amount=5' }, 'spec.parameters'],
+  ])('refuses %s, naming the field', async (_case, spec, field) => {
+    expect(await refusedRequest(spec)).toContain(field);
+  });
+
+  it('refuses any change to the spec once created', async () => {
+    const namespace = await createTestNamespace('crd-request-immutable');
+    const created = await admin.createRequest(namespace, 'pay', { action: 'payment', requester: 'alice' });
+    const refused = await refusal(
+      admin.replaceRequest({ ...created, spec: { ...created.spec, parameters: { amount: 5 } } }),
+    );
+    expect(refused.code).toBe(422);
+    expect(refused.message).toContain('spec: Invalid value');
+    expect(refused.message).toContain('spec is immutable');
+  });
+
+  it('allows Pending → Escalated → Approved, then refuses any change of phase or decision', async () => {
+    const namespace = await createTestNamespace('crd-request-final');
+    let request = await admin.createRequest(namespace, 'pay', { action: 'payment', requester: 'alice' });
+    request = await admin.replaceRequestStatus(request, { phase: 'Pending' });
+    request = await admin.replaceRequestStatus(request, { phase: 'Escalated' });
+    const decision: Decision = {
+      outcome: 'Approved',
+      decidedBy: 'user:bob',
+      reason: 'looks right',
+      decidedAt: '2026-11-26T10:00:00Z',
+    };
+    const approved: ApprovalRequestStatus = { phase: 'Approved', decision };
+    request = await admin.replaceRequestStatus(request, approved);
+    expect(request.status?.phase).toBe('Approved');
+
+    const reopened = await refusal(admin.replaceRequestStatus(request, { ...approved, phase: 'Denied' }));
+    expect(reopened.message).toContain('status.phase: Invalid value');
+    expect(reopened.message).toContain('status.phase is final');
+
+    const rewritten = await refusal(
+      admin.replaceRequestStatus(request, {
+        ...approved,
+        decision: { ...decision, decidedBy: 'user:mallory' },
+      }),
+    );
+    expect(rewritten.message).toContain('status.decision is final');
+
+    const wiped = await refusal(admin.replaceRequestStatus(request, {}));
+    expect(wiped.message).toContain('status.phase is final');
+
+    // Other status fields may still change after the decision (the Slack thread, conditions).
+    const annotated = await admin.replaceRequestStatus(request, {
+      ...approved,
+      slack: { channel: 'C1', ts: '1.2' },
+    });
+    expect(annotated.status?.slack).toEqual({ channel: 'C1', ts: '1.2' });
+  });
+
+  it('refuses a final phase without a matching decision', async () => {
+    const namespace = await createTestNamespace('crd-request-nodecision');
+    const request = await admin.createRequest(namespace, 'pay', { action: 'payment', requester: 'alice' });
+    const refused = await refusal(admin.replaceRequestStatus(request, { phase: 'Denied' }));
+    expect(refused.message).toContain('status.decision');
+  });
+
+  it('is listed by kubectl with its short name, category and printer columns', async () => {
+    const namespace = await createTestNamespace('crd-request-kubectl');
+    await admin.createRequest(namespace, 'deploy-web', goodRequest);
+    const { kubectl, kubeconfigs } = cluster();
+    const run = (...args: string[]) =>
+      promisify(execFile)(kubectl, [`--kubeconfig=${kubeconfigs.admin}`, '-n', namespace, ...args]);
+    const { stdout } = await run('get', 'apr');
+    expect(stdout.split('\n')[0]?.split(/\s+/)).toEqual([
+      'NAME',
+      'ACTION',
+      'RESOURCE',
+      'REQUESTER',
+      'PHASE',
+      'DECIDED-BY',
+      'AGE',
+    ]);
+    expect(stdout.split('\n')[1]?.split(/\s+/).slice(0, 4)).toEqual([
+      'deploy-web',
+      'deploy',
+      'web',
+      'system:serviceaccount:ci:deployer',
+    ]);
+    const { stdout: category } = await run('get', 'greenlight', '-o', 'name');
+    expect(category.trim()).toBe('approvalrequest.greenlight.dev/deploy-web');
+  });
+});
+
+describe('ApprovalPolicy CRD', () => {
+  it('accepts a full policy and fills in the documented defaults', async () => {
+    const namespace = await createTestNamespace('crd-policy-good');
+    const created = await admin.createPolicy(namespace, 'payments', goodPolicy);
+    expect(created.spec.mode).toBe('Enforce');
+    expect(created.spec.escalation?.requiredApprovals).toBe(1);
+    expect(created.spec.escalation?.allowSelfApproval).toBe(false);
+    expect(created.spec.escalation?.timeout).toBe('24h');
+    expect(created.spec.rules).toEqual(goodPolicy.rules);
+  });
+
+  it.each([
+    [
+      'duplicate rule names',
+      {
+        ...goodPolicy,
+        rules: [
+          { name: 'small-payments', decision: 'Approve' },
+          { name: 'small-payments', decision: 'Deny' },
+        ],
+      },
+      'spec.rules: Invalid value: rule names must be unique',
+    ],
+    [
+      'an unknown decision',
+      { ...goodPolicy, rules: [{ name: 'r', decision: 'Maybe' }] },
+      'spec.rules[0].decision',
+    ],
+    ['a rule without a name', { ...goodPolicy, rules: [{ decision: 'Deny' }] }, 'spec.rules[0].name'],
+    [
+      'an escalating rule without escalation',
+      { rules: [{ name: 'people', decision: 'Escalate' }] },
+      'spec.escalation: Required value: escalation is required',
+    ],
+    [
+      'an escalating default without escalation',
+      { defaultDecision: 'Escalate' },
+      'escalation is required when a rule or defaultDecision escalates',
+    ],
+    [
+      'a context with both name and nameExpression',
+      {
+        context: [
+          { name: 'x', resource: { apiVersion: 'v1', kind: 'ConfigMap', name: 'a', nameExpression: "'a'" } },
+        ],
+      },
+      'spec.context[0].resource: Invalid value: set exactly one of name and nameExpression',
+    ],
+    [
+      'a context named like a built-in variable',
+      { context: [{ name: 'request', resource: { apiVersion: 'v1', kind: 'ConfigMap', name: 'a' } }] },
+      'spec.context[0].name',
+    ],
+    [
+      'a context name that is not a CEL identifier',
+      { context: [{ name: 'my-status', resource: { apiVersion: 'v1', kind: 'ConfigMap', name: 'a' } }] },
+      'spec.context[0].name',
+    ],
+    [
+      'an escalation nobody can approve',
+      { escalation: { approvers: {} } },
+      'spec.escalation.approvers: Invalid value: approvers must name at least one',
+    ],
+    [
+      'zero required approvals',
+      { ...goodPolicy, escalation: { ...goodPolicy.escalation, requiredApprovals: 0 } },
+      'spec.escalation.requiredApprovals',
+    ],
+    [
+      'an escalation timeout that is not a duration',
+      { ...goodPolicy, escalation: { ...goodPolicy.escalation, timeout: 'one day' } },
+      'spec.escalation.timeout',
+    ],
+    [
+      'an unknown notify outcome',
+      { ...goodPolicy, notify: { slack: { channel: '#x' }, on: ['Pending'] } },
+      'spec.notify.on[0]',
+    ],
+    ['an unknown mode', { ...goodPolicy, mode: 'Audit' }, 'spec.mode'],
+    ['a selector action with capitals', { selector: { actions: ['Deploy'] } }, 'spec.selector.actions[0]'],
+    [
+      'a CEL rule longer than 4 KiB',
+      { rules: [{ name: 'r', when: 'true || '.repeat(600) + 'true', decision: 'Deny' }] },
+      'spec.rules[0].when',
+    ],
+  ])('refuses %s, naming the field', async (_case, spec, message) => {
+    expect(await refusedPolicy(spec)).toContain(message);
+  });
+});

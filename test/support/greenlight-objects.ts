@@ -1,0 +1,78 @@
+import { CustomObjectsApi } from '@kubernetes/client-node';
+import type { ApprovalPolicy, ApprovalPolicySpec } from '../../src/api/v1alpha1/approval-policy.ts';
+import type {
+  ApprovalRequest,
+  ApprovalRequestSpec,
+  ApprovalRequestStatus,
+} from '../../src/api/v1alpha1/approval-request.ts';
+import { API_VERSION, GROUP, VERSION } from '../../src/api/v1alpha1/schema.ts';
+import type { Identity } from '../../src/local-cluster/identities.ts';
+import { kubeConfigAs } from './cluster.ts';
+
+export type GreenlightClient = ReturnType<typeof greenlightAs>;
+
+/** Typed helpers over the generic custom-objects client, as one identity. */
+// eslint-disable-next-line @typescript-eslint/explicit-module-boundary-types -- the inferred shape is the documentation
+export function greenlightAs(identity: Identity) {
+  const api = kubeConfigAs(identity).makeApiClient(CustomObjectsApi);
+  const requests = (namespace: string) => ({
+    group: GROUP,
+    version: VERSION,
+    namespace,
+    plural: 'approvalrequests',
+  });
+  const policies = (namespace: string) => ({
+    group: GROUP,
+    version: VERSION,
+    namespace,
+    plural: 'approvalpolicies',
+  });
+  return {
+    /** Creates an object from a spec as written, valid or not (for admission tests). */
+    createRaw: async (
+      namespace: string,
+      kind: 'ApprovalRequest' | 'ApprovalPolicy',
+      name: string,
+      spec: unknown,
+    ): Promise<unknown> =>
+      (await api.createNamespacedCustomObject({
+        ...(kind === 'ApprovalRequest' ? requests(namespace) : policies(namespace)),
+        body: { apiVersion: API_VERSION, kind, metadata: { name }, spec },
+      })) as unknown,
+    createRequest: async (
+      namespace: string,
+      name: string,
+      spec: ApprovalRequestSpec,
+    ): Promise<ApprovalRequest> =>
+      (await api.createNamespacedCustomObject({
+        ...requests(namespace),
+        body: { apiVersion: API_VERSION, kind: 'ApprovalRequest', metadata: { name }, spec },
+      })) as ApprovalRequest,
+    getRequest: async (namespace: string, name: string): Promise<ApprovalRequest> =>
+      (await api.getNamespacedCustomObject({ ...requests(namespace), name })) as ApprovalRequest,
+    replaceRequest: async (request: ApprovalRequest): Promise<ApprovalRequest> =>
+      (await api.replaceNamespacedCustomObject({
+        ...requests(request.metadata.namespace ?? ''),
+        name: request.metadata.name ?? '',
+        body: request,
+      })) as ApprovalRequest,
+    replaceRequestStatus: async (
+      request: ApprovalRequest,
+      status: ApprovalRequestStatus,
+    ): Promise<ApprovalRequest> =>
+      (await api.replaceNamespacedCustomObjectStatus({
+        ...requests(request.metadata.namespace ?? ''),
+        name: request.metadata.name ?? '',
+        body: { ...request, status },
+      })) as ApprovalRequest,
+    createPolicy: async (
+      namespace: string,
+      name: string,
+      spec: ApprovalPolicySpec,
+    ): Promise<ApprovalPolicy> =>
+      (await api.createNamespacedCustomObject({
+        ...policies(namespace),
+        body: { apiVersion: API_VERSION, kind: 'ApprovalPolicy', metadata: { name }, spec },
+      })) as ApprovalPolicy,
+  };
+}
