@@ -1,0 +1,17 @@
+/**
+ * Shell-style glob for usernames: `*` matches any run of characters (including `:`), `?` exactly one,
+ * everything else itself. `system:serviceaccount:ci:*` matches every service account in namespace ci.
+ */
+export function globToRegExp(pattern: string): RegExp {
+  let source = '';
+  for (const char of pattern) {
+    if (char === '*') source += '.*';
+    else if (char === '?') source += '.';
+    else source += char.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+  }
+  return new RegExp(`^${source}$`, 's');
+}
+
+export function matchesGlob(pattern: string, value: string): boolean {
+  return globToRegExp(pattern).test(value);
+}
