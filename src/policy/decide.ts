@@ -1,0 +1,147 @@
+import {
+  MAX_PARAMETERS_BYTES,
+  type Approval,
+  type ApprovalRequest,
+  type Evaluation,
+  type Phase,
+} from '../api/v1alpha1/approval-request.ts';
+import { combine, type WaitingOn } from './combine.ts';
+import type { CompiledPolicy } from './compile-policy.ts';
+import { evaluatePolicy, resolveContextReferences, type ContextReference } from './evaluate-policy.ts';
+import { deadline } from './expiry.ts';
+import { selects } from './selector.ts';
+import { tally, type Tally } from './tally.ts';
+import { DecidedBy, type JudgedApproval, type PolicyVerdict } from './verdict.ts';
+
+/** The API's limit on status.evaluations. */
+export const MAX_EVALUATIONS = 64;
+
+export interface DecideInput {
+  readonly request: ApprovalRequest;
+  /** Every policy of the request's namespace (selection happens here), compiled. */
+  readonly policies: readonly CompiledPolicy[];
+  /** The object a context entry names, or null when it does not exist. */
+  readonly lookup: (reference: Extract<ContextReference, { name: string }>) => unknown;
+  readonly approvals: readonly JudgedApproval[];
+  readonly now: Date;
+}
+
+export interface Resolution {
+  /** Pending, Escalated, or a final phase. */
+  readonly phase: Phase;
+  /** Set exactly when the phase is final. */
+  readonly decision?: {
+    readonly outcome: 'Approved' | 'Denied' | 'Expired';
+    readonly decidedBy: string;
+    readonly reason: string;
+  };
+  /** What is going on, in words (also for undecided requests). */
+  readonly reason: string;
+  readonly evaluations: readonly Evaluation[];
+  /** Names of the policies that select the request (Enforce and DryRun). */
+  readonly selected: readonly string[];
+  readonly verdicts: readonly PolicyVerdict[];
+  readonly waitingOn: readonly WaitingOn[];
+  readonly expiresAt?: Date;
+  readonly ignoredApprovals: readonly { readonly approval: Approval; readonly why: string }[];
+}
+
+/**
+ * The whole decision for one request at one instant, from the current state alone: the same function
+ * serves the controller and `greenlight test`. Pure: every input is an argument.
+ */
+export function decide(input: DecideInput): Resolution {
+  const { request, now } = input;
+  const selected = input.policies.filter((policy) => selects(policy.policy.spec.selector, request));
+  const verdicts = selected.map((policy) => evaluatePolicy(policy, contextFor(policy, input)));
+  const evaluations = boundTrace(verdicts);
+  const limit = deadline(
+    request,
+    selected.map((policy) => policy.policy),
+  );
+  const base = {
+    evaluations,
+    selected: selected.map((policy) => policy.name),
+    verdicts,
+    waitingOn: [],
+    ignoredApprovals: [],
+    ...(limit ? { expiresAt: limit.at } : {}),
+  };
+
+  const oversized = parametersProblem(request);
+  if (oversized) return final(base, 'Denied', DecidedBy.controller, oversized);
+  if (limit && now.getTime() >= limit.at.getTime()) {
+    return final(base, 'Expired', DecidedBy.timeout, `no decision within ${limit.source}`);
+  }
+
+  const tallies = new Map<string, Tally>();
+  const tallyFor = (name: string): Tally => {
+    const policy = selected.find((p) => p.name === name);
+    const result = tally(input.approvals, { name, allowSelfApproval: policy?.allowSelfApproval ?? false });
+    tallies.set(name, result);
+    return result;
+  };
+  const combined = combine(verdicts, tallyFor);
+  switch (combined.kind) {
+    case 'Decided':
+      return final(base, combined.outcome, combined.decidedBy, combined.reason);
+    case 'Pending':
+      return { ...base, phase: 'Pending', reason: combined.reason };
+    case 'Escalated':
+      return {
+        ...base,
+        phase: 'Escalated',
+        reason: combined.reason,
+        waitingOn: combined.waitingOn,
+        ignoredApprovals: ignoredEverywhere(input.approvals, [...tallies.values()]),
+      };
+  }
+}
+
+function final(
+  base: Omit<Resolution, 'phase' | 'decision' | 'reason'>,
+  outcome: 'Approved' | 'Denied' | 'Expired',
+  decidedBy: string,
+  reason: string,
+): Resolution {
+  return { ...base, phase: outcome, decision: { outcome, decidedBy, reason }, reason };
+}
+
+function contextFor(policy: CompiledPolicy, input: DecideInput) {
+  const context: Record<string, unknown> = {};
+  const contextErrors: string[] = [];
+  for (const reference of resolveContextReferences(policy, input.request, input.now)) {
+    if ('error' in reference) contextErrors.push(`context ${reference.variable}: ${reference.error}`);
+    else context[reference.variable] = input.lookup(reference) ?? null;
+  }
+  return { request: input.request, now: input.now, context, contextErrors };
+}
+
+function parametersProblem(request: ApprovalRequest): string | undefined {
+  const size = Buffer.byteLength(JSON.stringify(request.spec.parameters ?? {}));
+  return size > MAX_PARAMETERS_BYTES
+    ? `spec.parameters is ${size} bytes serialized, more than the limit of ${MAX_PARAMETERS_BYTES} bytes`
+    : undefined;
+}
+
+/** Every entry when they fit; otherwise what each policy decided, so the why is never lost. */
+function boundTrace(verdicts: readonly PolicyVerdict[]): Evaluation[] {
+  const all = verdicts.flatMap((verdict) => verdict.trace);
+  if (all.length <= MAX_EVALUATIONS) return all;
+  return verdicts
+    .map((verdict) => verdict.trace.at(-1))
+    .filter((entry): entry is Evaluation => entry !== undefined)
+    .slice(0, MAX_EVALUATIONS);
+}
+
+/** Answers that count for no escalating policy, with the first reason found. */
+function ignoredEverywhere(approvals: readonly JudgedApproval[], tallies: readonly Tally[]) {
+  const counted = new Set(tallies.flatMap((t) => [...t.approvals, ...(t.denial ? [t.denial] : [])]));
+  const ignored: { approval: Approval; why: string }[] = [];
+  for (const { approval } of approvals) {
+    if (counted.has(approval)) continue;
+    const why = tallies.flatMap((t) => t.ignored).find((entry) => entry.approval === approval)?.why;
+    ignored.push({ approval, why: why ?? 'superseded by a later answer of the same person' });
+  }
+  return ignored;
+}
