@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 import { messageOf, UsageError } from '../errors.ts';
 import { runDemo } from './commands/demo.ts';
+import { runTest } from './commands/test.ts';
 
 const usage = `greenlight: approvals for machines, decided by policy or by people in Slack
 
 Usage: greenlight <command> [flags]
 
 Commands:
+  test        evaluate policies against sample requests offline and check the expected outcomes
   demo        start a local control plane (real etcd + kube-apiserver) and show how to use it
   help        show this help
 
@@ -16,6 +18,7 @@ type Command = (args: readonly string[]) => Promise<number>;
 
 const commands: Readonly<Record<string, Command>> = {
   demo: runDemo,
+  test: runTest,
   help: () => {
     process.stdout.write(`${usage}\n`);
     return Promise.resolve(0);

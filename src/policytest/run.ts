@@ -1,0 +1,178 @@
+import type { ApprovalPolicy } from '../api/v1alpha1/approval-policy.ts';
+import type { ApprovalRequest, Evaluation, Phase } from '../api/v1alpha1/approval-request.ts';
+import { compilePolicy, formatProblem, type CompiledPolicy } from '../policy/compile-policy.ts';
+import { decide, type Resolution } from '../policy/decide.ts';
+import type { JudgedApproval } from '../policy/verdict.ts';
+import type { LoadedSuite } from './load.ts';
+import type { PolicyTestCase, SampleApproval } from './suite.ts';
+
+export interface Observed {
+  readonly phase: Phase;
+  readonly decidedBy?: string;
+  readonly reason: string;
+}
+
+export interface CaseResult {
+  readonly name: string;
+  readonly passed: boolean;
+  readonly expected: PolicyTestCase['expect'];
+  readonly observed: Observed;
+  /** One line per expectation that did not hold. */
+  readonly mismatches: readonly string[];
+  readonly evaluations: readonly Evaluation[];
+}
+
+export interface SuiteResult {
+  readonly file: string;
+  readonly name: string;
+  readonly cases: readonly CaseResult[];
+  /** Policies that do not compile (they would be Ready=False in a cluster): the suite fails. */
+  readonly problems: readonly string[];
+}
+
+interface KubernetesObject {
+  apiVersion?: unknown;
+  kind?: unknown;
+  metadata?: { name?: unknown; namespace?: unknown };
+}
+
+/** Runs every case of a suite through the same decide() the controller uses. Pure. */
+export function runSuite(suite: LoadedSuite, runTime: Date): SuiteResult {
+  const { test } = suite;
+  const namespace = test.namespace ?? suite.policies[0]?.policy.metadata.namespace ?? 'default';
+  const compiled = suite.policies
+    .map(({ policy }) => withDefaults(policy, namespace))
+    .filter((policy) => policy.metadata.namespace === namespace)
+    .map(compilePolicy);
+  const problems = compiled.flatMap((policy) =>
+    policy.problems.map((problem) => `ApprovalPolicy ${policy.name}: ${formatProblem(problem)}`),
+  );
+  const cases = test.cases.map((testCase) => {
+    const now = new Date(testCase.now ?? test.now ?? runTime.toISOString());
+    return runCase(testCase, { namespace, now, compiled, contextObjects: suite.contextObjects });
+  });
+  return { file: suite.file, name: test.metadata.name, cases, problems };
+}
+
+function withDefaults(policy: ApprovalPolicy, namespace: string): ApprovalPolicy {
+  return {
+    ...policy,
+    metadata: { generation: 1, ...policy.metadata, namespace: policy.metadata.namespace ?? namespace },
+  };
+}
+
+interface CaseEnvironment {
+  readonly namespace: string;
+  readonly now: Date;
+  readonly compiled: readonly CompiledPolicy[];
+  readonly contextObjects: readonly unknown[];
+}
+
+function runCase(testCase: PolicyTestCase, environment: CaseEnvironment): CaseResult {
+  const { namespace, now, compiled } = environment;
+  const metadata = testCase.request.metadata ?? {};
+  const request: ApprovalRequest = {
+    apiVersion: 'greenlight.dev/v1alpha1',
+    kind: 'ApprovalRequest',
+    metadata: {
+      name: metadata.name ?? 'sample',
+      namespace,
+      uid: 'sample',
+      creationTimestamp: metadata.creationTimestamp ?? now.toISOString(),
+      ...(metadata.labels ? { labels: metadata.labels } : {}),
+      ...(metadata.annotations ? { annotations: metadata.annotations } : {}),
+    },
+    spec: testCase.request.spec,
+  };
+  const resolution = decide({
+    request,
+    policies: compiled,
+    now,
+    approvals: (testCase.approvals ?? []).map((sample) => judge(sample, request, compiled, now)),
+    lookup: (reference) =>
+      environment.contextObjects.find((object) => {
+        const candidate = object as KubernetesObject;
+        return (
+          candidate.apiVersion === reference.apiVersion &&
+          candidate.kind === reference.kind &&
+          candidate.metadata?.name === reference.name &&
+          (candidate.metadata.namespace ?? namespace) === reference.namespace
+        );
+      }) ?? null,
+  });
+  const observed = observe(resolution);
+  const mismatches = compare(testCase.expect, observed);
+  return {
+    name: testCase.name,
+    passed: mismatches.length === 0,
+    expected: testCase.expect,
+    observed,
+    mismatches,
+    evaluations: resolution.evaluations,
+  };
+}
+
+/**
+ * Offline, a person approves for a policy when the policy lists them (or one of their groups). In a
+ * cluster the controller also asks the API server whether they may `approve` the policy.
+ */
+function judge(
+  sample: SampleApproval,
+  request: ApprovalRequest,
+  policies: readonly CompiledPolicy[],
+  now: Date,
+): JudgedApproval {
+  const via = sample.via ?? 'kubernetes';
+  const approverOf = new Set(
+    policies.filter((policy) => lists(policy, via, sample)).map((policy) => policy.name),
+  );
+  return {
+    approval: {
+      approver: sample.approver,
+      via,
+      decision: sample.decision,
+      at: sample.at ?? now.toISOString(),
+      ...(sample.comment ? { comment: sample.comment } : {}),
+    },
+    identity: `${via}:${sample.approver}`,
+    approverOf,
+    isRequester: via === 'kubernetes' && sample.approver === request.spec.requester,
+  };
+}
+
+function lists(policy: CompiledPolicy, via: 'kubernetes' | 'slack', sample: SampleApproval): boolean {
+  const approvers = policy.policy.spec.escalation?.approvers;
+  if (!approvers) return false;
+  const [users, groups] =
+    via === 'kubernetes'
+      ? [approvers.kubernetesUsers, approvers.kubernetesGroups]
+      : [approvers.slackUsers, approvers.slackUserGroups];
+  if (users?.includes(sample.approver)) return true;
+  return (sample.groups ?? []).some((group) => groups?.includes(group) === true);
+}
+
+function observe(resolution: Resolution): Observed {
+  const waiting = resolution.waitingOn.map(
+    (w) => `${w.approvals} of ${w.required} approvals for ${w.policy}`,
+  );
+  return {
+    phase: resolution.phase,
+    ...(resolution.decision ? { decidedBy: resolution.decision.decidedBy } : {}),
+    reason:
+      waiting.length > 0 ? `waiting for ${waiting.join(', ')}; ${resolution.reason}` : resolution.reason,
+  };
+}
+
+function compare(expected: PolicyTestCase['expect'], observed: Observed): string[] {
+  const mismatches: string[] = [];
+  if (expected.phase !== observed.phase) {
+    mismatches.push(`phase: expected ${expected.phase}, got ${observed.phase}`);
+  }
+  if (expected.decidedBy !== undefined && expected.decidedBy !== observed.decidedBy) {
+    mismatches.push(`decidedBy: expected ${expected.decidedBy}, got ${observed.decidedBy ?? '(undecided)'}`);
+  }
+  if (expected.reason !== undefined && !observed.reason.includes(expected.reason)) {
+    mismatches.push(`reason: expected it to contain "${expected.reason}", got "${observed.reason}"`);
+  }
+  return mismatches;
+}
