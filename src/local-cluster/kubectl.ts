@@ -15,9 +15,12 @@ export async function kubectl(binary: string, kubeconfig: string, args: readonly
     return stdout;
   } catch (error) {
     const stderr = (error as { stderr?: unknown }).stderr;
-    throw new LocalClusterError(`kubectl ${args.join(' ')} failed: ${typeof stderr === 'string' ? stderr.trim() : ''}`, {
-      cause: error,
-    });
+    throw new LocalClusterError(
+      `kubectl ${args.join(' ')} failed: ${typeof stderr === 'string' ? stderr.trim() : ''}`,
+      {
+        cause: error,
+      },
+    );
   }
 }
 
