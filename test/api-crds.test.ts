@@ -15,7 +15,7 @@ const goodRequest = {
   action: 'deploy',
   resource: 'web',
   parameters: { version: 'v2.4.1', environment: 'staging', rollout: { waves: [10, 50, 100] } },
-  requester: 'system:serviceaccount:ci:deployer',
+  requester: 'greenlight-admin', // the creator: the admission policy insists
   reason: 'release train 42',
   timeout: '30m',
 };
@@ -78,7 +78,10 @@ describe('ApprovalRequest CRD', () => {
 
   it('refuses any change to the spec once created', async () => {
     const namespace = await createTestNamespace('crd-request-immutable');
-    const created = await admin.createRequest(namespace, 'pay', { action: 'payment', requester: 'alice' });
+    const created = await admin.createRequest(namespace, 'pay', {
+      action: 'payment',
+      requester: 'greenlight-admin',
+    });
     const refused = await refusal(
       admin.replaceRequest({ ...created, spec: { ...created.spec, parameters: { amount: 5 } } }),
     );
@@ -89,7 +92,10 @@ describe('ApprovalRequest CRD', () => {
 
   it('allows Pending → Escalated → Approved, then refuses any change of phase or decision', async () => {
     const namespace = await createTestNamespace('crd-request-final');
-    let request = await admin.createRequest(namespace, 'pay', { action: 'payment', requester: 'alice' });
+    let request = await admin.createRequest(namespace, 'pay', {
+      action: 'payment',
+      requester: 'greenlight-admin',
+    });
     request = await admin.replaceRequestStatus(request, { phase: 'Pending' });
     request = await admin.replaceRequestStatus(request, { phase: 'Escalated' });
     const decision: Decision = {
@@ -127,7 +133,10 @@ describe('ApprovalRequest CRD', () => {
 
   it('refuses a final phase without a matching decision', async () => {
     const namespace = await createTestNamespace('crd-request-nodecision');
-    const request = await admin.createRequest(namespace, 'pay', { action: 'payment', requester: 'alice' });
+    const request = await admin.createRequest(namespace, 'pay', {
+      action: 'payment',
+      requester: 'greenlight-admin',
+    });
     const refused = await refusal(admin.replaceRequestStatus(request, { phase: 'Denied' }));
     expect(refused.message).toContain('status.decision');
   });
@@ -152,7 +161,7 @@ describe('ApprovalRequest CRD', () => {
       'deploy-web',
       'deploy',
       'web',
-      'system:serviceaccount:ci:deployer',
+      'greenlight-admin',
     ]);
     const { stdout: category } = await run('get', 'greenlight', '-o', 'name');
     expect(category.trim()).toBe('approvalrequest.greenlight.dev/deploy-web');

@@ -5,7 +5,6 @@ import {
   CoreV1Api,
   CustomObjectsApi,
   PatchStrategy,
-  RbacAuthorizationV1Api,
   setHeaderOptions,
   type V1CustomResourceDefinition,
 } from '@kubernetes/client-node';
@@ -13,6 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { refusal } from './support/api-error.ts';
 import { cluster, createTestNamespace, kubeConfigAs } from './support/cluster.ts';
 import { eventually } from './support/eventually.ts';
+import { grant } from './support/rbac.ts';
 
 // These tests prove the test control plane is a real kube-apiserver: real authentication, RBAC,
 // CRDs and CEL admission, the things Greenlight's own tests rely on.
@@ -182,20 +182,7 @@ describe('the test control plane', () => {
 });
 
 async function grantConfigMaps(namespace: string, user: string): Promise<void> {
-  const rbac = kubeConfigAs('admin').makeApiClient(RbacAuthorizationV1Api);
-  await rbac.createNamespacedRole({
-    namespace,
-    body: {
-      metadata: { name: 'configmap-writer' },
-      rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['create', 'get', 'list'] }],
-    },
-  });
-  await rbac.createNamespacedRoleBinding({
-    namespace,
-    body: {
-      metadata: { name: 'configmap-writer' },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'configmap-writer' },
-      subjects: [{ kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: user }],
-    },
-  });
+  await grant(namespace, { user }, [
+    { apiGroups: [''], resources: ['configmaps'], verbs: ['create', 'get', 'list'] },
+  ]);
 }

@@ -1,7 +1,7 @@
 import type { TestProject } from 'vitest/node';
 import { startLocalCluster } from '../../src/local-cluster/control-plane.ts';
 import type { Identity } from '../../src/local-cluster/identities.ts';
-import { installCrds } from '../../src/local-cluster/kubectl.ts';
+import { installAdmissionPolicies, installCrds } from '../../src/local-cluster/kubectl.ts';
 
 export interface ClusterInfo {
   readonly server: string;
@@ -18,7 +18,8 @@ declare module 'vitest' {
 }
 
 /**
- * One real control plane for the whole run, with Greenlight's generated CRDs applied from crds/;
+ * One real control plane for the whole run, with Greenlight's generated CRDs and admission policies
+ * applied as a user would;
  * stopped (and its state removed) when the run ends.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
@@ -30,6 +31,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   });
   try {
     await installCrds(cluster.kubectl, cluster.kubeconfigs.admin);
+    await installAdmissionPolicies(cluster.kubectl, cluster.kubeconfigs.admin);
   } catch (error) {
     await cluster.stop();
     throw error;

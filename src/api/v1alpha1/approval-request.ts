@@ -154,6 +154,14 @@ export const ApprovalSchema = Type.Object(
     decision: StringEnum(Object.values(HumanDecision), { description: 'Approve or Deny.' }),
     comment: Type.Optional(Type.String({ description: 'What the person said.', maxLength: 1024 })),
     at: Timestamp('When the person decided.'),
+    groups: Type.Optional(
+      Type.Array(Type.String({ maxLength: 512 }), {
+        description:
+          "The approver's Kubernetes groups as the API server authenticated them when the entry was added " +
+          "(Greenlight's admission policy refuses any other value); the controller's authorization check uses them.",
+        maxItems: 64,
+      }),
+    ),
   },
   { description: "A person's approval or denial.", additionalProperties: false },
 );

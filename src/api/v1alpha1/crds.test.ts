@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { ADMISSION_FILE, renderAdmissionYaml } from './admission.ts';
 import { CRDS, crdFileName, renderCrdYaml, type OpenApiSchema } from './crds.ts';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -35,5 +36,11 @@ describe.each(CRDS.map((crd) => [crd.metadata.name, crd] as const))('the %s CRD'
         problems.push(`${path}: no description`);
     }
     expect(problems).toEqual([]);
+  });
+});
+
+describe('the admission policies', () => {
+  it('are generated: config/ holds exactly what `npm run generate` writes', async () => {
+    expect(await readFile(join(root, ADMISSION_FILE), 'utf8')).toBe(renderAdmissionYaml());
   });
 });

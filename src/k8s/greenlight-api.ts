@@ -1,0 +1,143 @@
+import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
+import {
+  APPROVAL_POLICY_KIND,
+  APPROVAL_POLICY_PLURAL,
+  type ApprovalPolicy,
+  type ApprovalPolicyStatus,
+} from '../api/v1alpha1/approval-policy.ts';
+import {
+  APPROVAL_REQUEST_KIND,
+  APPROVAL_REQUEST_PLURAL,
+  type Approval,
+  type ApprovalRequest,
+  type ApprovalRequestSpec,
+  type ApprovalRequestStatus,
+} from '../api/v1alpha1/approval-request.ts';
+import { API_VERSION, GROUP, VERSION } from '../api/v1alpha1/schema.ts';
+import { collectionPath } from './resources.ts';
+
+const LIST_PAGE_SIZE = 500;
+
+type Plural = typeof APPROVAL_REQUEST_PLURAL | typeof APPROVAL_POLICY_PLURAL;
+
+/** Typed access to Greenlight's two kinds, over client-node's generic custom-objects client. */
+export class GreenlightApi {
+  readonly #objects: CustomObjectsApi;
+
+  constructor(kubeConfig: KubeConfig) {
+    this.#objects = kubeConfig.makeApiClient(CustomObjectsApi);
+  }
+
+  static path(plural: Plural, namespace?: string): string {
+    return collectionPath({ apiVersion: API_VERSION, kind: '', plural, namespaced: true }, namespace);
+  }
+
+  /** One page of a collection (all namespaces when `namespace` is undefined); raw JSON. */
+  listPage(
+    plural: Plural,
+    namespace: string | undefined,
+    continueToken: string | undefined,
+  ): Promise<unknown> {
+    const paging = { limit: LIST_PAGE_SIZE, ...(continueToken ? { _continue: continueToken } : {}) };
+    return namespace === undefined
+      ? this.#objects.listClusterCustomObject({ group: GROUP, version: VERSION, plural, ...paging })
+      : this.#objects.listNamespacedCustomObject({
+          group: GROUP,
+          version: VERSION,
+          namespace,
+          plural,
+          ...paging,
+        });
+  }
+
+  async getRequest(namespace: string, name: string): Promise<ApprovalRequest> {
+    return (await this.#objects.getNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace,
+      plural: APPROVAL_REQUEST_PLURAL,
+      name,
+    })) as ApprovalRequest;
+  }
+
+  async createRequest(
+    namespace: string,
+    name: string | undefined,
+    spec: ApprovalRequestSpec,
+  ): Promise<ApprovalRequest> {
+    const metadata = name ? { name } : { generateName: `${spec.action}-` };
+    return (await this.#objects.createNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace,
+      plural: APPROVAL_REQUEST_PLURAL,
+      body: { apiVersion: API_VERSION, kind: APPROVAL_REQUEST_KIND, metadata, spec },
+    })) as ApprovalRequest;
+  }
+
+  /**
+   * Replaces the status, carrying the resourceVersion it was computed from: if anyone wrote the
+   * object since, the API server answers 409 Conflict and nothing is stored.
+   */
+  async replaceRequestStatus(
+    request: ApprovalRequest,
+    status: ApprovalRequestStatus,
+  ): Promise<ApprovalRequest> {
+    return (await this.#objects.replaceNamespacedCustomObjectStatus({
+      group: GROUP,
+      version: VERSION,
+      namespace: request.metadata.namespace ?? '',
+      plural: APPROVAL_REQUEST_PLURAL,
+      name: request.metadata.name ?? '',
+      body: {
+        apiVersion: API_VERSION,
+        kind: APPROVAL_REQUEST_KIND,
+        metadata: request.metadata,
+        spec: request.spec,
+        status,
+      },
+    })) as ApprovalRequest;
+  }
+
+  async replacePolicyStatus(policy: ApprovalPolicy, status: ApprovalPolicyStatus): Promise<ApprovalPolicy> {
+    return (await this.#objects.replaceNamespacedCustomObjectStatus({
+      group: GROUP,
+      version: VERSION,
+      namespace: policy.metadata.namespace ?? '',
+      plural: APPROVAL_POLICY_PLURAL,
+      name: policy.metadata.name ?? '',
+      body: {
+        apiVersion: API_VERSION,
+        kind: APPROVAL_POLICY_KIND,
+        metadata: policy.metadata,
+        spec: policy.spec,
+        status,
+      },
+    })) as ApprovalPolicy;
+  }
+
+  /**
+   * Appends one entry to status.approvals with a JSON patch that first tests the resourceVersion,
+   * so a concurrent change makes the patch fail instead of losing anyone's answer.
+   */
+  async addApproval(request: ApprovalRequest, approval: Approval): Promise<ApprovalRequest> {
+    const existing = request.status?.approvals;
+    const patch = [
+      { op: 'test', path: '/metadata/resourceVersion', value: request.metadata.resourceVersion },
+      existing
+        ? { op: 'add', path: '/status/approvals/-', value: approval }
+        : { op: 'add', path: '/status/approvals', value: [approval] },
+    ];
+    return (await this.#objects.patchNamespacedCustomObjectStatus(
+      {
+        group: GROUP,
+        version: VERSION,
+        namespace: request.metadata.namespace ?? '',
+        plural: APPROVAL_REQUEST_PLURAL,
+        name: request.metadata.name ?? '',
+        body: patch,
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
+    )) as ApprovalRequest;
+  }
+}
