@@ -3,6 +3,7 @@ import type { ApprovalPolicy, ApprovalPolicySpec } from '../api/v1alpha1/approva
 import type { ApprovalRequest, ApprovalRequestSpec } from '../api/v1alpha1/approval-request.ts';
 import { compilePolicy } from './compile-policy.ts';
 import { decide, type DecideInput } from './decide.ts';
+import { contextUnavailable } from './evaluate-policy.ts';
 import type { JudgedApproval } from './verdict.ts';
 
 const now = new Date('2026-11-26T12:00:00Z');
@@ -133,6 +134,19 @@ describe('decide', () => {
       decidedBy: 'policy:staging-soak/green-24h',
     });
     expect(asked).toContain('ConfigMap shop/web-staging');
+  });
+
+  it('holds, and says why, while a context object cannot be read', () => {
+    const deploy = request({ action: 'deploy', resource: 'web', parameters: { environment: 'production' } });
+    const resolution = run({ request: deploy, lookup: () => contextUnavailable('deployments is forbidden') });
+    expect(resolution.phase).toBe('Pending');
+    expect(resolution.evaluations).toEqual([
+      {
+        policy: 'staging-soak',
+        result: 'Error',
+        message: 'waiting for context: ConfigMap shop/web-staging: deployments is forbidden',
+      },
+    ]);
   });
 
   it('never approves when a rule fails: escalates to people when the policy has them', () => {

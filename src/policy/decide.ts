@@ -7,7 +7,13 @@ import {
 } from '../api/v1alpha1/approval-request.ts';
 import { combine, type WaitingOn } from './combine.ts';
 import type { CompiledPolicy } from './compile-policy.ts';
-import { evaluatePolicy, resolveContextReferences, type ContextReference } from './evaluate-policy.ts';
+import {
+  evaluatePolicy,
+  resolveContextReferences,
+  unavailableReason,
+  type ContextReference,
+  type PolicyInput,
+} from './evaluate-policy.ts';
 import { deadline } from './expiry.ts';
 import { selects } from './selector.ts';
 import { tally, type Tally } from './tally.ts';
@@ -20,7 +26,10 @@ export interface DecideInput {
   readonly request: ApprovalRequest;
   /** Every policy of the request's namespace (selection happens here), compiled. */
   readonly policies: readonly CompiledPolicy[];
-  /** The object a context entry names, or null when it does not exist. */
+  /**
+   * The object a context entry names, null when it does not exist, or contextUnavailable(reason) when
+   * it cannot be read now (the policy then holds and the controller retries).
+   */
   readonly lookup: (reference: Extract<ContextReference, { name: string }>) => unknown;
   readonly approvals: readonly JudgedApproval[];
   readonly now: Date;
@@ -107,14 +116,21 @@ function final(
   return { ...base, phase: outcome, decision: { outcome, decidedBy, reason }, reason };
 }
 
-function contextFor(policy: CompiledPolicy, input: DecideInput) {
+function contextFor(policy: CompiledPolicy, input: DecideInput): PolicyInput {
   const context: Record<string, unknown> = {};
   const contextErrors: string[] = [];
+  const contextUnavailable: string[] = [];
   for (const reference of resolveContextReferences(policy, input.request, input.now)) {
-    if ('error' in reference) contextErrors.push(`context ${reference.variable}: ${reference.error}`);
-    else context[reference.variable] = input.lookup(reference) ?? null;
+    if ('error' in reference) {
+      contextErrors.push(`context ${reference.variable}: ${reference.error}`);
+      continue;
+    }
+    const value = input.lookup(reference);
+    const reason = unavailableReason(value);
+    if (reason === undefined) context[reference.variable] = value ?? null;
+    else contextUnavailable.push(`${reference.kind} ${reference.namespace}/${reference.name}: ${reason}`);
   }
-  return { request: input.request, now: input.now, context, contextErrors };
+  return { request: input.request, now: input.now, context, contextErrors, contextUnavailable };
 }
 
 function parametersProblem(request: ApprovalRequest): string | undefined {

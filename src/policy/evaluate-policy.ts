@@ -31,6 +31,23 @@ export function resolveContextReferences(
   });
 }
 
+const unavailable: unique symbol = Symbol('context object unavailable');
+
+/** What a context lookup returns when the object cannot be read now (as opposed to not existing). */
+export interface ContextUnavailable {
+  readonly [unavailable]: string;
+}
+
+export function contextUnavailable(reason: string): ContextUnavailable {
+  return { [unavailable]: reason };
+}
+
+export function unavailableReason(value: unknown): string | undefined {
+  return typeof value === 'object' && value !== null && unavailable in value
+    ? (value as ContextUnavailable)[unavailable]
+    : undefined;
+}
+
 export interface PolicyInput {
   readonly request: ApprovalRequest;
   readonly now: Date;
@@ -38,6 +55,8 @@ export interface PolicyInput {
   readonly context: Readonly<Record<string, unknown>>;
   /** Context entries whose object could not be named (a failing nameExpression). */
   readonly contextErrors?: readonly string[];
+  /** Context objects that could not be read right now (forbidden, API down): the policy waits. */
+  readonly contextUnavailable?: readonly string[];
 }
 
 /**
@@ -80,6 +99,11 @@ export function evaluatePolicy(compiled: CompiledPolicy, input: PolicyInput): Po
     return verdict('Hold', message);
   }
   if (input.contextErrors?.length) return failed(input.contextErrors.join('; '));
+  if (input.contextUnavailable?.length) {
+    const message = `waiting for context: ${input.contextUnavailable.join('; ')}`;
+    trace.push(entry('Error', message));
+    return verdict('Hold', message);
+  }
 
   const bindings = prepareBindings({ request: input.request, now: input.now, context: input.context });
   for (const rule of compiled.rules) {

@@ -1,0 +1,209 @@
+import type { KubeConfig } from '@kubernetes/client-node';
+import { APPROVAL_POLICY_PLURAL, type ApprovalPolicy } from '../api/v1alpha1/approval-policy.ts';
+import { APPROVAL_REQUEST_PLURAL, isFinal, type ApprovalRequest } from '../api/v1alpha1/approval-request.ts';
+import { SubjectAccessReviewer, type AccessReviewer } from '../k8s/access-review.ts';
+import { apiMessageOf } from '../k8s/api-errors.ts';
+import { KubernetesEventRecorder } from '../k8s/events.ts';
+import { GreenlightApi } from '../k8s/greenlight-api.ts';
+import { ResilientInformer, pagedList } from '../k8s/informer.ts';
+import { ResourceDiscovery } from '../k8s/resources.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { GreenlightMetrics } from '../observability/metrics.ts';
+import { CompiledPolicyCache } from '../policy/policy-cache.ts';
+import { WorkQueue } from '../runtime/workqueue.ts';
+import { approvalPolicyReconciler } from './approval-policy/reconciler.ts';
+import { approvalRequestReconciler } from './approval-request/reconciler.ts';
+import { ContextObjects, type ContextChange } from './context-objects.ts';
+import { Keys, runController } from './controller.ts';
+
+export interface ManagerOptions {
+  readonly kubeConfig: KubeConfig;
+  /** Watch one namespace only; all namespaces when undefined. */
+  readonly namespace?: string;
+  readonly logger: Logger;
+  readonly metrics: GreenlightMetrics;
+  /** Who this process is, in events and the leader lease. */
+  readonly identity: string;
+  /** Workers per controller (default 4). */
+  readonly concurrency?: number;
+  readonly now?: () => Date;
+  readonly access?: AccessReviewer;
+}
+
+const REQUESTS = 'approvalrequest';
+const POLICIES = 'approvalpolicy';
+
+/**
+ * Greenlight's two controllers over shared caches. `start()` fills the caches (a standby keeps them
+ * warm); `run()` starts deciding and only returns once stopped; nothing is decided before every cache
+ * has synced.
+ */
+export class ControllerManager {
+  readonly #options: ManagerOptions;
+  readonly #requestQueue: WorkQueue;
+  readonly #policyQueue: WorkQueue;
+  readonly #requests: ResilientInformer<ApprovalRequest>;
+  readonly #policies: ResilientInformer<ApprovalPolicy>;
+  readonly #context: ContextObjects;
+  readonly #api: GreenlightApi;
+  readonly #stop = new AbortController();
+  #running: Promise<void> | undefined;
+
+  constructor(options: ManagerOptions) {
+    this.#options = options;
+    const { kubeConfig, namespace, logger, metrics } = options;
+    this.#api = new GreenlightApi(kubeConfig);
+    this.#requestQueue = new WorkQueue({ metrics: metrics.workqueueMetrics(REQUESTS) });
+    this.#policyQueue = new WorkQueue({ metrics: metrics.workqueueMetrics(POLICIES) });
+    const informerLogger = logger.child({ component: 'informer' });
+    this.#requests = new ResilientInformer<ApprovalRequest>({
+      name: APPROVAL_REQUEST_PLURAL,
+      kubeConfig,
+      path: GreenlightApi.path(APPROVAL_REQUEST_PLURAL, namespace),
+      list: pagedList((token) => this.#api.listPage(APPROVAL_REQUEST_PLURAL, namespace, token)),
+      logger: informerLogger,
+      onChange: (request) => {
+        this.#requestQueue.add(Keys.of(request.metadata.namespace, request.metadata.name));
+      },
+    });
+    this.#policies = new ResilientInformer<ApprovalPolicy>({
+      name: APPROVAL_POLICY_PLURAL,
+      kubeConfig,
+      path: GreenlightApi.path(APPROVAL_POLICY_PLURAL, namespace),
+      list: pagedList((token) => this.#api.listPage(APPROVAL_POLICY_PLURAL, namespace, token)),
+      logger: informerLogger,
+      onChange: (policy) => {
+        this.#policyQueue.add(Keys.of(policy.metadata.namespace, policy.metadata.name));
+      },
+    });
+    this.#context = new ContextObjects({
+      kubeConfig,
+      discovery: new ResourceDiscovery(kubeConfig),
+      logger: informerLogger,
+      onChange: (change) => {
+        this.#requeueDependents(change);
+      },
+    });
+    metrics.setPendingSource(() => this.#pendingSnapshot());
+  }
+
+  /** Fills the caches; resolves once both are synced. */
+  async start(): Promise<void> {
+    await Promise.all([this.#requests.start(), this.#policies.start()]);
+    this.#options.logger.info('Caches synced', {
+      requests: this.#requests.list().length,
+      policies: this.#policies.list().length,
+    });
+  }
+
+  synced(): boolean {
+    return this.#requests.hasSynced() && this.#policies.hasSynced();
+  }
+
+  /** Starts deciding (the leader's job). Resolves when stopped, after in-flight reconciles finish. */
+  run(): Promise<void> {
+    if (this.#running) return this.#running;
+    const { kubeConfig, logger, metrics, identity } = this.#options;
+    const now = this.#options.now ?? ((): Date => new Date());
+    const compiled = new CompiledPolicyCache();
+    const events = new KubernetesEventRecorder(kubeConfig, identity, (error) => {
+      logger.warn('Could not record an event', { error: apiMessageOf(error) });
+    });
+    const concurrency = this.#options.concurrency ?? 4;
+    const onError = (controller: string) => (key: string, error: unknown) => {
+      const { namespace, name } = Keys.parse(key);
+      logger.error('Reconcile failed; retrying with backoff', {
+        controller,
+        namespace,
+        name,
+        error: apiMessageOf(error),
+      });
+    };
+    const requests = runController({
+      queue: this.#requestQueue,
+      concurrency,
+      metrics: metrics.reconcileMetrics(REQUESTS),
+      signal: this.#stop.signal,
+      onError: onError(REQUESTS),
+      reconcile: approvalRequestReconciler({
+        requests: this.#requests,
+        policies: this.#policies,
+        compiled,
+        context: this.#context,
+        access: this.#options.access ?? new SubjectAccessReviewer(kubeConfig),
+        api: this.#api,
+        events,
+        metrics,
+        logger: logger.child({ controller: REQUESTS }),
+        now,
+      }),
+    });
+    const policies = runController({
+      queue: this.#policyQueue,
+      concurrency: 1,
+      metrics: metrics.reconcileMetrics(POLICIES),
+      signal: this.#stop.signal,
+      onError: onError(POLICIES),
+      reconcile: approvalPolicyReconciler({
+        policies: this.#policies,
+        compiled,
+        api: this.#api,
+        events,
+        logger: logger.child({ controller: POLICIES }),
+        now,
+        requeueUndecided: (namespace) => {
+          this.#requeueUndecided(namespace);
+        },
+      }),
+    });
+    this.#running = Promise.all([requests, policies]).then(() => undefined);
+    return this.#running;
+  }
+
+  /** Graceful shutdown: stop taking work, finish what is in flight, stop watching. */
+  async stop(): Promise<void> {
+    this.#stop.abort();
+    this.#requestQueue.shutDown();
+    this.#policyQueue.shutDown();
+    await Promise.all([this.#requestQueue.shutDownWithDrain(), this.#policyQueue.shutDownWithDrain()]);
+    await this.#running;
+    await Promise.all([this.#requests.stop(), this.#policies.stop(), this.#context.stop()]);
+  }
+
+  #requeueUndecided(namespace: string): void {
+    for (const request of this.#requests.list(namespace)) {
+      if (!isFinal(request.status?.phase))
+        this.#requestQueue.add(Keys.of(request.metadata.namespace, request.metadata.name));
+    }
+  }
+
+  /** A context object changed: re-evaluate the undecided requests of every namespace whose policies read its kind there. */
+  #requeueDependents(change: ContextChange): void {
+    const namespaces = new Set<string>();
+    for (const policy of this.#policies.list()) {
+      const reads = (policy.spec.context ?? []).some(
+        (entry) =>
+          entry.resource.apiVersion === change.apiVersion &&
+          entry.resource.kind === change.kind &&
+          (entry.resource.namespace ?? policy.metadata.namespace) === change.namespace,
+      );
+      if (reads && policy.metadata.namespace) namespaces.add(policy.metadata.namespace);
+    }
+    for (const namespace of namespaces) this.#requeueUndecided(namespace);
+  }
+
+  #pendingSnapshot(): { pending: number; escalated: number; oldestCreatedAt: Date | undefined } {
+    let pending = 0;
+    let escalated = 0;
+    let oldest: number | undefined;
+    for (const request of this.#requests.list()) {
+      const phase = request.status?.phase;
+      if (isFinal(phase)) continue;
+      if (phase === 'Escalated') escalated += 1;
+      else pending += 1;
+      const created = new Date(request.metadata.creationTimestamp ?? 0).getTime();
+      oldest = oldest === undefined ? created : Math.min(oldest, created);
+    }
+    return { pending, escalated, oldestCreatedAt: oldest === undefined ? undefined : new Date(oldest) };
+  }
+}

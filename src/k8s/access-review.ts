@@ -1,0 +1,51 @@
+import { AuthorizationV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { APPROVAL_POLICY_PLURAL } from '../api/v1alpha1/approval-policy.ts';
+import { GROUP } from '../api/v1alpha1/schema.ts';
+
+export interface ApproveCheck {
+  readonly user: string;
+  readonly groups?: readonly string[];
+  readonly namespace: string;
+  readonly policy: string;
+}
+
+export interface AccessReviewer {
+  /** Whether the user may `approve` the policy (verb approve on approvalpolicies/<name>, greenlight.dev). */
+  mayApprove(check: ApproveCheck): Promise<boolean>;
+}
+
+const TTL_MS = 30_000;
+
+/** SubjectAccessReviews, remembered for 30 s so a burst of answers does not flood the API server. */
+export class SubjectAccessReviewer implements AccessReviewer {
+  readonly #authorization: AuthorizationV1Api;
+  readonly #cache = new Map<string, { allowed: boolean; until: number }>();
+
+  constructor(kubeConfig: KubeConfig) {
+    this.#authorization = kubeConfig.makeApiClient(AuthorizationV1Api);
+  }
+
+  async mayApprove(check: ApproveCheck): Promise<boolean> {
+    const key = JSON.stringify([check.user, check.groups ?? [], check.namespace, check.policy]);
+    const cached = this.#cache.get(key);
+    if (cached && cached.until > Date.now()) return cached.allowed;
+    const review = await this.#authorization.createSubjectAccessReview({
+      body: {
+        spec: {
+          user: check.user,
+          ...(check.groups ? { groups: [...check.groups] } : {}),
+          resourceAttributes: {
+            group: GROUP,
+            resource: APPROVAL_POLICY_PLURAL,
+            verb: 'approve',
+            namespace: check.namespace,
+            name: check.policy,
+          },
+        },
+      },
+    });
+    const allowed = review.status?.allowed === true;
+    this.#cache.set(key, { allowed, until: Date.now() + TTL_MS });
+    return allowed;
+  }
+}
