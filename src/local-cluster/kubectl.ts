@@ -6,7 +6,9 @@ import { LocalClusterError } from '../errors.ts';
 /** The generated CRDs shipped with the package. */
 export const CRDS_DIR = fileURLToPath(new URL('../../crds/', import.meta.url));
 /** The generated ValidatingAdmissionPolicies and their bindings. */
-export const ADMISSION_POLICIES = fileURLToPath(new URL('../../config/admission-policies.yaml', import.meta.url));
+export const ADMISSION_POLICIES = fileURLToPath(
+  new URL('../../config/admission-policies.yaml', import.meta.url),
+);
 
 /** Runs kubectl against a kubeconfig; rejects with kubectl's own message on failure. */
 export async function kubectl(binary: string, kubeconfig: string, args: readonly string[]): Promise<string> {
@@ -40,5 +42,11 @@ export async function installCrds(binary: string, kubeconfig: string): Promise<v
 
 /** Applies Greenlight's ValidatingAdmissionPolicies and their bindings. */
 export async function installAdmissionPolicies(binary: string, kubeconfig: string): Promise<void> {
-  await kubectl(binary, kubeconfig, ['apply', '--server-side', '--field-manager=greenlight', '-f', ADMISSION_POLICIES]);
+  await kubectl(binary, kubeconfig, [
+    'apply',
+    '--server-side',
+    '--field-manager=greenlight',
+    '-f',
+    ADMISSION_POLICIES,
+  ]);
 }
