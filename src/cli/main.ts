@@ -1,35 +1,67 @@
 #!/usr/bin/env node
-import { messageOf, UsageError } from '../errors.ts';
+import { UsageError } from '../errors.ts';
+import { answerCommand } from './commands/answer.ts';
+import { runController } from './commands/controller.ts';
 import { runDemo } from './commands/demo.ts';
+import { runExplain } from './commands/explain.ts';
+import { runRequest } from './commands/request.ts';
 import { runTest } from './commands/test.ts';
+import { runWait } from './commands/wait.ts';
+import { describeError, isUsageError } from './errors.ts';
+import { WaitExit } from './wait.ts';
 
 const usage = `greenlight: approvals for machines, decided by policy or by people in Slack
 
-Usage: greenlight <command> [flags]
+Usage: greenlight <command> [flags]      (also: kubectl greenlight <command>)
 
-Commands:
+For pipelines:
+  request     ask for approval (--action, --param, …); --wait blocks until decided
+  wait        block until a request is decided (exit 0 Approved, 1 Denied, 2 Expired, 3 timed out)
+For people:
+  approve     approve a request
+  deny        deny a request
+  explain     show a request's decision and why
+For policy authors:
   test        evaluate policies against sample requests offline and check the expected outcomes
-  demo        start a local control plane (real etcd + kube-apiserver) and show how to use it
-  help        show this help
+Running Greenlight:
+  controller  run the controller (the container's command)
+  demo        start a local control plane and play the sample workflows
 
 Run 'greenlight <command> --help' for a command's flags.`;
 
-type Command = (args: readonly string[]) => Promise<number>;
+interface Command {
+  readonly run: (args: readonly string[]) => Promise<number>;
+  /** The exit status when the command fails (wait's contract says 3). */
+  readonly errorExit: (args: readonly string[]) => number;
+}
 
+const one = (): number => 1;
 const commands: Readonly<Record<string, Command>> = {
-  demo: runDemo,
-  test: runTest,
-  help: () => {
-    process.stdout.write(`${usage}\n`);
-    return Promise.resolve(0);
-  },
+  request: { run: runRequest, errorExit: (args) => (args.includes('--wait') ? WaitExit.TimedOut : 1) },
+  wait: { run: runWait, errorExit: () => WaitExit.TimedOut },
+  approve: { run: answerCommand('Approve'), errorExit: one },
+  deny: { run: answerCommand('Deny'), errorExit: one },
+  explain: { run: runExplain, errorExit: one },
+  test: { run: runTest, errorExit: () => 2 },
+  controller: { run: runController, errorExit: one },
+  demo: { run: runDemo, errorExit: one },
 };
 
 async function main(argv: readonly string[]): Promise<number> {
-  const [name = 'help', ...rest] = argv;
-  const command = commands[name === '--help' || name === '-h' ? 'help' : name];
+  const [name, ...rest] = argv;
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    process.stdout.write(`${usage}\n`);
+    return name === undefined ? 64 : 0;
+  }
+  const command = commands[name];
   if (!command) throw new UsageError(`unknown command "${name}"\n\n${usage}`);
-  return command(rest);
+  try {
+    return await command.run(rest);
+  } catch (error) {
+    if (isUsageError(error)) throw error;
+    process.stderr.write(`greenlight ${name}: ${describeError(error)}\n`);
+    return command.errorExit(rest);
+  }
 }
 
 main(process.argv.slice(2)).then(
@@ -37,7 +69,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    process.stderr.write(`greenlight: ${messageOf(error)}\n`);
-    process.exitCode = error instanceof UsageError ? 64 : 1;
+    process.stderr.write(`greenlight: ${describeError(error)}\n`);
+    process.exitCode = 64;
   },
 );
