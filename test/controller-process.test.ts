@@ -41,7 +41,7 @@ async function startControllerProcess(namespace: string, extra: string[] = []): 
     { env: { ...process.env, KUBECONFIG: cluster().kubeconfigs.admin }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const logs: string[] = [];
-  child.stderr?.on('data', (chunk: Buffer) => logs.push(...chunk.toString().split('\n').filter(Boolean)));
+  child.stderr.on('data', (chunk: Buffer) => logs.push(...chunk.toString().split('\n').filter(Boolean)));
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   const controller = {
     child,
