@@ -134,7 +134,14 @@ function contextFor(policy: CompiledPolicy, input: DecideInput): PolicyInput {
 }
 
 function parametersProblem(request: ApprovalRequest): string | undefined {
-  const size = Buffer.byteLength(JSON.stringify(request.spec.parameters ?? {}));
+  let serialized: string;
+  try {
+    serialized = JSON.stringify(request.spec.parameters ?? {});
+  } catch (error) {
+    // Only hand-made objects get here (a YAML alias that contains itself, a BigInt): the API server stores JSON.
+    return `spec.parameters cannot be serialized as JSON: ${error instanceof Error ? error.message : String(error)}`;
+  }
+  const size = Buffer.byteLength(serialized);
   return size > MAX_PARAMETERS_BYTES
     ? `spec.parameters is ${size} bytes serialized, more than the limit of ${MAX_PARAMETERS_BYTES} bytes`
     : undefined;

@@ -1,0 +1,382 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  ApiException,
+  CoordinationV1Api,
+  Observable,
+  V1Lease,
+  V1MicroTime,
+  type ConfigurationOptions,
+  type KubeConfig,
+  type ObservableMiddleware,
+  type V1LeaseSpec,
+} from '@kubernetes/client-node';
+import { ConfigError } from '../errors.ts';
+
+/** client-go's and controller-runtime's defaults: a new leader within 15–17 s of a crash. */
+export const DEFAULT_LEASE_DURATION_MS = 15_000;
+export const DEFAULT_RENEW_DEADLINE_MS = 10_000;
+export const DEFAULT_RETRY_PERIOD_MS = 2_000;
+/** Candidates retry up to this share later than the retry period, so they do not poll in step. */
+const CANDIDATE_JITTER = 0.2;
+
+export interface LeaderElectionOptions {
+  readonly kubeConfig: KubeConfig;
+  /** Where the coordination.k8s.io/v1 Lease lives, and its name. */
+  readonly namespace: string;
+  readonly name: string;
+  /** Unique per process (the pod name): who holds the lease. */
+  readonly identity: string;
+  /** How long others wait after the last renewal they saw before taking the lease over. */
+  readonly leaseDurationMs?: number;
+  /** How long the leader keeps leading without a successful renewal; shorter than the lease duration. */
+  readonly renewDeadlineMs?: number;
+  /** How often the leader renews, and candidates try to acquire. */
+  readonly retryPeriodMs?: number;
+  readonly onStartedLeading: () => void;
+  readonly onStoppedLeading: () => void;
+  readonly onNewLeader?: (identity: string) => void;
+  readonly isLeaderGauge?: (leading: boolean) => void;
+  /** Failed API calls (other than lost races), for logs; the elector retries on its own. */
+  readonly onError?: (error: unknown) => void;
+}
+
+/** A Lease's spec, with its MicroTimes as epoch milliseconds. */
+export interface LeaseRecord {
+  readonly holderIdentity: string;
+  readonly leaseDurationSeconds: number;
+  readonly acquireTimeMs: number | undefined;
+  readonly renewTimeMs: number | undefined;
+  readonly leaseTransitions: number;
+}
+
+/**
+ * A lease record and when this process first saw it in that state, on its own monotonic clock. Expiry
+ * is judged from `observedAt`, never from the holder's `renewTime`, so clock skew between machines
+ * cannot make a valid lease look expired.
+ */
+export interface ObservedLease {
+  readonly record: LeaseRecord;
+  readonly observedAt: number;
+}
+
+/**
+ * A MicroTime for a Lease field. The API server accepts exactly six fractional digits; a plain Date
+ * serializes with three (`toISOString`) and is refused with 400, while client-node's V1MicroTime pads
+ * to six when JSON.stringify calls its `toISOString`.
+ */
+export function microTime(epochMs: number): V1MicroTime {
+  return new V1MicroTime(epochMs);
+}
+
+/**
+ * client-node does not deserialize MicroTime fields: what it returns for `renewTime` is the string
+ * the server sent, whatever the declared type says.
+ */
+export function epochMsOf(time: unknown): number | undefined {
+  const ms = time instanceof Date ? time.getTime() : typeof time === 'string' ? Date.parse(time) : Number.NaN;
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+export function leaseRecordOf(spec: V1LeaseSpec | undefined): LeaseRecord {
+  return {
+    holderIdentity: spec?.holderIdentity ?? '',
+    leaseDurationSeconds: spec?.leaseDurationSeconds ?? 0,
+    acquireTimeMs: epochMsOf(spec?.acquireTime),
+    renewTimeMs: epochMsOf(spec?.renewTime),
+    leaseTransitions: spec?.leaseTransitions ?? 0,
+  };
+}
+
+/** Keeps the earlier observation while the record is unchanged, so its expiry keeps counting down. */
+export function observe(
+  previous: ObservedLease | undefined,
+  record: LeaseRecord,
+  now: number,
+): ObservedLease {
+  return previous && sameRecord(previous.record, record) ? previous : { record, observedAt: now };
+}
+
+function sameRecord(a: LeaseRecord, b: LeaseRecord): boolean {
+  return (
+    a.holderIdentity === b.holderIdentity &&
+    a.renewTimeMs === b.renewTimeMs &&
+    a.acquireTimeMs === b.acquireTimeMs &&
+    a.leaseDurationSeconds === b.leaseDurationSeconds &&
+    a.leaseTransitions === b.leaseTransitions
+  );
+}
+
+/**
+ * Whether someone else holds the lease: it names another holder, and less than its lease duration has
+ * passed since we saw it change. An empty holder (a released lease) is free at once.
+ */
+export function heldByAnother(observed: ObservedLease, identity: string, now: number): boolean {
+  const { holderIdentity, leaseDurationSeconds } = observed.record;
+  if (holderIdentity === '' || holderIdentity === identity) return false;
+  return now < observed.observedAt + leaseDurationSeconds * 1000;
+}
+
+/** The spec that claims (or renews) the lease for `identity` at wall-clock time `nowMs`. */
+export function claimedSpec(
+  current: LeaseRecord | undefined,
+  identity: string,
+  leaseDurationSeconds: number,
+  nowMs: number,
+): V1LeaseSpec {
+  const renewing = current?.holderIdentity === identity;
+  const transitions = current?.leaseTransitions ?? 0;
+  return {
+    holderIdentity: identity,
+    leaseDurationSeconds,
+    acquireTime: microTime((renewing ? current.acquireTimeMs : undefined) ?? nowMs),
+    renewTime: microTime(nowMs),
+    leaseTransitions: renewing || current === undefined ? transitions : transitions + 1,
+  };
+}
+
+/** The spec that hands the lease over: no holder, and a 1 s duration for whoever reads the old form. */
+export function releasedSpec(current: LeaseRecord, nowMs: number): V1LeaseSpec {
+  return {
+    holderIdentity: '',
+    leaseDurationSeconds: 1,
+    acquireTime: microTime(nowMs),
+    renewTime: microTime(nowMs),
+    leaseTransitions: current.leaseTransitions,
+  };
+}
+
+interface Timing {
+  readonly leaseDurationMs: number;
+  readonly renewDeadlineMs: number;
+  readonly retryPeriodMs: number;
+}
+
+function timingOf(options: LeaderElectionOptions): Timing {
+  const timing = {
+    leaseDurationMs: options.leaseDurationMs ?? DEFAULT_LEASE_DURATION_MS,
+    renewDeadlineMs: options.renewDeadlineMs ?? DEFAULT_RENEW_DEADLINE_MS,
+    retryPeriodMs: options.retryPeriodMs ?? DEFAULT_RETRY_PERIOD_MS,
+  };
+  if (!(timing.retryPeriodMs > 0)) throw new ConfigError('leader election: retry period must be positive');
+  if (!(timing.renewDeadlineMs > timing.retryPeriodMs * (1 + CANDIDATE_JITTER)))
+    throw new ConfigError('leader election: renew deadline must be longer than 1.2 × the retry period');
+  if (!(timing.leaseDurationMs > timing.renewDeadlineMs))
+    throw new ConfigError('leader election: lease duration must be longer than the renew deadline');
+  if (options.identity === '') throw new ConfigError('leader election: identity must not be empty');
+  return timing;
+}
+
+/**
+ * Leader election on a coordination.k8s.io/v1 Lease, with client-go's semantics: the leader renews
+ * every retry period and stops leading when it has not renewed for the renew deadline (before anyone
+ * else may take over); candidates take the lease once it is free, released, or unchanged for its
+ * duration as measured on their own clock.
+ */
+export class LeaderElector {
+  readonly #options: LeaderElectionOptions;
+  readonly #timing: Timing;
+  readonly #api: CoordinationV1Api;
+  readonly #leaseDurationSeconds: number;
+  /** Wakes the run loop from its pause when the lease is released. */
+  readonly #stop = new AbortController();
+  #observed: ObservedLease | undefined;
+  #reportedLeader = '';
+  #leading = false;
+  #released = false;
+  #renewDeadline: NodeJS.Timeout | undefined;
+  #attempt: Promise<boolean> = Promise.resolve(false);
+
+  constructor(options: LeaderElectionOptions) {
+    this.#options = options;
+    this.#timing = timingOf(options);
+    this.#leaseDurationSeconds = Math.ceil(this.#timing.leaseDurationMs / 1000);
+    this.#api = options.kubeConfig.makeApiClient(CoordinationV1Api);
+  }
+
+  get isLeader(): boolean {
+    return this.#leading;
+  }
+
+  /** Who holds the lease as last seen, if anyone. */
+  get leader(): string | undefined {
+    const holder = this.#observed?.record.holderIdentity;
+    return holder === '' ? undefined : holder;
+  }
+
+  /**
+   * Campaigns for the lease and, once leading, renews it, until the signal aborts or the lease is
+   * released. After losing the lease it campaigns again. Aborting stops leading (onStoppedLeading)
+   * without touching the lease: others take over once it expires; call `release` to hand over at once.
+   */
+  async run(signal: AbortSignal): Promise<void> {
+    const pauseSignal = AbortSignal.any([signal, this.#stop.signal]);
+    this.#options.isLeaderGauge?.(false);
+    try {
+      while (!pauseSignal.aborted) {
+        const startedAt = performance.now();
+        this.#attempt = this.#tryAcquireOrRenew(signal);
+        const held = await this.#attempt;
+        if (!signal.aborted) this.#settle(held, startedAt);
+        await pause(this.#pauseMs(), pauseSignal);
+      }
+    } finally {
+      this.#stepDown();
+    }
+  }
+
+  /**
+   * Stops leading and, if we still hold the lease, clears its holder so a candidate takes over on its
+   * next try instead of waiting for the lease to expire. Ends the elector: `run` returns and never
+   * campaigns again. Resolves whether the lease was handed over.
+   */
+  async release(): Promise<boolean> {
+    this.#released = true;
+    this.#stop.abort();
+    this.#stepDown();
+    await this.#attempt;
+    try {
+      const requestOptions = withSignal(AbortSignal.timeout(this.#timing.renewDeadlineMs));
+      const lease = await this.#read(requestOptions);
+      const record = leaseRecordOf(lease?.spec);
+      if (lease === undefined || record.holderIdentity !== this.#options.identity) return false;
+      const released = await this.#replace(withSpec(lease, releasedSpec(record, Date.now())), requestOptions);
+      this.#see(released, performance.now());
+      return true;
+    } catch (error) {
+      this.#options.onError?.(error);
+      return false;
+    }
+  }
+
+  async #tryAcquireOrRenew(signal: AbortSignal): Promise<boolean> {
+    try {
+      const timeout = AbortSignal.timeout(this.#timing.renewDeadlineMs);
+      return await this.#acquireOrRenew(withSignal(AbortSignal.any([signal, timeout])));
+    } catch (error) {
+      if (!isConflict(error) && !signal.aborted) this.#options.onError?.(error);
+      return false;
+    }
+  }
+
+  async #acquireOrRenew(requestOptions: ConfigurationOptions): Promise<boolean> {
+    const { identity, namespace, name } = this.#options;
+    const lease = await this.#read(requestOptions);
+    if (lease === undefined) {
+      const spec = claimedSpec(undefined, identity, this.#leaseDurationSeconds, Date.now());
+      const created = await this.#api.createNamespacedLease(
+        { namespace, body: { metadata: { name, namespace }, spec } },
+        requestOptions,
+      );
+      this.#see(created, performance.now());
+      return true;
+    }
+    const observed = this.#see(lease, performance.now());
+    if (heldByAnother(observed, identity, performance.now())) return false;
+    const spec = claimedSpec(observed.record, identity, this.#leaseDurationSeconds, Date.now());
+    this.#see(await this.#replace(withSpec(lease, spec), requestOptions), performance.now());
+    return true;
+  }
+
+  async #read(requestOptions: ConfigurationOptions): Promise<V1Lease | undefined> {
+    const { namespace, name } = this.#options;
+    try {
+      return await this.#api.readNamespacedLease({ namespace, name }, requestOptions);
+    } catch (error) {
+      if (error instanceof ApiException && error.code === 404) return undefined;
+      throw error;
+    }
+  }
+
+  /** Writes with the resourceVersion we read: if anyone wrote in between, the server answers 409. */
+  #replace(lease: V1Lease, requestOptions: ConfigurationOptions): Promise<V1Lease> {
+    const { namespace, name } = this.#options;
+    return this.#api.replaceNamespacedLease({ namespace, name, body: lease }, requestOptions);
+  }
+
+  #see(lease: V1Lease, now: number): ObservedLease {
+    const observed = observe(this.#observed, leaseRecordOf(lease.spec), now);
+    this.#observed = observed;
+    const holder = observed.record.holderIdentity;
+    if (holder !== this.#reportedLeader) {
+      this.#reportedLeader = holder;
+      if (holder !== '') this.#options.onNewLeader?.(holder);
+    }
+    return observed;
+  }
+
+  #settle(held: boolean, startedAt: number): void {
+    if (this.#released) return;
+    if (held) {
+      this.#renewed(startedAt);
+      return;
+    }
+    // A failed renewal is retried until the deadline; a lease seen in other hands is lost now.
+    const observed = this.#observed;
+    if (observed && heldByAnother(observed, this.#options.identity, performance.now())) this.#stepDown();
+  }
+
+  /**
+   * Counts the renew deadline from when the successful attempt started: others can only have seen
+   * the renewal after that, so we stop before the lease can expire in their eyes.
+   */
+  #renewed(startedAt: number): void {
+    const remaining = startedAt + this.#timing.renewDeadlineMs - performance.now();
+    clearTimeout(this.#renewDeadline);
+    if (remaining <= 0) {
+      this.#stepDown();
+      return;
+    }
+    this.#renewDeadline = setTimeout(() => {
+      this.#stepDown();
+    }, remaining).unref();
+    if (this.#leading) return;
+    this.#leading = true;
+    this.#options.isLeaderGauge?.(true);
+    this.#options.onStartedLeading();
+  }
+
+  #stepDown(): void {
+    clearTimeout(this.#renewDeadline);
+    this.#renewDeadline = undefined;
+    if (!this.#leading) return;
+    this.#leading = false;
+    this.#options.isLeaderGauge?.(false);
+    this.#options.onStoppedLeading();
+  }
+
+  #pauseMs(): number {
+    const { retryPeriodMs } = this.#timing;
+    return this.#leading ? retryPeriodMs : retryPeriodMs * (1 + CANDIDATE_JITTER * Math.random());
+  }
+}
+
+/** A copy of the lease as read (metadata and resourceVersion included) with a new spec. */
+function withSpec(lease: V1Lease, spec: V1LeaseSpec): V1Lease {
+  const copy = Object.assign(new V1Lease(), lease);
+  copy.spec = spec;
+  return copy;
+}
+
+function isConflict(error: unknown): boolean {
+  return error instanceof ApiException && error.code === 409;
+}
+
+async function pause(ms: number, signal: AbortSignal): Promise<void> {
+  try {
+    await sleep(ms, undefined, { signal });
+  } catch (error) {
+    if (!signal.aborted) throw error;
+  }
+}
+
+/** Per-call options that abort the HTTP request with the signal. */
+function withSignal(signal: AbortSignal): ConfigurationOptions {
+  const middleware: ObservableMiddleware = {
+    pre: (context) => {
+      context.setSignal(signal);
+      return new Observable(Promise.resolve(context));
+    },
+    post: (response) => new Observable(Promise.resolve(response)),
+  };
+  return { middleware: [middleware], middlewareMergeStrategy: 'append' };
+}
