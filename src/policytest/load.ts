@@ -1,6 +1,6 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, extname, join, relative, resolve } from 'node:path';
-import { CORE_SCHEMA, loadAll } from 'js-yaml';
+import { boolCoreTag, boolYaml11Tag, CORE_SCHEMA, loadAll, Schema } from 'js-yaml';
 import {
   ApprovalPolicySpecSchema,
   APPROVAL_POLICY_KIND,
@@ -50,9 +50,15 @@ async function yamlFiles(path: string, recursive: boolean): Promise<string[]> {
   return files;
 }
 
-/** Every YAML document of a file; timestamps stay strings, as the API server keeps them. */
+/**
+ * YAML as kubectl reads it: YAML 1.1 booleans (a bare `on:` or `yes` is true, the classic trap of
+ * `notify.on`), timestamps left as strings the way the API server keeps them.
+ */
+const KUBECTL_YAML = new Schema(CORE_SCHEMA.tags.map((tag) => (tag === boolCoreTag ? boolYaml11Tag : tag)));
+
+/** Every YAML document of a file, parsed as kubectl would. */
 async function documents(file: string): Promise<Document[]> {
-  const values = loadAll(await readFile(file, 'utf8'), { schema: CORE_SCHEMA, filename: file });
+  const values = loadAll(await readFile(file, 'utf8'), { schema: KUBECTL_YAML, filename: file });
   return values
     .filter((value) => value !== null && value !== undefined)
     .map((value, index) => ({ file, index, value }));

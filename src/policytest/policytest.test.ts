@@ -92,6 +92,14 @@ describe('greenlight test', () => {
     );
   });
 
+  it('reads YAML as kubectl does: a bare notify.on key is the boolean true, and the error says to quote it', async () => {
+    const bare = paymentsPolicy.replace("'on': [", 'on: [');
+    const dir = await workspace({ 'policy.yaml': bare, 'x.test.yaml': suite('{phase: Approved}') });
+    const run = await testRun([dir]);
+    expect(run.exit).toBe(2);
+    expect(run.report).toContain("spec.notify: unknown field true (quote YAML keys such as 'on')");
+  });
+
   it('refuses a suite with an unknown field instead of ignoring it', async () => {
     const dir = await workspace({
       'policy.yaml': paymentsPolicy,

@@ -14,8 +14,14 @@ export function fieldPath(prefix: string, pointer: string): string {
 function describeError(error: { message: string; params: unknown }): string {
   const params = (error.params ?? {}) as { allowedValues?: unknown[]; additionalProperties?: unknown[] };
   if (params.allowedValues) return `must be one of ${params.allowedValues.join(', ')}`;
-  if (params.additionalProperties)
-    return `unknown field ${params.additionalProperties.map(String).join(', ')}`;
+  if (params.additionalProperties) {
+    const fields = params.additionalProperties.map(String);
+    // YAML 1.1, which kubectl speaks, reads a bare `on`, `yes` or `off` key as a boolean.
+    const hint = fields.some((field) => field === 'true' || field === 'false')
+      ? " (quote YAML keys such as 'on')"
+      : '';
+    return `unknown field ${fields.join(', ')}${hint}`;
+  }
   return error.message;
 }
 

@@ -1,20 +1,38 @@
+import { createWriteStream } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startLocalCluster } from '../../local-cluster/control-plane.ts';
+import { KubeConfig } from '@kubernetes/client-node';
+import { ControllerManager } from '../../controllers/manager.ts';
+import { DEMO_NAMESPACES, EXAMPLES, installDemo } from '../../demo/setup.ts';
+import { play, WORKFLOWS } from '../../demo/workflows.ts';
+import { startLocalCluster, type LocalCluster } from '../../local-cluster/control-plane.ts';
+import { metricsRoutes, startHttpServer } from '../../observability/http.ts';
+import { createLogger } from '../../observability/logger.ts';
+import { GreenlightMetrics } from '../../observability/metrics.ts';
 
-const help = `Usage: greenlight demo [--dir DIR]
+const help = `Usage: greenlight demo [--dir DIR] [--once]
 
 Starts a local control plane (etcd and kube-apiserver, built from their Go modules on first use and
-cached), writes kubeconfigs for an admin, a CI service account and three people, prints how to use
-them, and keeps running until interrupted (Ctrl-C).
+cached), installs Greenlight's CRDs, admission policies and the example policies, runs the controller,
+and plays the sample workflows: a staging deployment of v2.4.1 auto-approved, a $450 payment
+auto-approved, a $5,000 payment escalated and approved by a person. Then it keeps running so you can
+try your own requests (Ctrl-C stops everything).
 
 Flags:
-  --dir DIR   keep the control plane's state, logs and kubeconfigs in DIR (default: a temporary folder)
+  --dir DIR   keep state, logs and kubeconfigs in DIR (default: a temporary folder)
+  --once      play the workflows, check their outcomes, and exit (0 when all went as expected)
   -h, --help  show this help`;
+
+const kubeConfigOf = (file: string): KubeConfig => {
+  const config = new KubeConfig();
+  config.loadFromFile(file);
+  return config;
+};
 
 export async function runDemo(args: readonly string[]): Promise<number> {
   const { values } = parseArgs({
     args: [...args],
-    options: { dir: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: { dir: { type: 'string' }, once: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
     strict: true,
   });
   if (values.help) {
@@ -28,23 +46,96 @@ export async function runDemo(args: readonly string[]): Promise<number> {
     ...(values.dir === undefined ? {} : { dir: values.dir }),
     onProgress: say,
   });
-  say(`
-The control plane is running. In another shell:
+  try {
+    return await demonstrate(cluster, values.once === true, say);
+  } finally {
+    say('Stopping the controller and the control plane');
+    await cluster.stop();
+  }
+}
+
+async function demonstrate(
+  cluster: LocalCluster,
+  once: boolean,
+  say: (line: string) => void,
+): Promise<number> {
+  const admin = kubeConfigOf(cluster.kubeconfigs.admin);
+  say('Installing Greenlight: CRDs, admission policies, RBAC and the example policies');
+  await installDemo(cluster, admin);
+
+  const log = createWriteStream(join(cluster.dir, 'controller.log'));
+  const metrics = new GreenlightMetrics();
+  const manager = new ControllerManager({
+    kubeConfig: admin,
+    logger: createLogger({ format: 'text', level: 'info', stream: log }),
+    metrics,
+    identity: 'greenlight-demo',
+  });
+  await manager.start();
+  const running = manager.run();
+  const server = await startHttpServer({ address: '127.0.0.1:0', routes: metricsRoutes(metrics) });
+  say(`Controller running (logs: ${join(cluster.dir, 'controller.log')})`);
+
+  let failures = 0;
+  try {
+    const identities = {
+      ci: kubeConfigOf(cluster.kubeconfigs.ci),
+      alice: kubeConfigOf(cluster.kubeconfigs.alice),
+    };
+    for (const workflow of WORKFLOWS) {
+      const request = await play(workflow, identities, say);
+      const decision = request.status?.decision;
+      if (
+        request.status?.phase !== workflow.expect.phase ||
+        decision?.decidedBy !== workflow.expect.decidedBy
+      ) {
+        failures += 1;
+        say(`  ✗ expected ${workflow.expect.phase} by ${workflow.expect.decidedBy}`);
+      }
+    }
+    if (!once) {
+      say(tryYourOwn(cluster, server ? `http://127.0.0.1:${server.port}/metrics` : ''));
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+    }
+  } finally {
+    await manager.stop();
+    await running;
+    await server?.close();
+    log.end();
+  }
+  say(
+    failures === 0
+      ? '\nAll sample workflows ended as expected.'
+      : `\n${failures} workflow(s) did not end as expected.`,
+  );
+  return failures === 0 ? 0 : 1;
+}
+
+function tryYourOwn(cluster: LocalCluster, metricsUrl: string): string {
+  const cli = `node ${process.argv[1] ?? 'src/cli/main.ts'}`;
+  return `
+Greenlight is running. Try your own, in another shell:
 
   export KUBECONFIG=${cluster.kubeconfig}
-  ${cluster.kubectl} get namespaces
-  ${cluster.kubectl} --context ci auth whoami        # the CI pipeline: ${cluster.usernames.ci}
-  ${cluster.kubectl} --context alice auth can-i create pods   # a person in group "approvers"
+  alias greenlight='${cli}'
+  alias kubectl='${cluster.kubectl}'
 
-Per-identity kubeconfigs: ${Object.values(cluster.kubeconfigs).join(' ')}
-Logs: ${cluster.dir}/kube-apiserver.log, ${cluster.dir}/etcd.log
+  # the CI pipeline asks; the rules answer at once
+  greenlight request --context ci -n ${DEMO_NAMESPACES.finance} --action payment --param amount=120 --param currency=USD --wait
 
-Press Ctrl-C to stop.`);
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
-  say('Stopping the control plane');
-  await cluster.stop();
-  return 0;
+  # a larger payment waits for a person...
+  greenlight request --context ci -n ${DEMO_NAMESPACES.finance} --action payment --param amount=9000 --param currency=USD --name my-payment
+  greenlight approve my-payment --context alice -n ${DEMO_NAMESPACES.finance} --comment "checked"
+  greenlight explain my-payment --context alice -n ${DEMO_NAMESPACES.finance}
+
+  # carol is not an approver: her answer is recorded and ignored, and the request says why
+  kubectl get approvalrequests --all-namespaces
+  kubectl get approvalpolicies -A
+  greenlight test ${EXAMPLES}
+  ${metricsUrl ? `curl -s ${metricsUrl} | grep greenlight_` : ''}
+
+Press Ctrl-C to stop.`;
 }

@@ -1,0 +1,95 @@
+import { fileURLToPath } from 'node:url';
+import {
+  CoreV1Api,
+  RbacAuthorizationV1Api,
+  type KubeConfig,
+  type V1PolicyRule,
+} from '@kubernetes/client-node';
+import { isConflict } from '../k8s/api-errors.ts';
+import { CI_USERNAME } from '../local-cluster/identities.ts';
+import { installAdmissionPolicies, installCrds, kubectl } from '../local-cluster/kubectl.ts';
+import type { LocalCluster } from '../local-cluster/control-plane.ts';
+
+export const EXAMPLES = fileURLToPath(new URL('../../examples/', import.meta.url));
+
+/** The namespaces of the sample workflows: the examples' policies live there. */
+export const DEMO_NAMESPACES = { delivery: 'delivery', finance: 'finance', staging: 'staging' } as const;
+
+const requesterRules: V1PolicyRule[] = [
+  {
+    apiGroups: ['greenlight.dev'],
+    resources: ['approvalrequests'],
+    verbs: ['create', 'get', 'list', 'watch'],
+  },
+];
+const approverRules: V1PolicyRule[] = [
+  { apiGroups: ['greenlight.dev'], resources: ['approvalrequests'], verbs: ['get', 'list', 'watch'] },
+  { apiGroups: ['greenlight.dev'], resources: ['approvalrequests/status'], verbs: ['patch', 'update'] },
+  {
+    apiGroups: ['greenlight.dev'],
+    resources: ['approvalpolicies'],
+    verbs: ['get', 'list', 'watch', 'approve'],
+  },
+];
+
+async function ignoreExisting(create: Promise<unknown>): Promise<void> {
+  try {
+    await create;
+  } catch (error) {
+    if (!isConflict(error)) throw error;
+  }
+}
+
+async function role(
+  rbac: RbacAuthorizationV1Api,
+  namespace: string,
+  name: string,
+  grant: { rules: V1PolicyRule[]; subject: { kind: 'User' | 'Group'; name: string } },
+): Promise<void> {
+  const { rules, subject } = grant;
+  await ignoreExisting(rbac.createNamespacedRole({ namespace, body: { metadata: { name }, rules } }));
+  await ignoreExisting(
+    rbac.createNamespacedRoleBinding({
+      namespace,
+      body: {
+        metadata: { name },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
+        subjects: [{ apiGroup: 'rbac.authorization.k8s.io', ...subject }],
+      },
+    }),
+  );
+}
+
+/**
+ * What a platform team does once: the CRDs and admission policies, the sample namespaces, RBAC for
+ * the CI pipeline (asks) and the approvers group (answers), and the example policies.
+ */
+export async function installDemo(cluster: LocalCluster, admin: KubeConfig): Promise<void> {
+  const kubeconfig = cluster.kubeconfigs.admin;
+  await installCrds(cluster.kubectl, kubeconfig);
+  await installAdmissionPolicies(cluster.kubectl, kubeconfig);
+  const core = admin.makeApiClient(CoreV1Api);
+  for (const namespace of Object.values(DEMO_NAMESPACES)) {
+    await ignoreExisting(core.createNamespace({ body: { metadata: { name: namespace } } }));
+  }
+  for (const namespace of [DEMO_NAMESPACES.delivery, DEMO_NAMESPACES.finance]) {
+    const rbac = admin.makeApiClient(RbacAuthorizationV1Api);
+    await role(rbac, namespace, 'greenlight-requester', {
+      rules: requesterRules,
+      subject: { kind: 'User', name: CI_USERNAME },
+    });
+    await role(rbac, namespace, 'greenlight-approver', {
+      rules: approverRules,
+      subject: { kind: 'Group', name: 'approvers' },
+    });
+  }
+  for (const policy of ['deployments/policy.yaml', 'payments/policy.yaml']) {
+    await kubectl(cluster.kubectl, kubeconfig, [
+      'apply',
+      '--server-side',
+      '--field-manager=greenlight-demo',
+      '-f',
+      `${EXAMPLES}${policy}`,
+    ]);
+  }
+}
