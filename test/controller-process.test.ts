@@ -7,7 +7,8 @@ import { cluster, createTestNamespace, kubeConfigAs } from './support/cluster.ts
 import { waitForCondition } from './support/controller.ts';
 import { eventually } from './support/eventually.ts';
 import { grant, REQUESTER_RULES } from './support/rbac.ts';
-import { CustomObjectsApi } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import type { ApprovalRequest } from '../src/api/v1alpha1/approval-request.ts';
 
 // `greenlight controller` as the container runs it: a separate process with probes, metrics, JSON
 // logs, graceful shutdown and Lease-based leader election.
@@ -58,7 +59,7 @@ async function metricsOf(controller: ControllerProcess): Promise<string> {
   return (await fetch(controller.metricsUrl)).text();
 }
 
-async function workspace(prefix: string): Promise<string> {
+async function workspace(prefix: string, when?: string): Promise<string> {
   const namespace = await createTestNamespace(prefix);
   await grant(namespace, { user: cluster().usernames.ci }, REQUESTER_RULES);
   await kubeConfigAs('admin')
@@ -72,7 +73,12 @@ async function workspace(prefix: string): Promise<string> {
         apiVersion: 'greenlight.dev/v1alpha1',
         kind: 'ApprovalPolicy',
         metadata: { name: 'everything' },
-        spec: { rules: [{ name: 'yes', decision: 'Approve', message: 'approved by the test policy' }] },
+        spec: {
+          rules: when
+            ? [{ name: 'even', when, decision: 'Approve', message: 'even' }]
+            : [{ name: 'yes', decision: 'Approve', message: 'approved by the test policy' }],
+          defaultDecision: 'Deny',
+        },
       },
     });
   return namespace;
@@ -151,6 +157,112 @@ describe('greenlight controller (process)', () => {
     );
     await ci.createRequest(namespace, 'after', { action: 'deploy', requester: cluster().usernames.ci });
     await waitForCondition(admin, namespace, 'after', 'Approved');
+    standby.child.kill('SIGTERM');
+    expect(await standby.exited).toBe(0);
+  });
+});
+
+async function listRequests(namespace: string): Promise<ApprovalRequest[]> {
+  const list = (await kubeConfigAs('admin').makeApiClient(CustomObjectsApi).listNamespacedCustomObject({
+    group: 'greenlight.dev',
+    version: 'v1alpha1',
+    namespace,
+    plural: 'approvalrequests',
+  })) as { items: ApprovalRequest[] };
+  return list.items;
+}
+
+const decidedCount = async (namespace: string): Promise<number> =>
+  (await listRequests(namespace)).filter((request) => request.status?.decision).length;
+
+describe('greenlight controller (failures)', () => {
+  it('killed with SIGKILL in the middle of a burst and restarted, loses and duplicates nothing', async () => {
+    const namespace = await workspace('proc-sigkill', 'params.n % 2 == 0');
+    // One worker, so the kill lands while most of the burst is still undecided.
+    const first = await startControllerProcess(namespace, ['--concurrency=1']);
+    const total = 150;
+    await Promise.all(
+      Array.from({ length: total }, (_, n) =>
+        ci.createRequest(namespace, `burst-${n}`, {
+          action: 'pay',
+          requester: cluster().usernames.ci,
+          parameters: { n },
+        }),
+      ),
+    );
+    await eventually(async () => {
+      expect(await decidedCount(namespace)).toBeGreaterThan(0);
+    });
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const survivorsDecided = await decidedCount(namespace);
+
+    const second = await startControllerProcess(namespace);
+    await eventually(
+      async () => {
+        expect(await decidedCount(namespace)).toBe(total);
+      },
+      { timeoutMs: 40_000 },
+    );
+    const requests = await listRequests(namespace);
+    for (const request of requests) {
+      const n = Number(request.spec.parameters?.['n']);
+      expect(request.status?.decision?.outcome).toBe(n % 2 === 0 ? 'Approved' : 'Denied');
+    }
+    const events = await kubeConfigAs('admin').makeApiClient(CoreV1Api).listNamespacedEvent({ namespace });
+    const decisionsAnnounced = new Map<string, number>();
+    for (const event of events.items) {
+      if (event.reason === 'Approved' || event.reason === 'Denied') {
+        const name = event.involvedObject.name ?? '';
+        decisionsAnnounced.set(name, (decisionsAnnounced.get(name) ?? 0) + 1);
+      }
+    }
+    expect([...decisionsAnnounced.values()].every((count) => count === 1)).toBe(true);
+    expect(survivorsDecided).toBeLessThan(total);
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+  });
+
+  it('with leader election, exactly one decides; when the leader is SIGKILLed the standby takes over', async () => {
+    const namespace = await workspace('proc-ha-kill');
+    const election = [
+      '--leader-elect',
+      `--leader-election-namespace=${namespace}`,
+      '--leader-election-id=greenlight',
+      '--leader-elect-lease-duration=3s',
+      '--leader-elect-renew-deadline=2s',
+      '--leader-elect-retry-period=500ms',
+    ];
+    const candidates = [
+      await startControllerProcess(namespace, election),
+      await startControllerProcess(namespace, election),
+    ];
+    const leading = async (controller: ControllerProcess): Promise<boolean> =>
+      (await metricsOf(controller)).includes('leader_election_master_status{name="greenlight"} 1');
+    const [leader, standby] = await eventually(async () => {
+      const states = await Promise.all(candidates.map(leading));
+      expect(states.filter(Boolean)).toHaveLength(1);
+      return states[0] ? [candidates[0], candidates[1]] : [candidates[1], candidates[0]];
+    });
+    if (!leader || !standby) throw new Error('no leader');
+    await Promise.all(
+      Array.from({ length: 10 }, (_, n) =>
+        ci.createRequest(namespace, `one-${n}`, { action: 'x', requester: cluster().usernames.ci }),
+      ),
+    );
+    await eventually(async () => {
+      expect(await decidedCount(namespace)).toBe(10);
+    });
+    const decidedBy = (controller: ControllerProcess): number =>
+      controller.logs.filter((line) => line.includes('"msg":"Decided ApprovalRequest"')).length;
+    expect(decidedBy(leader)).toBe(10);
+    expect(decidedBy(standby)).toBe(0);
+
+    leader.child.kill('SIGKILL');
+    await leader.exited;
+    await ci.createRequest(namespace, 'after-crash', { action: 'x', requester: cluster().usernames.ci });
+    await waitForCondition(admin, namespace, 'after-crash', 'Approved', 'True', 20_000);
+    expect(decidedBy(standby)).toBe(1);
     standby.child.kill('SIGTERM');
     expect(await standby.exited).toBe(0);
   });

@@ -148,6 +148,53 @@ describe('the controller', () => {
     });
   });
 
+  it('denies a $250,000 payment by rule', async () => {
+    const namespace = await workspace('ctl-deny-rule', { payments });
+    await ci.createRequest(namespace, 'huge', {
+      action: 'payment',
+      requester: ciUser,
+      parameters: { amount: 250000 },
+    });
+    const denied = await waitForCondition(admin, namespace, 'huge', 'Denied');
+    expect(denied.status?.decision).toMatchObject({
+      outcome: 'Denied',
+      decidedBy: 'policy:payments/over-limit',
+    });
+  });
+
+  it('needs two distinct approvers when a policy requires two; the same person twice counts once', async () => {
+    const namespace = await workspace('ctl-two', {
+      payments: {
+        ...payments,
+        escalation: { approvers: { kubernetesGroups: ['approvers'] }, requiredApprovals: 2 },
+      },
+    });
+    await ci.createRequest(namespace, 'big', {
+      action: 'payment',
+      requester: ciUser,
+      parameters: { amount: 5000 },
+    });
+    let request = await waitForCondition(admin, namespace, 'big', 'Escalated');
+    const alice = new GreenlightApi(kubeConfigAs('alice'));
+    const bob = new GreenlightApi(kubeConfigAs('bob'));
+    const groups = ['approvers', 'system:authenticated'];
+    request = await alice.addApproval(request, approval('alice', 'Approve', groups));
+    request = await alice.addApproval(request, approval('alice', 'Approve', groups));
+    await eventually(async () => {
+      const current = await admin.getRequest(namespace, 'big');
+      expect(current.status?.conditions?.find((c) => c.type === 'Escalated')?.message).toContain(
+        'waiting for 1 of 2 approvals for policy payments',
+      );
+    });
+    await bob.addApproval(await admin.getRequest(namespace, 'big'), approval('bob', 'Approve', groups));
+    const approved = await waitForCondition(admin, namespace, 'big', 'Approved');
+    expect(approved.status?.decision).toMatchObject({
+      decidedBy: 'user:bob',
+      reason: 'approved by alice, bob',
+    });
+    expect(request.status?.approvals).toHaveLength(2);
+  });
+
   it('denies, as the controller, a request no policy selects', async () => {
     const namespace = await workspace('ctl-no-policy', { payments });
     await ci.createRequest(namespace, 'migrate', { action: 'db-migrate', requester: ciUser });

@@ -14,6 +14,7 @@ import {
 import { createLogger, parseLogFormat, parseLogLevel, type Logger } from '../../observability/logger.ts';
 import { GreenlightMetrics } from '../../observability/metrics.ts';
 import { LeaderElector } from '../../runtime/leader-election.ts';
+import { parseDuration } from '../../policy/duration.ts';
 import { loadKubeConfig } from '../kube.ts';
 
 const help = `Usage: greenlight controller [flags]
@@ -28,6 +29,9 @@ Flags:
   --leader-elect                     Lease-based leader election; standbys keep warm caches
   --leader-election-namespace NS     where the Lease lives (default: the pod's namespace, else default)
   --leader-election-id NAME          the Lease's name (default greenlight-controller)
+  --leader-elect-lease-duration D    how long standbys wait after the leader's last renewal (default 15s)
+  --leader-elect-renew-deadline D    how long a leader keeps leading without renewing (default 10s)
+  --leader-elect-retry-period D      how often to renew or try to acquire (default 2s)
   --namespace NS                     watch one namespace only (default: all)
   --concurrency N                    requests decided in parallel (default 4)
   --log-format json|text             (default json)
@@ -56,6 +60,9 @@ function parseFlags(args: readonly string[]) {
       'leader-elect': { type: 'boolean', default: false },
       'leader-election-namespace': { type: 'string' },
       'leader-election-id': { type: 'string', default: 'greenlight-controller' },
+      'leader-elect-lease-duration': { type: 'string', default: '15s' },
+      'leader-elect-renew-deadline': { type: 'string', default: '10s' },
+      'leader-elect-retry-period': { type: 'string', default: '2s' },
       namespace: { type: 'string' },
       concurrency: { type: 'string', default: '4' },
       'log-format': { type: 'string', default: 'json' },
@@ -69,7 +76,20 @@ function parseFlags(args: readonly string[]) {
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     throw new UsageError(`--concurrency must be a positive integer, not "${values.concurrency}"`);
   }
-  return { ...values, concurrency };
+  const duration = (
+    flag: 'leader-elect-lease-duration' | 'leader-elect-renew-deadline' | 'leader-elect-retry-period',
+  ): number => {
+    const ms = parseDuration(values[flag]);
+    if (ms === undefined)
+      throw new UsageError(`--${flag} must be a duration such as 15s, not "${values[flag]}"`);
+    return ms;
+  };
+  const leaseTiming = {
+    leaseDurationMs: duration('leader-elect-lease-duration'),
+    renewDeadlineMs: duration('leader-elect-renew-deadline'),
+    retryPeriodMs: duration('leader-elect-retry-period'),
+  };
+  return { ...values, concurrency, leaseTiming };
 }
 
 export async function runController(args: readonly string[]): Promise<number> {
@@ -170,6 +190,7 @@ async function runAsCandidate(options: {
     namespace: flags['leader-election-namespace'] ?? podNamespace(),
     name,
     identity: options.identity,
+    ...flags.leaseTiming,
     onStartedLeading: () => {
       logger.info('Became the leader: deciding requests', { lease: name });
       void manager.run();
