@@ -1,4 +1,4 @@
-import { fileURLToPath } from 'node:url';
+import { packagePath } from '../package-root.ts';
 import {
   CoreV1Api,
   RbacAuthorizationV1Api,
@@ -10,7 +10,7 @@ import { CI_USERNAME } from '../local-cluster/identities.ts';
 import { installAdmissionPolicies, installCrds, kubectl } from '../local-cluster/kubectl.ts';
 import type { LocalCluster } from '../local-cluster/control-plane.ts';
 
-export const EXAMPLES = fileURLToPath(new URL('../../examples/', import.meta.url));
+export const EXAMPLES = `${packagePath('examples')}/`;
 
 /** The namespaces of the sample workflows: the examples' policies live there. */
 export const DEMO_NAMESPACES = { delivery: 'delivery', finance: 'finance', staging: 'staging' } as const;

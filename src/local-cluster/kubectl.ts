@@ -1,14 +1,12 @@
 import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { packagePath } from '../package-root.ts';
 import { promisify } from 'node:util';
 import { LocalClusterError } from '../errors.ts';
 
 /** The generated CRDs shipped with the package. */
-export const CRDS_DIR = fileURLToPath(new URL('../../crds/', import.meta.url));
+export const CRDS_DIR = packagePath('crds');
 /** The generated ValidatingAdmissionPolicies and their bindings. */
-export const ADMISSION_POLICIES = fileURLToPath(
-  new URL('../../config/admission-policies.yaml', import.meta.url),
-);
+export const ADMISSION_POLICIES = packagePath('config', 'admission-policies.yaml');
 
 /** Runs kubectl against a kubeconfig; rejects with kubectl's own message on failure. */
 export async function kubectl(binary: string, kubeconfig: string, args: readonly string[]): Promise<string> {

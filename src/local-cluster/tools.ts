@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { packagePath } from '../package-root.ts';
 import { promisify } from 'node:util';
 import { ToolBuildError } from '../errors.ts';
 
@@ -19,7 +19,7 @@ const overrideVariable: Record<ToolName, string> = {
   helm: 'GREENLIGHT_HELM',
 };
 
-const buildScript = fileURLToPath(new URL('../../hack/build-tools.sh', import.meta.url));
+const buildScript = packagePath('hack', 'build-tools.sh');
 
 /** Parses the `NAME=PATH` lines printed by hack/build-tools.sh. */
 export function parseToolPaths(output: string): Partial<Record<ToolName, string>> {
