@@ -13,6 +13,7 @@ import { CompiledPolicyCache } from '../policy/policy-cache.ts';
 import { WorkQueue } from '../runtime/workqueue.ts';
 import { approvalPolicyReconciler } from './approval-policy/reconciler.ts';
 import { approvalRequestReconciler } from './approval-request/reconciler.ts';
+import { SlackIntegration, type SlackSettings } from '../slack/integration.ts';
 import { ContextObjects, type ContextChange } from './context-objects.ts';
 import { Keys, runController } from './controller.ts';
 
@@ -28,6 +29,9 @@ export interface ManagerOptions {
   readonly concurrency?: number;
   readonly now?: () => Date;
   readonly access?: AccessReviewer;
+  /** Slack, when configured (SLACK_BOT_TOKEN), and where HTTP interactivity listens. */
+  readonly slack?:
+    { readonly settings: SlackSettings; readonly bindAddress: string; readonly paceMs?: number } | undefined;
 }
 
 const REQUESTS = 'approvalrequest';
@@ -46,6 +50,9 @@ export class ControllerManager {
   readonly #policies: ResilientInformer<ApprovalPolicy>;
   readonly #context: ContextObjects;
   readonly #api: GreenlightApi;
+  readonly #access: AccessReviewer;
+  readonly #events: KubernetesEventRecorder;
+  readonly #slack: SlackIntegration | undefined;
   readonly #stop = new AbortController();
   #running: Promise<void> | undefined;
 
@@ -64,6 +71,7 @@ export class ControllerManager {
       logger: informerLogger,
       onChange: (request) => {
         this.#requestQueue.add(Keys.of(request.metadata.namespace, request.metadata.name));
+        this.#slack?.requestChanged(request);
       },
     });
     this.#policies = new ResilientInformer<ApprovalPolicy>({
@@ -85,11 +93,31 @@ export class ControllerManager {
       },
     });
     metrics.setPendingSource(() => this.#pendingSnapshot());
+    this.#access = options.access ?? new SubjectAccessReviewer(kubeConfig);
+    this.#events = new KubernetesEventRecorder(kubeConfig, options.identity, (error) => {
+      logger.warn('Could not record an event', { error: apiMessageOf(error) });
+    });
+    this.#slack =
+      options.slack &&
+      new SlackIntegration({
+        settings: options.slack.settings,
+        bindAddress: options.slack.bindAddress,
+        ...(options.slack.paceMs === undefined ? {} : { paceMs: options.slack.paceMs }),
+        requests: this.#requests,
+        policies: this.#policies,
+        api: this.#api,
+        access: this.#access,
+        events: this.#events,
+        metrics,
+        logger,
+        ...(options.now ? { now: options.now } : {}),
+      });
   }
 
   /** Fills the caches; resolves once both are synced. */
   async start(): Promise<void> {
     await Promise.all([this.#requests.start(), this.#policies.start()]);
+    await this.#slack?.start();
     this.#options.logger.info('Caches synced', {
       requests: this.#requests.list().length,
       policies: this.#policies.list().length,
@@ -103,12 +131,10 @@ export class ControllerManager {
   /** Starts deciding (the leader's job). Resolves when stopped, after in-flight reconciles finish. */
   run(): Promise<void> {
     if (this.#running) return this.#running;
-    const { kubeConfig, logger, metrics, identity } = this.#options;
+    const { logger, metrics } = this.#options;
     const now = this.#options.now ?? ((): Date => new Date());
     const compiled = new CompiledPolicyCache();
-    const events = new KubernetesEventRecorder(kubeConfig, identity, (error) => {
-      logger.warn('Could not record an event', { error: apiMessageOf(error) });
-    });
+    const events = this.#events;
     const concurrency = this.#options.concurrency ?? 4;
     const onError = (controller: string) => (key: string, error: unknown) => {
       const { namespace, name } = Keys.parse(key);
@@ -130,7 +156,8 @@ export class ControllerManager {
         policies: this.#policies,
         compiled,
         context: this.#context,
-        access: this.#options.access ?? new SubjectAccessReviewer(kubeConfig),
+        access: this.#access,
+        slackPeople: this.#slack?.people,
         api: this.#api,
         events,
         metrics,
@@ -157,12 +184,15 @@ export class ControllerManager {
       }),
     });
     this.#running = Promise.all([requests, policies]).then(() => undefined);
+    this.#slack?.setLeading(true);
     return this.#running;
   }
 
   /** Graceful shutdown: stop taking work, finish what is in flight, stop watching. */
   async stop(): Promise<void> {
     this.#stop.abort();
+    this.#slack?.setLeading(false);
+    await this.#slack?.stop();
     this.#requestQueue.shutDown();
     this.#policyQueue.shutDown();
     await Promise.all([this.#requestQueue.shutDownWithDrain(), this.#policyQueue.shutDownWithDrain()]);

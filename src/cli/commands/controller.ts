@@ -14,6 +14,7 @@ import {
 import { createLogger, parseLogFormat, parseLogLevel, type Logger } from '../../observability/logger.ts';
 import { GreenlightMetrics } from '../../observability/metrics.ts';
 import { LeaderElector } from '../../runtime/leader-election.ts';
+import { slackSettingsFromEnv } from '../../slack/integration.ts';
 import { parseDuration } from '../../policy/duration.ts';
 import { loadKubeConfig } from '../kube.ts';
 
@@ -105,7 +106,8 @@ export async function runController(args: readonly string[]): Promise<number> {
   const kubeConfig = loadKubeConfig({ kubeconfig: flags.kubeconfig });
   const identity = `${hostname()}_${randomBytes(4).toString('hex')}`;
   const metrics = new GreenlightMetrics();
-  if (!process.env['SLACK_BOT_TOKEN']) {
+  const slack = slackSettingsFromEnv(process.env);
+  if (!slack) {
     logger.info(
       'Slack is not configured (SLACK_BOT_TOKEN is empty): running without Slack announcements or escalations',
     );
@@ -117,6 +119,7 @@ export async function runController(args: readonly string[]): Promise<number> {
     metrics,
     identity,
     concurrency: flags.concurrency,
+    slack: slack && { settings: slack, bindAddress: flags['slack-bind-address'] },
   });
   const servers = await startServers(flags, metrics, manager, logger);
   logger.info('Starting Greenlight controller', {

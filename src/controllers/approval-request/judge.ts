@@ -2,6 +2,7 @@ import type { ApprovalRequest } from '../../api/v1alpha1/approval-request.ts';
 import type { AccessReviewer } from '../../k8s/access-review.ts';
 import type { CompiledPolicy } from '../../policy/compile-policy.ts';
 import type { JudgedApproval } from '../../policy/verdict.ts';
+import type { SlackPeople } from '../../slack/people.ts';
 
 /** Whether the policy lists this Kubernetes user or one of their groups as an approver. */
 export function listsKubernetesApprover(
@@ -28,20 +29,25 @@ export function listsSlackApprover(policy: CompiledPolicy, user: string): boolea
 export async function judgeApprovals(
   request: ApprovalRequest,
   policies: readonly CompiledPolicy[],
-  access: AccessReviewer,
+  judges: { readonly access: AccessReviewer; readonly slack?: SlackPeople | undefined },
 ): Promise<JudgedApproval[]> {
   const escalating = policies.filter((policy) => policy.policy.spec.escalation);
   const judged: JudgedApproval[] = [];
   for (const approval of request.status?.approvals ?? []) {
     const approverOf = new Set<string>();
     for (const policy of escalating) {
-      if (await counts(approval, policy, request, access)) approverOf.add(policy.name);
+      if (await counts(approval, policy, request, judges)) approverOf.add(policy.name);
     }
+    // A Slack user whose email is a Kubernetes username is the same person as that user.
+    const user =
+      approval.via === 'kubernetes'
+        ? approval.approver
+        : await judges.slack?.kubernetesUser(approval.approver);
     judged.push({
       approval,
-      identity: `${approval.via}:${approval.approver}`,
+      identity: user ? `user:${user}` : `slack:${approval.approver}`,
       approverOf,
-      isRequester: approval.via === 'kubernetes' && approval.approver === request.spec.requester,
+      isRequester: user === request.spec.requester,
     });
   }
   return judged;
@@ -51,12 +57,16 @@ async function counts(
   approval: NonNullable<NonNullable<ApprovalRequest['status']>['approvals']>[number],
   policy: CompiledPolicy,
   request: ApprovalRequest,
-  access: AccessReviewer,
+  judges: { readonly access: AccessReviewer; readonly slack?: SlackPeople | undefined },
 ): Promise<boolean> {
-  if (approval.via === 'slack') return listsSlackApprover(policy, approval.approver);
+  if (approval.via === 'slack') {
+    return judges.slack
+      ? judges.slack.mayApprove(policy.policy, approval.approver)
+      : listsSlackApprover(policy, approval.approver);
+  }
   const groups = approval.groups ?? [];
   if (!listsKubernetesApprover(policy, approval.approver, groups)) return false;
-  return access.mayApprove({
+  return judges.access.mayApprove({
     user: approval.approver,
     ...(approval.groups ? { groups: approval.groups } : {}),
     namespace: request.metadata.namespace ?? '',

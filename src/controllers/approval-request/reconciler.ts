@@ -8,6 +8,7 @@ import type { GreenlightApi } from '../../k8s/greenlight-api.ts';
 import type { GreenlightMetrics } from '../../observability/metrics.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { decide, type Resolution } from '../../policy/decide.ts';
+import type { SlackPeople } from '../../slack/people.ts';
 import { resolveContextReferences } from '../../policy/evaluate-policy.ts';
 import type { CompiledPolicyCache } from '../../policy/policy-cache.ts';
 import { selects } from '../../policy/selector.ts';
@@ -25,6 +26,8 @@ export interface RequestReconcilerDeps {
   readonly compiled: CompiledPolicyCache;
   readonly context: ContextObjects;
   readonly access: AccessReviewer;
+  /** Slack's directory, when Slack is configured: who a Slack user is, which policies they may answer for. */
+  readonly slackPeople?: SlackPeople | undefined;
   readonly api: GreenlightApi;
   readonly events: EventRecorder;
   readonly metrics: GreenlightMetrics;
@@ -64,7 +67,7 @@ export function approvalRequestReconciler(
       request,
       policies,
       now,
-      approvals: await judgeApprovals(request, selected, deps.access),
+      approvals: await judgeApprovals(request, selected, { access: deps.access, slack: deps.slackPeople }),
       lookup: (reference) => objects.get(ContextObjects.key(reference)) ?? null,
     });
     for (const evaluation of resolution.evaluations) {

@@ -1,0 +1,320 @@
+import { createHash } from 'node:crypto';
+import type { ApprovalRequest } from '../api/v1alpha1/approval-request.ts';
+import type { Logger } from '../observability/logger.ts';
+import { backoffDelay } from '../runtime/backoff.ts';
+import { announcement, digest, escalationMessage, progressReply, type SlackMessage } from './messages.ts';
+import { trackingKey, type SlackIntent } from './plan.ts';
+import { SlackCallError, type Metadata, type SlackFailure, type SlackWeb } from './web.ts';
+
+/** Greenlight's messages carry `{event_type: greenlight, event_payload: {keys}}`: how it finds them again. */
+export const METADATA_EVENT = 'greenlight';
+/** At least this long between two messages in one channel (Slack allows about one per second). */
+export const DEFAULT_PACE_MS = 1_100;
+/** From this many queued announcements on, a channel gets one digest instead. */
+export const DIGEST_FROM = 5;
+const DIGEST_MAX = 50;
+/** How far back a channel's history is read to find messages posted before a crash. */
+const SCAN_MESSAGES = 1_000;
+const RETRY = { baseMs: 1_000, maxMs: 60_000, jitter: 0.2 } as const;
+
+export interface OutboxDeps {
+  readonly web: SlackWeb;
+  /** The current request by uid (from the informer cache); undefined once deleted. */
+  readonly request: (uid: string) => ApprovalRequest | undefined;
+  /** Records the tracking message in status.slack (the source of truth). */
+  readonly recordTracking: (request: ApprovalRequest, channel: string, ts: string) => Promise<void>;
+  /** A failure retrying cannot fix, reported on the request (an event) and in logs. */
+  readonly onTerminal: (request: ApprovalRequest | undefined, failure: SlackFailure, channel: string) => void;
+  readonly onDepth: (depth: number) => void;
+  readonly logger: Logger;
+  readonly paceMs?: number;
+}
+
+interface Tracked {
+  readonly channel: string;
+  readonly ts: string;
+  /** What the message shows now (a hash), to update it only when that changes. */
+  readonly shown?: string;
+}
+
+interface Item {
+  readonly intent: SlackIntent;
+  attempts: number;
+  notBefore: number;
+  /** A previous attempt may have posted it: look in the channel before posting again. */
+  uncertain: boolean;
+}
+
+interface Channel {
+  readonly name: string;
+  readonly queue: Item[];
+  pausedUntil: number;
+  lastSentAt: number;
+  scanned: boolean;
+  running: boolean;
+}
+
+/**
+ * Slack work, driven by Kubernetes status and done at Slack's pace: one queue per channel (about one
+ * message a second, Retry-After honoured for that channel only, retries with backoff), each intent
+ * done once — across restarts too, thanks to the keys stored in message metadata — and bursts of
+ * announcements folded into digests.
+ */
+export class SlackOutbox {
+  readonly #deps: OutboxDeps;
+  readonly #channels = new Map<string, Channel>();
+  readonly #done = new Set<string>();
+  /** uid → the tracking message and a hash of what it shows. */
+  readonly #tracking = new Map<string, Tracked>();
+  readonly #stop = new AbortController();
+
+  constructor(deps: OutboxDeps) {
+    this.#deps = deps;
+  }
+
+  submit(intents: readonly SlackIntent[]): void {
+    for (const intent of intents) {
+      if (this.#stop.signal.aborted || !this.#needed(intent)) continue;
+      const channel = this.#channel(intent.channel);
+      if (channel.queue.some((item) => item.intent.key === intent.key)) continue;
+      channel.queue.push({ intent, attempts: 0, notBefore: 0, uncertain: false });
+      this.#start(channel);
+    }
+    this.#reportDepth();
+  }
+
+  depth(): number {
+    let depth = 0;
+    for (const channel of this.#channels.values()) depth += channel.queue.length;
+    return depth;
+  }
+
+  stop(): void {
+    this.#stop.abort();
+  }
+
+  #stopped(): boolean {
+    return this.#stop.signal.aborted;
+  }
+
+  #needed(intent: SlackIntent): boolean {
+    if (intent.kind !== 'tracking') return !this.#done.has(intent.key);
+    const request = this.#deps.request(intent.uid);
+    if (!request) return false;
+    return this.#tracking.get(intent.uid)?.shown !== fingerprint(escalationMessage(request));
+  }
+
+  #channel(name: string): Channel {
+    let channel = this.#channels.get(name);
+    if (!channel) {
+      channel = { name, queue: [], pausedUntil: 0, lastSentAt: 0, scanned: false, running: false };
+      this.#channels.set(name, channel);
+    }
+    return channel;
+  }
+
+  #start(channel: Channel): void {
+    if (channel.running) return;
+    channel.running = true;
+    void this.#drain(channel).finally(() => {
+      channel.running = false;
+      if (channel.queue.length > 0 && !this.#stop.signal.aborted) this.#start(channel);
+    });
+  }
+
+  async #drain(channel: Channel): Promise<void> {
+    while (channel.queue.length > 0 && !this.#stop.signal.aborted) {
+      const [head] = channel.queue;
+      if (!head) return;
+      const wait =
+        Math.max(
+          channel.pausedUntil,
+          channel.lastSentAt + (this.#deps.paceMs ?? DEFAULT_PACE_MS),
+          head.notBefore,
+        ) - Date.now();
+      if (wait > 0) await sleep(wait, this.#stop.signal);
+      if (this.#stopped()) return;
+      try {
+        if (!channel.scanned) await this.#scan(channel);
+        const sent = await this.#perform(channel, head);
+        channel.queue.splice(channel.queue.indexOf(head), 1);
+        if (sent) channel.lastSentAt = Date.now();
+      } catch (error) {
+        this.#failed(channel, head, error);
+      }
+      this.#reportDepth();
+    }
+  }
+
+  /** Once per channel: finds what an earlier run posted but may not have recorded. */
+  async #scan(channel: Channel): Promise<void> {
+    const id = await this.#deps.web.channelId(channel.name);
+    if (id) await this.#learn(id, SCAN_MESSAGES);
+    channel.scanned = true;
+  }
+
+  async #learn(channelId: string, limit: number): Promise<void> {
+    for (const message of await this.#deps.web.history(channelId, limit)) {
+      if (message.metadata?.event_type !== METADATA_EVENT) continue;
+      for (const key of (message.metadata.event_payload['keys'] ?? '').split(' ').filter(Boolean)) {
+        this.#done.add(key);
+        if (key.endsWith('/tracking') && !this.#tracking.has(key.slice(0, -'/tracking'.length))) {
+          this.#tracking.set(key.slice(0, -'/tracking'.length), { channel: channelId, ts: message.ts });
+        }
+      }
+    }
+  }
+
+  /** Does one item; false when nothing had to be sent after all. */
+  async #perform(channel: Channel, item: Item): Promise<boolean> {
+    const { intent } = item;
+    if (item.uncertain) {
+      const id = await this.#deps.web.channelId(channel.name);
+      if (id) await this.#learn(id, 100);
+    }
+    switch (intent.kind) {
+      case 'tracking':
+        return this.#track(intent.uid, intent.channel);
+      case 'progress':
+        return this.#reply(channel, item, intent);
+      case 'announcement':
+        return this.#announce(channel, item);
+    }
+  }
+
+  async #track(uid: string, channelName: string): Promise<boolean> {
+    const request = this.#deps.request(uid);
+    if (!request) return false;
+    const message = escalationMessage(request);
+    const shown = fingerprint(message);
+    const tracked = this.#tracking.get(uid) ?? fromStatus(request);
+    if (tracked) {
+      if (tracked.shown === shown) return false;
+      await this.#deps.web.update({ channel: tracked.channel, ts: tracked.ts, ...message });
+      this.#tracking.set(uid, { ...tracked, shown });
+      if (!request.status?.slack) await this.#deps.recordTracking(request, tracked.channel, tracked.ts);
+      return true;
+    }
+    const posted = await this.#deps.web.postMessage({
+      channel: channelName,
+      ...message,
+      metadata: metadata([trackingKey(uid)]),
+    });
+    this.#tracking.set(uid, { channel: posted.channel, ts: posted.ts, shown });
+    this.#done.add(trackingKey(uid));
+    await this.#deps.recordTracking(request, posted.channel, posted.ts);
+    return true;
+  }
+
+  async #reply(
+    channel: Channel,
+    item: Item,
+    intent: Extract<SlackIntent, { kind: 'progress' }>,
+  ): Promise<boolean> {
+    const request = this.#deps.request(intent.uid);
+    if (!request || this.#done.has(intent.key)) return false;
+    const approval = request.status?.approvals?.[intent.index];
+    const tracked = this.#tracking.get(intent.uid) ?? fromStatus(request);
+    if (!approval) return false;
+    if (!tracked) {
+      // The tracking message is not posted yet: come back after it.
+      channel.queue.push({ ...item, notBefore: Date.now() + 1_000 });
+      return false;
+    }
+    const reply = progressReply(approval, waitingFor(request));
+    await this.#deps.web.postMessage({
+      channel: tracked.channel,
+      threadTs: tracked.ts,
+      ...reply,
+      metadata: metadata([intent.key]),
+    });
+    this.#done.add(intent.key);
+    return true;
+  }
+
+  async #announce(channel: Channel, head: Item): Promise<boolean> {
+    const queued = channel.queue.filter(
+      (item) => item.intent.kind === 'announcement' && !this.#done.has(item.intent.key),
+    );
+    const batch = queued.length >= DIGEST_FROM ? queued.slice(0, DIGEST_MAX) : [head];
+    const requests = batch
+      .map((item) => this.#deps.request(item.intent.uid))
+      .filter((request): request is ApprovalRequest => request !== undefined);
+    const keys = batch.map((item) => item.intent.key);
+    if (requests.length === 0 || this.#done.has(head.intent.key)) return false;
+    const [single] = requests;
+    const message: SlackMessage = batch.length > 1 || !single ? digest(requests) : announcement(single);
+    await this.#deps.web.postMessage({ channel: channel.name, ...message, metadata: metadata(keys) });
+    for (const key of keys) this.#done.add(key);
+    // The head is removed by the caller; the others of the digest go now.
+    for (const item of batch.slice(1)) channel.queue.splice(channel.queue.indexOf(item), 1);
+    return true;
+  }
+
+  #failed(channel: Channel, item: Item, error: unknown): void {
+    const failure: SlackFailure =
+      error instanceof SlackCallError
+        ? error.failure
+        : { kind: 'transient', uncertain: false, message: String(error) };
+    const request = this.#deps.request(item.intent.uid);
+    const fields = { channel: channel.name, key: item.intent.key, failure: failure.message };
+    switch (failure.kind) {
+      case 'rate_limited':
+        channel.pausedUntil = Date.now() + failure.retryAfterMs;
+        this.#deps.logger.warn('Slack rate-limited a channel; pausing it', {
+          ...fields,
+          retryAfterMs: failure.retryAfterMs,
+        });
+        return;
+      case 'transient':
+        item.attempts += 1;
+        item.uncertain ||= failure.uncertain;
+        item.notBefore = Date.now() + backoffDelay(item.attempts, RETRY);
+        this.#deps.logger.warn('Slack call failed; retrying', { ...fields, attempts: item.attempts });
+        return;
+      case 'terminal':
+        channel.queue.splice(channel.queue.indexOf(item), 1);
+        this.#deps.logger.error('Slack refused a message; giving up on it', fields);
+        this.#deps.onTerminal(request, failure, channel.name);
+        return;
+    }
+  }
+
+  #reportDepth(): void {
+    this.#deps.onDepth(this.depth());
+  }
+}
+
+/** What the request still waits for ("waiting for 1 of 2 approvals for policy payments"), if anything. */
+function waitingFor(request: ApprovalRequest): string {
+  const escalated = request.status?.conditions?.find((c) => c.type === 'Escalated');
+  return escalated?.status === 'True' ? escalated.message : '';
+}
+
+function metadata(keys: readonly string[]): Metadata {
+  return { event_type: METADATA_EVENT, event_payload: { keys: keys.join(' ') } };
+}
+
+function fromStatus(request: ApprovalRequest): Tracked | undefined {
+  const slack = request.status?.slack;
+  return slack?.ts ? { channel: slack.channel, ts: slack.ts } : undefined;
+}
+
+function fingerprint(message: SlackMessage): string {
+  return createHash('sha256').update(JSON.stringify(message)).digest('base64url');
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    timer.unref();
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
+  });
+}

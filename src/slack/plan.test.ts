@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import type { ApprovalPolicy, ApprovalPolicySpec } from '../api/v1alpha1/approval-policy.ts';
+import type { ApprovalRequest, ApprovalRequestStatus } from '../api/v1alpha1/approval-request.ts';
+import { planSlack } from './plan.ts';
+
+const policy = (name: string, spec: ApprovalPolicySpec): ApprovalPolicy => ({
+  apiVersion: 'greenlight.dev/v1alpha1',
+  kind: 'ApprovalPolicy',
+  metadata: { name, namespace: 'finance' },
+  spec,
+});
+const payments = policy('payments', {
+  escalation: { slack: { channel: '#payments-approvals' }, approvers: { kubernetesGroups: ['approvers'] } },
+  notify: { slack: { channel: '#workflow-updates' }, on: ['Approved', 'Escalated'] },
+});
+const audit = policy('audit', { mode: 'DryRun', notify: { slack: { channel: '#audit' } } });
+const policies = (name: string) => ({ payments, audit })[name];
+
+const request = (status: ApprovalRequestStatus): ApprovalRequest => ({
+  apiVersion: 'greenlight.dev/v1alpha1',
+  kind: 'ApprovalRequest',
+  metadata: { name: 'inv-43', namespace: 'finance', uid: 'u1' },
+  spec: { action: 'payment', requester: 'ci' },
+  status,
+});
+const escalate = { policy: 'payments', result: 'Escalate', message: 'default' } as const;
+
+describe('planSlack', () => {
+  it('plans nothing for a pending request', () => {
+    expect(planSlack(request({ phase: 'Pending', evaluations: [] }), policies)).toEqual([]);
+  });
+
+  it('tracks an escalated request in the escalation channel and announces Escalated', () => {
+    expect(planSlack(request({ phase: 'Escalated', evaluations: [escalate] }), policies)).toEqual([
+      { kind: 'tracking', key: 'u1/tracking', channel: '#payments-approvals', uid: 'u1' },
+      {
+        kind: 'announcement',
+        key: 'u1/announce/Escalated/#workflow-updates',
+        channel: '#workflow-updates',
+        uid: 'u1',
+        outcome: 'Escalated',
+      },
+    ]);
+  });
+
+  it('replies in the thread for each answer and keeps the tracking message, in its recorded channel, once decided', () => {
+    const approved = request({
+      phase: 'Approved',
+      evaluations: [escalate],
+      slack: { channel: 'C0PAYMENTS', ts: '1.1' },
+      approvals: [
+        { approver: 'U0ALICE', via: 'slack', decision: 'Approve', at: '2026-11-26T10:00:00Z' },
+        { approver: 'bob', via: 'kubernetes', decision: 'Approve', at: '2026-11-26T10:01:00Z' },
+      ],
+      decision: {
+        outcome: 'Approved',
+        decidedBy: 'user:bob',
+        reason: 'ok',
+        decidedAt: '2026-11-26T10:01:00Z',
+      },
+    });
+    expect(planSlack(approved, policies).map((intent) => [intent.kind, intent.key, intent.channel])).toEqual([
+      ['tracking', 'u1/tracking', 'C0PAYMENTS'],
+      ['progress', 'u1/answer/0', 'C0PAYMENTS'],
+      ['progress', 'u1/answer/1', 'C0PAYMENTS'],
+      ['announcement', 'u1/announce/Approved/#workflow-updates', '#workflow-updates'],
+    ]);
+  });
+
+  it('announces only the outcomes a policy asks for, and never for a DryRun policy', () => {
+    const denied = request({
+      phase: 'Denied',
+      evaluations: [
+        { policy: 'payments', result: 'Deny', message: 'no' },
+        { policy: 'audit', result: 'Deny', message: 'no', dryRun: true },
+      ],
+      decision: {
+        outcome: 'Denied',
+        decidedBy: 'policy:payments/r',
+        reason: 'no',
+        decidedAt: '2026-11-26T10:00:00Z',
+      },
+    });
+    expect(planSlack(denied, policies)).toEqual([]);
+  });
+});

@@ -1,0 +1,92 @@
+import { NotifyOn, type ApprovalPolicy } from '../api/v1alpha1/approval-policy.ts';
+import { isFinal, type ApprovalRequest } from '../api/v1alpha1/approval-request.ts';
+
+/**
+ * What Slack should show about one request, derived from its Kubernetes status alone (the source
+ * of truth). Each intent has a stable key: the outbox does each one once, and after a restart finds
+ * what was already posted through the key Greenlight stores in each message's metadata.
+ */
+export type SlackIntent =
+  | {
+      /** The message that tracks an escalated request; updated in place as it progresses and is decided. */
+      readonly kind: 'tracking';
+      readonly key: string;
+      readonly channel: string;
+      readonly uid: string;
+    }
+  | {
+      /** A reply in the tracking message's thread for one person's answer. */
+      readonly kind: 'progress';
+      readonly key: string;
+      readonly channel: string;
+      readonly uid: string;
+      readonly index: number;
+    }
+  | {
+      /** An announcement of one outcome to a policy's notify channel. */
+      readonly kind: 'announcement';
+      readonly key: string;
+      readonly channel: string;
+      readonly uid: string;
+      readonly outcome: NotifyOn;
+    };
+
+export const trackingKey = (uid: string): string => `${uid}/tracking`;
+
+/** Policies by name, as consulted for this request (its why-trace names them). */
+export type PolicyLookup = (name: string) => ApprovalPolicy | undefined;
+
+function consulted(request: ApprovalRequest, policies: PolicyLookup): ApprovalPolicy[] {
+  const names = [
+    ...new Set((request.status?.evaluations ?? []).filter((e) => !e.dryRun).map((e) => e.policy)),
+  ].sort();
+  return names.map(policies).filter((policy): policy is ApprovalPolicy => policy !== undefined);
+}
+
+/** Where the tracking message goes: the first escalating policy (by name) with a Slack channel. */
+export function escalationChannel(request: ApprovalRequest, policies: PolicyLookup): string | undefined {
+  const escalating = new Set(
+    (request.status?.evaluations ?? [])
+      .filter((e) => e.result === 'Escalate' && !e.dryRun)
+      .map((e) => e.policy),
+  );
+  return consulted(request, policies).find((policy) => escalating.has(policy.metadata.name ?? ''))?.spec
+    .escalation?.slack?.channel;
+}
+
+function trackingIntents(request: ApprovalRequest, policies: PolicyLookup, uid: string): SlackIntent[] {
+  const tracked = request.status?.slack;
+  const escalated = request.status?.phase === 'Escalated';
+  const channel = tracked?.channel ?? (escalated ? escalationChannel(request, policies) : undefined);
+  if (!channel) return [];
+  const intents: SlackIntent[] = [{ kind: 'tracking', key: trackingKey(uid), channel, uid }];
+  (request.status?.approvals ?? []).forEach((_approval, index) => {
+    intents.push({ kind: 'progress', key: `${uid}/answer/${index}`, channel, uid, index });
+  });
+  return intents;
+}
+
+function announcementIntents(request: ApprovalRequest, policies: PolicyLookup, uid: string): SlackIntent[] {
+  const phase = request.status?.phase;
+  const outcome = phase === 'Escalated' || isFinal(phase) ? (phase as NotifyOn) : undefined;
+  if (!outcome) return [];
+  const intents: SlackIntent[] = [];
+  for (const policy of consulted(request, policies)) {
+    const notify = policy.spec.notify;
+    if (!notify) continue;
+    const on = notify.on?.length ? notify.on : Object.values(NotifyOn);
+    if (!on.includes(outcome)) continue;
+    const channel = notify.slack.channel;
+    const key = `${uid}/announce/${outcome}/${channel}`;
+    if (!intents.some((intent) => intent.key === key))
+      intents.push({ kind: 'announcement', key, channel, uid, outcome });
+  }
+  return intents;
+}
+
+/** Everything Slack should show about the request now. Pure. */
+export function planSlack(request: ApprovalRequest, policies: PolicyLookup): SlackIntent[] {
+  const uid = request.metadata.uid;
+  if (!uid) return [];
+  return [...trackingIntents(request, policies, uid), ...announcementIntents(request, policies, uid)];
+}

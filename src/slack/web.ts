@@ -1,0 +1,237 @@
+import type { KnownBlock } from '@slack/types';
+import {
+  ErrorCode as SlackErrorCode,
+  LogLevel,
+  WebClient,
+  type Logger as SlackLogger,
+  type WebAPICallResult,
+} from '@slack/web-api';
+import type { GreenlightMetrics } from '../observability/metrics.ts';
+
+/** How a failed Slack call should be treated. */
+export type SlackFailure =
+  | { readonly kind: 'rate_limited'; readonly retryAfterMs: number; readonly message: string }
+  /** Worth retrying. `uncertain`: the call may have taken effect (a timeout or a reset after sending). */
+  | { readonly kind: 'transient'; readonly uncertain: boolean; readonly message: string }
+  /** Retrying cannot help: a missing channel, a bad token, a refused message. */
+  | { readonly kind: 'terminal'; readonly error: string; readonly message: string };
+
+export class SlackCallError extends Error {
+  readonly failure: SlackFailure;
+
+  constructor(method: string, failure: SlackFailure, options?: ErrorOptions) {
+    super(`Slack ${method} failed: ${failure.message}`, options);
+    this.name = 'SlackCallError';
+    this.failure = failure;
+  }
+}
+
+const TRANSIENT_PLATFORM_ERRORS = new Set([
+  'internal_error',
+  'fatal_error',
+  'service_unavailable',
+  'request_timeout',
+]);
+
+/** Classifies whatever @slack/web-api threw. Exported for tests. */
+export function classify(error: unknown): SlackFailure {
+  const coded = error as {
+    code?: unknown;
+    retryAfter?: unknown;
+    statusCode?: unknown;
+    data?: { error?: unknown };
+  };
+  switch (coded.code) {
+    case SlackErrorCode.RateLimitedError: {
+      const seconds = typeof coded.retryAfter === 'number' ? coded.retryAfter : 1;
+      return {
+        kind: 'rate_limited',
+        retryAfterMs: Math.max(1, seconds) * 1000,
+        message: `rate limited for ${seconds}s`,
+      };
+    }
+    case SlackErrorCode.PlatformError: {
+      const name = typeof coded.data?.error === 'string' ? coded.data.error : 'unknown_error';
+      return TRANSIENT_PLATFORM_ERRORS.has(name)
+        ? { kind: 'transient', uncertain: true, message: name }
+        : { kind: 'terminal', error: name, message: name };
+    }
+    case SlackErrorCode.HTTPError: {
+      const status = typeof coded.statusCode === 'number' ? coded.statusCode : 0;
+      return { kind: 'transient', uncertain: status >= 500, message: `HTTP ${status}` };
+    }
+    default:
+      // Network errors and timeouts: the request may or may not have reached Slack.
+      return {
+        kind: 'transient',
+        uncertain: true,
+        message: error instanceof Error ? error.message : String(error),
+      };
+  }
+}
+
+/** The SDK's own logs would repeat what we log with context; keep only its errors, without payloads. */
+const quietLogger: SlackLogger = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+  setLevel: () => undefined,
+  getLevel: () => LogLevel.ERROR,
+  setName: () => undefined,
+};
+
+export interface Metadata {
+  readonly event_type: string;
+  readonly event_payload: Readonly<Record<string, string>>;
+}
+
+export interface HistoryMessage {
+  readonly ts: string;
+  readonly metadata?: Metadata;
+}
+
+/** The Slack Web API calls Greenlight makes, each counted in greenlight_slack_requests_total. */
+export class SlackWeb {
+  readonly #client: WebClient;
+  readonly #metrics: GreenlightMetrics;
+  readonly #channelIds = new Map<string, string>();
+
+  constructor(options: {
+    token: string;
+    apiUrl: string | undefined;
+    metrics: GreenlightMetrics;
+    timeoutMs?: number;
+  }) {
+    this.#client = new WebClient(options.token, {
+      ...(options.apiUrl
+        ? { slackApiUrl: options.apiUrl.endsWith('/') ? options.apiUrl : `${options.apiUrl}/` }
+        : {}),
+      // Retries, pacing and Retry-After are the outbox's job, per channel: the SDK would pause every channel.
+      retryConfig: { retries: 0 },
+      rejectRateLimitedCalls: true,
+      timeout: options.timeoutMs ?? 10_000,
+      logger: quietLogger,
+    });
+    this.#metrics = options.metrics;
+  }
+
+  async #call<T extends WebAPICallResult>(method: string, call: () => Promise<T>): Promise<T> {
+    try {
+      const result = await call();
+      this.#metrics.recordSlackRequest(method, 'ok');
+      return result;
+    } catch (error) {
+      const failure = classify(error);
+      this.#metrics.recordSlackRequest(method, failure.kind === 'rate_limited' ? 'rate_limited' : 'error');
+      throw new SlackCallError(method, failure, { cause: error });
+    }
+  }
+
+  async postMessage(message: {
+    channel: string;
+    text: string;
+    blocks: KnownBlock[];
+    threadTs?: string;
+    metadata?: Metadata;
+  }): Promise<{ channel: string; ts: string }> {
+    const result = await this.#call('chat.postMessage', () =>
+      this.#client.chat.postMessage({
+        channel: message.channel,
+        text: message.text,
+        blocks: message.blocks,
+        ...(message.threadTs ? { thread_ts: message.threadTs } : {}),
+        ...(message.metadata ? { metadata: message.metadata } : {}),
+        unfurl_links: false,
+        unfurl_media: false,
+      }),
+    );
+    const channel = result.channel ?? message.channel;
+    if (message.channel !== channel) this.#channelIds.set(message.channel, channel);
+    return { channel, ts: result.ts ?? '' };
+  }
+
+  async update(message: { channel: string; ts: string; text: string; blocks: KnownBlock[] }): Promise<void> {
+    await this.#call('chat.update', () =>
+      this.#client.chat.update({
+        channel: message.channel,
+        ts: message.ts,
+        text: message.text,
+        blocks: message.blocks,
+      }),
+    );
+  }
+
+  async postEphemeral(message: { channel: string; user: string; text: string }): Promise<void> {
+    await this.#call('chat.postEphemeral', () =>
+      this.#client.chat.postEphemeral({ channel: message.channel, user: message.user, text: message.text }),
+    );
+  }
+
+  /** A channel's id from its `#name` (or the id itself), learned from posts or conversations.list. */
+  async channelId(channel: string): Promise<string | undefined> {
+    if (!channel.startsWith('#')) return channel;
+    const known = this.#channelIds.get(channel);
+    if (known) return known;
+    let cursor: string | undefined;
+    for (let page = 0; page < 20; page++) {
+      const result = await this.#call('conversations.list', () =>
+        this.#client.conversations.list({
+          types: 'public_channel,private_channel',
+          limit: 200,
+          exclude_archived: true,
+          ...(cursor ? { cursor } : {}),
+        }),
+      );
+      for (const found of result.channels ?? []) {
+        if (found.id && found.name) this.#channelIds.set(`#${found.name}`, found.id);
+      }
+      cursor = result.response_metadata?.next_cursor;
+      if (!cursor) break;
+    }
+    return this.#channelIds.get(channel);
+  }
+
+  /** Recent messages of a channel with their metadata (newest first), at most `limit`. */
+  async history(channelId: string, limit: number): Promise<HistoryMessage[]> {
+    const messages: HistoryMessage[] = [];
+    let cursor: string | undefined;
+    while (messages.length < limit) {
+      const result = await this.#call('conversations.history', () =>
+        this.#client.conversations.history({
+          channel: channelId,
+          include_all_metadata: true,
+          limit: Math.min(200, limit - messages.length),
+          ...(cursor ? { cursor } : {}),
+        }),
+      );
+      for (const message of result.messages ?? []) {
+        if (message.ts)
+          messages.push({
+            ts: message.ts,
+            ...(isMetadata(message.metadata) ? { metadata: message.metadata } : {}),
+          });
+      }
+      cursor = result.response_metadata?.next_cursor;
+      if (!cursor || (result.messages ?? []).length === 0) break;
+    }
+    return messages;
+  }
+
+  async userGroupMembers(group: string): Promise<string[]> {
+    const result = await this.#call('usergroups.users.list', () =>
+      this.#client.usergroups.users.list({ usergroup: group }),
+    );
+    return result.users ?? [];
+  }
+
+  async userEmail(user: string): Promise<string | undefined> {
+    const result = await this.#call('users.info', () => this.#client.users.info({ user }));
+    return result.user?.profile?.email;
+  }
+}
+
+function isMetadata(value: unknown): value is Metadata {
+  const candidate = value as { event_type?: unknown; event_payload?: unknown } | undefined;
+  return typeof candidate?.event_type === 'string' && typeof candidate.event_payload === 'object';
+}
