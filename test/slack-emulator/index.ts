@@ -1,0 +1,51 @@
+export {
+  SlackEmulator,
+  startSlackEmulator,
+  type ApiCall,
+  type BlockActionsOptions,
+  type ClickOptions,
+  type ClickResult,
+  type HttpClickOptions,
+  type HttpClickResult,
+  type SlackEmulatorOptions,
+  type SocketClickOptions,
+  type SocketClickResult,
+} from './emulator.ts';
+export { ANY_METHOD, type Failure } from './faults.ts';
+export {
+  blockActionsPayload,
+  deliverInteraction,
+  INTERACTION_DEADLINE_MS,
+  interactionBody,
+  signedInteraction,
+  signedRequest,
+  slackSignature,
+  type BlockActionsInput,
+  type InteractionRequest,
+  type InteractionResponse,
+  type SlackSignatureHeaders,
+} from './interactions.ts';
+export type { Json, JsonObject } from './json.ts';
+export type { EphemeralMessage, MessageMetadata, MessageVersion, PostedMessage } from './messages.ts';
+export { DEFAULT_RATE_LIMIT, type RateLimit } from './rate-limit.ts';
+export type { ResponseAction, ResponseTarget, ResponseUrlPost } from './response-url.ts';
+export {
+  ACK_DEADLINE_MS,
+  ENVELOPE_TYPES,
+  type Envelope,
+  type EnvelopeType,
+  type SocketAck,
+  type SocketConnection,
+} from './socket-mode.ts';
+export { AUTH, METHODS, type Auth } from './web-api.ts';
+export {
+  DEFAULT_CHANNELS,
+  DEFAULT_CREDENTIALS,
+  DEFAULT_USER_GROUPS,
+  DEFAULT_USERS,
+  IDENTITY,
+  type SlackChannel,
+  type SlackUser,
+  type SlackUserGroup,
+  type Workspace,
+} from './workspace.ts';
