@@ -48,6 +48,7 @@ describe('planSlack', () => {
       phase: 'Approved',
       evaluations: [escalate],
       slack: { channel: 'C0PAYMENTS', ts: '1.1' },
+      observedApprovals: 2,
       approvals: [
         { approver: 'U0ALICE', via: 'slack', decision: 'Approve', at: '2026-11-26T10:00:00Z' },
         { approver: 'bob', via: 'kubernetes', decision: 'Approve', at: '2026-11-26T10:01:00Z' },
@@ -65,6 +66,18 @@ describe('planSlack', () => {
       ['progress', 'u1/answer/1', 'C0PAYMENTS'],
       ['announcement', 'u1/announce/Approved/#workflow-updates', '#workflow-updates'],
     ]);
+  });
+
+  it('replies only for the answers the controller has counted', () => {
+    const answered = request({
+      phase: 'Escalated',
+      evaluations: [escalate],
+      slack: { channel: 'C0PAYMENTS', ts: '1.1' },
+      approvals: [{ approver: 'U0ALICE', via: 'slack', decision: 'Approve', at: '2026-11-26T10:00:00Z' }],
+    });
+    expect(planSlack(answered, policies).filter((intent) => intent.kind === 'progress')).toEqual([]);
+    const counted = { ...answered, status: { ...answered.status, observedApprovals: 1 } };
+    expect(planSlack(counted, policies).filter((intent) => intent.kind === 'progress')).toHaveLength(1);
   });
 
   it('announces only the outcomes a policy asks for, and never for a DryRun policy', () => {

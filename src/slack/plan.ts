@@ -60,9 +60,11 @@ function trackingIntents(request: ApprovalRequest, policies: PolicyLookup, uid: 
   const channel = tracked?.channel ?? (escalated ? escalationChannel(request, policies) : undefined);
   if (!channel) return [];
   const intents: SlackIntent[] = [{ kind: 'tracking', key: trackingKey(uid), channel, uid }];
-  (request.status?.approvals ?? []).forEach((_approval, index) => {
+  // Only answers the controller has counted: the reply says where the request stands after each.
+  const counted = Math.min(request.status?.observedApprovals ?? 0, request.status?.approvals?.length ?? 0);
+  for (let index = 0; index < counted; index++) {
     intents.push({ kind: 'progress', key: `${uid}/answer/${index}`, channel, uid, index });
-  });
+  }
   return intents;
 }
 

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import type { GreenlightApi } from '../../src/k8s/greenlight-api.ts';
-import { ControllerManager } from '../../src/controllers/manager.ts';
+import { ControllerManager, type ManagerOptions } from '../../src/controllers/manager.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { GreenlightMetrics } from '../../src/observability/metrics.ts';
 import type { ApprovalRequest } from '../../src/api/v1alpha1/approval-request.ts';
@@ -21,7 +21,7 @@ export interface RunningController {
  */
 export async function startController(
   namespace: string,
-  identity = `test-${namespace}`,
+  options: { identity?: string; slack?: ManagerOptions['slack'] } = {},
 ): Promise<RunningController> {
   const logs: string[] = [];
   const stream = new Writable({
@@ -34,7 +34,8 @@ export async function startController(
   const manager = new ControllerManager({
     kubeConfig: kubeConfigAs('admin'),
     namespace,
-    identity,
+    identity: options.identity ?? `test-${namespace}`,
+    slack: options.slack,
     logger: createLogger({ format: 'json', level: 'debug', stream }),
     metrics,
   });

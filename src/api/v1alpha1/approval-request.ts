@@ -203,6 +203,13 @@ export const ApprovalRequestStatusSchema = Type.Object(
         'x-kubernetes-list-type': 'atomic',
       }),
     ),
+    observedApprovals: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        description:
+          'How many entries of status.approvals the controller has counted; Slack shows progress only for those.',
+      }),
+    ),
     slack: Type.Optional(SlackThreadSchema),
     expiresAt: Type.Optional(Timestamp('When the request expires if still undecided.')),
     observedGeneration: Type.Optional(

@@ -67,7 +67,9 @@ export function nextStatus(
     phase,
     ...(resolution.decision ? { decision: { ...resolution.decision, decidedAt: now.toISOString() } } : {}),
     evaluations: [...resolution.evaluations],
-    ...(current.approvals ? { approvals: current.approvals } : {}),
+    ...(current.approvals
+      ? { approvals: current.approvals, observedApprovals: current.approvals.length }
+      : {}),
     ...(current.slack ? { slack: current.slack } : {}),
     ...(resolution.expiresAt ? { expiresAt: resolution.expiresAt.toISOString() } : {}),
     observedGeneration: generation,
