@@ -54,15 +54,18 @@ export function escalationChannel(request: ApprovalRequest, policies: PolicyLook
     .escalation?.slack?.channel;
 }
 
+/** Only answers the controller has counted get a reply: it says where the request stands after each. */
+function countedAnswers(request: ApprovalRequest): number {
+  return Math.min(request.status?.observedApprovals ?? 0, request.status?.approvals?.length ?? 0);
+}
+
 function trackingIntents(request: ApprovalRequest, policies: PolicyLookup, uid: string): SlackIntent[] {
   const tracked = request.status?.slack;
   const escalated = request.status?.phase === 'Escalated';
   const channel = tracked?.channel ?? (escalated ? escalationChannel(request, policies) : undefined);
   if (!channel) return [];
   const intents: SlackIntent[] = [{ kind: 'tracking', key: trackingKey(uid), channel, uid }];
-  // Only answers the controller has counted: the reply says where the request stands after each.
-  const counted = Math.min(request.status?.observedApprovals ?? 0, request.status?.approvals?.length ?? 0);
-  for (let index = 0; index < counted; index++) {
+  for (let index = 0; index < countedAnswers(request); index++) {
     intents.push({ kind: 'progress', key: `${uid}/answer/${index}`, channel, uid, index });
   }
   return intents;
