@@ -19,7 +19,12 @@ describe('greenlight demo --once', () => {
     expect(output).toMatch(
       /finance\/payment-inv-43: Escalated: waiting for 0 of 1 approvals for policy payments/,
     );
-    expect(output).toMatch(/finance\/payment-inv-43: Approved by user:alice/);
+    expect(output).toContain('Slack #payments-approvals: Approval needed: payment invoice/INV-43');
+    expect(output).toContain('[Approve] [Deny]');
+    expect(output).toMatch(/finance\/payment-inv-43: Approved by slack:U0ALICE/);
+    expect(output).toContain(
+      'Slack #workflow-updates: Approval requested for staging deployment `v2.4.1` of web. Status: AUTO-APPROVED.',
+    );
     expect(output).toContain('All sample workflows ended as expected.');
     expect(code).toBe(0);
   }, 120_000);

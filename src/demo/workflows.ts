@@ -11,8 +11,8 @@ export interface Workflow {
   readonly namespace: string;
   readonly name: string;
   readonly spec: ApprovalRequestSpec;
-  /** Someone answers once the request waits for people. */
-  readonly person?: { readonly who: 'alice'; readonly comment: string };
+  /** Someone answers in Slack once the request waits for people. */
+  readonly person?: { readonly who: 'alice'; readonly slackUser: string };
   /** How it must end, and who decides: the demo checks it. */
   readonly expect: { readonly phase: 'Approved' | 'Denied'; readonly decidedBy: string };
 }
@@ -55,22 +55,30 @@ export const WORKFLOWS: readonly Workflow[] = [
       parameters: { amount: 5000, currency: 'USD' },
       reason: 'Q4 hardware order',
     },
-    person: { who: 'alice', comment: 'vendor and amount verified' },
-    expect: { phase: 'Approved', decidedBy: 'user:alice' },
+    person: { who: 'alice', slackUser: 'U0ALICE' },
+    expect: { phase: 'Approved', decidedBy: 'slack:U0ALICE' },
   },
 ];
 
 export interface Identities {
   readonly ci: KubeConfig;
-  readonly alice: KubeConfig;
+}
+
+/** What the demo shows of Slack, and how a person clicks there. */
+export interface SlackSide {
+  /** New messages (and updates) since the last call, as terminal lines. */
+  news(): Promise<string[]>;
+  /** Clicks Approve on the request's tracking message as this Slack user. */
+  approve(request: ApprovalRequest, slackUser: string): Promise<void>;
 }
 
 const clock = (): string => new Date().toISOString().slice(11, 19);
 
-/** Plays one workflow: the pipeline asks, rules (or a person) decide, every step printed as it happens. */
+/** Plays one workflow: the pipeline asks, rules (or a person in Slack) decide, every step printed as it happens. */
 export async function play(
   workflow: Workflow,
   identities: Identities,
+  slack: SlackSide,
   say: (line: string) => void,
 ): Promise<ApprovalRequest> {
   const { namespace, name } = workflow;
@@ -89,31 +97,24 @@ export async function play(
       say(`  ${clock()}  ${namespace}/${name}: ${summarize(request)}`);
       if (request.status?.phase === 'Escalated' && workflow.person && !answered) {
         answered = true;
-        void answer(workflow, request, identities, say);
+        void answerInSlack(workflow, request, slack, say);
       }
     },
   });
   if (result.kind === 'timeout') throw new Error(`${namespace}/${name} was not decided within 2 minutes`);
+  for (const line of await slack.news()) say(`  ${clock()}  ${line}`);
   return result.request;
 }
 
-async function answer(
+async function answerInSlack(
   workflow: Workflow,
   request: ApprovalRequest,
-  identities: Identities,
+  slack: SlackSide,
   say: (line: string) => void,
 ): Promise<void> {
   const person = workflow.person;
   if (!person) return;
-  say(
-    `  ${clock()}  ${person.who} runs: greenlight approve ${workflow.name} -n ${workflow.namespace} --comment "${person.comment}"`,
-  );
-  await new GreenlightApi(identities.alice).addApproval(request, {
-    approver: person.who,
-    via: 'kubernetes',
-    decision: 'Approve',
-    at: new Date().toISOString(),
-    comment: person.comment,
-    groups: ['approvers', 'system:authenticated'],
-  });
+  for (const line of await slack.news()) say(`  ${clock()}  ${line}`);
+  say(`  ${clock()}  ${person.who} clicks Approve in Slack`);
+  await slack.approve(request, person.slackUser);
 }

@@ -4,7 +4,10 @@ import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
 import { ControllerManager } from '../../controllers/manager.ts';
 import { DEMO_NAMESPACES, EXAMPLES, installDemo } from '../../demo/setup.ts';
+import { emulatorSlackSide } from '../../demo/slack-side.ts';
 import { play, WORKFLOWS } from '../../demo/workflows.ts';
+import { freeLoopbackPort } from '../../local-cluster/ports.ts';
+import { startSlackEmulator } from '../../../test/slack-emulator/index.ts';
 import { startLocalCluster, type LocalCluster } from '../../local-cluster/control-plane.ts';
 import { metricsRoutes, startHttpServer } from '../../observability/http.ts';
 import { createLogger } from '../../observability/logger.ts';
@@ -63,6 +66,8 @@ async function demonstrate(
   say('Installing Greenlight: CRDs, admission policies, RBAC and the example policies');
   await installDemo(cluster, admin);
 
+  const slack = await startSlackEmulator();
+  const slackPort = await freeLoopbackPort();
   const log = createWriteStream(join(cluster.dir, 'controller.log'));
   const metrics = new GreenlightMetrics();
   const manager = new ControllerManager({
@@ -70,20 +75,27 @@ async function demonstrate(
     logger: createLogger({ format: 'text', level: 'info', stream: log }),
     metrics,
     identity: 'greenlight-demo',
+    slack: {
+      settings: {
+        botToken: slack.workspace.botToken,
+        signingSecret: slack.workspace.signingSecret,
+        appToken: undefined,
+        apiUrl: slack.apiUrl,
+      },
+      bindAddress: `127.0.0.1:${slackPort}`,
+    },
   });
   await manager.start();
   const running = manager.run();
   const server = await startHttpServer({ address: '127.0.0.1:0', routes: metricsRoutes(metrics) });
-  say(`Controller running (logs: ${join(cluster.dir, 'controller.log')})`);
+  say(`Controller running (logs: ${join(cluster.dir, 'controller.log')}), talking to a local Slack emulator`);
+  const slackSide = emulatorSlackSide(slack, `http://127.0.0.1:${slackPort}/slack/events`, metrics);
 
   let failures = 0;
   try {
-    const identities = {
-      ci: kubeConfigOf(cluster.kubeconfigs.ci),
-      alice: kubeConfigOf(cluster.kubeconfigs.alice),
-    };
+    const identities = { ci: kubeConfigOf(cluster.kubeconfigs.ci) };
     for (const workflow of WORKFLOWS) {
-      const request = await play(workflow, identities, say);
+      const request = await play(workflow, identities, slackSide, say);
       const decision = request.status?.decision;
       if (
         request.status?.phase !== workflow.expect.phase ||
@@ -104,6 +116,7 @@ async function demonstrate(
     await manager.stop();
     await running;
     await server?.close();
+    await slack.close();
     log.end();
   }
   say(
@@ -126,7 +139,7 @@ Greenlight is running. Try your own, in another shell:
   # the CI pipeline asks; the rules answer at once
   greenlight request --context ci -n ${DEMO_NAMESPACES.finance} --action payment --param amount=120 --param currency=USD --wait
 
-  # a larger payment waits for a person...
+  # a larger payment waits for a person: in Slack (the emulator) or with greenlight approve
   greenlight request --context ci -n ${DEMO_NAMESPACES.finance} --action payment --param amount=9000 --param currency=USD --name my-payment
   greenlight approve my-payment --context alice -n ${DEMO_NAMESPACES.finance} --comment "checked"
   greenlight explain my-payment --context alice -n ${DEMO_NAMESPACES.finance}
