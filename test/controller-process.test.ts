@@ -255,14 +255,19 @@ describe('greenlight controller (failures)', () => {
     });
     const decidedBy = (controller: ControllerProcess): number =>
       controller.logs.filter((line) => line.includes('"msg":"Decided ApprovalRequest"')).length;
-    expect(decidedBy(leader)).toBe(10);
+    // The log line follows the status write: wait for it rather than race it.
+    await eventually(() => {
+      expect(decidedBy(leader)).toBe(10);
+    });
     expect(decidedBy(standby)).toBe(0);
 
     leader.child.kill('SIGKILL');
     await leader.exited;
     await ci.createRequest(namespace, 'after-crash', { action: 'x', requester: cluster().usernames.ci });
     await waitForCondition(admin, namespace, 'after-crash', 'Approved', 'True', 20_000);
-    expect(decidedBy(standby)).toBe(1);
+    await eventually(() => {
+      expect(decidedBy(standby)).toBe(1);
+    });
     standby.child.kill('SIGTERM');
     expect(await standby.exited).toBe(0);
   });

@@ -3,7 +3,7 @@
  * admission-policy caches, controllers). Fails with the last error once `timeoutMs` has passed.
  */
 export async function eventually<T>(
-  check: () => Promise<T>,
+  check: () => T | Promise<T>,
   { timeoutMs = 20_000, intervalMs = 100 }: { timeoutMs?: number; intervalMs?: number } = {},
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
