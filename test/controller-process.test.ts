@@ -103,10 +103,18 @@ describe('greenlight controller (process)', () => {
         /greenlight_decisions_total\{outcome="approved",decided_by="policy"\} 1/,
       );
     });
-    const lines = controller.logs.map((line) => JSON.parse(line) as Record<string, unknown>);
-    expect(lines).toContainEqual(
-      expect.objectContaining({ msg: 'Decided ApprovalRequest', namespace, name: 'r1', outcome: 'Approved' }),
-    );
+    const lines = await eventually(() => {
+      const parsed = controller.logs.map((line) => JSON.parse(line) as Record<string, unknown>);
+      expect(parsed).toContainEqual(
+        expect.objectContaining({
+          msg: 'Decided ApprovalRequest',
+          namespace,
+          name: 'r1',
+          outcome: 'Approved',
+        }),
+      );
+      return parsed;
+    });
     expect(
       lines.some(
         (line) =>

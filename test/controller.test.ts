@@ -359,18 +359,23 @@ describe('the controller process', () => {
       parameters: { amount: 1, currency: 'USD' },
     });
     await waitForCondition(admin, namespace, 'm1', 'Decided');
-    const text = (await controller.metrics.metrics()).body;
-    expect(text).toMatch(/greenlight_decisions_total\{outcome="approved",decided_by="policy"\} 1/);
+    // The controller counts and logs a decision once its status write has returned: wait, don't race.
+    const text = await eventually(async () => {
+      const body = (await controller.metrics.metrics()).body;
+      expect(body).toMatch(/greenlight_decisions_total\{outcome="approved",decided_by="policy"\} 1/);
+      return body;
+    });
     expect(text).toMatch(
       /controller_runtime_reconcile_total\{controller="approvalrequest",result="(success|requeue_after)"\} \d+/,
     );
     expect(text).not.toContain('m1');
-    expect(
-      controller.logs.some(
-        (line) =>
-          line.includes('"namespace":"' + namespace + '"') && line.includes('Decided ApprovalRequest'),
-      ),
-    ).toBe(true);
+    await eventually(() => {
+      expect(
+        controller.logs.some(
+          (line) => line.includes(`"namespace":"${namespace}"`) && line.includes('Decided ApprovalRequest'),
+        ),
+      ).toBe(true);
+    });
     expect(cluster().usernames.ci).toBe(ciUser);
   });
 });
