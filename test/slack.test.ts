@@ -184,6 +184,15 @@ describe('Slack', () => {
       10_000,
     );
     expect(replies.text).toContain('<@U0ALICE> :white_check_mark: approved');
+    // The earlier "Escalated" announcement now says how it ended.
+    const announced = await env.slack.waitFor(
+      () =>
+        env.slack
+          .messages('C0WORKFLOW')
+          .find((m) => m.history.length > 1 && m.text.includes('Status: APPROVED.')),
+      10_000,
+    );
+    expect(announced.history[0]?.text).toContain('Status: ESCALATED.');
     expect((await env.controller.metrics.metrics()).body).toMatch(
       /greenlight_slack_interactions_total\{result="accepted"\} 1/,
     );

@@ -66,6 +66,8 @@ export class SlackOutbox {
   readonly #done = new Set<string>();
   /** uid → the tracking message and a hash of what it shows. */
   readonly #tracking = new Map<string, Tracked>();
+  /** Single announcements by key, to update the "Escalated" one once the request is decided. */
+  readonly #announced = new Map<string, { channel: string; ts: string }>();
   readonly #stop = new AbortController();
 
   constructor(deps: OutboxDeps) {
@@ -156,7 +158,11 @@ export class SlackOutbox {
   async #learn(channelId: string, limit: number): Promise<void> {
     for (const message of await this.#deps.web.history(channelId, limit)) {
       if (message.metadata?.event_type !== METADATA_EVENT) continue;
-      for (const key of (message.metadata.event_payload['keys'] ?? '').split(' ').filter(Boolean)) {
+      const keys = (message.metadata.event_payload['keys'] ?? '').split(' ').filter(Boolean);
+      const [only] = keys;
+      if (only && keys.length === 1 && only.includes('/announce/'))
+        this.#announced.set(only, { channel: channelId, ts: message.ts });
+      for (const key of keys) {
         this.#done.add(key);
         if (key.endsWith('/tracking') && !this.#tracking.has(key.slice(0, -'/tracking'.length))) {
           this.#tracking.set(key.slice(0, -'/tracking'.length), { channel: channelId, ts: message.ts });
@@ -179,6 +185,8 @@ export class SlackOutbox {
         return this.#reply(channel, item, intent);
       case 'announcement':
         return this.#announce(channel, item);
+      case 'announcement-update':
+        return this.#updateAnnouncement(intent);
     }
   }
 
@@ -244,10 +252,24 @@ export class SlackOutbox {
     if (requests.length === 0 || this.#done.has(head.intent.key)) return false;
     const [single] = requests;
     const message: SlackMessage = batch.length > 1 || !single ? digest(requests) : announcement(single);
-    await this.#deps.web.postMessage({ channel: channel.name, ...message, metadata: metadata(keys) });
+    const posted = await this.#deps.web.postMessage({
+      channel: channel.name,
+      ...message,
+      metadata: metadata(keys),
+    });
+    if (keys.length === 1) this.#announced.set(head.intent.key, posted);
     for (const key of keys) this.#done.add(key);
     // The head is removed by the caller; the others of the digest go now.
     for (const item of batch.slice(1)) channel.queue.splice(channel.queue.indexOf(item), 1);
+    return true;
+  }
+
+  async #updateAnnouncement(intent: Extract<SlackIntent, { kind: 'announcement-update' }>): Promise<boolean> {
+    const posted = this.#announced.get(intent.updates);
+    const request = this.#deps.request(intent.uid);
+    this.#done.add(intent.key);
+    if (!posted || !request) return false;
+    await this.#deps.web.update({ channel: posted.channel, ts: posted.ts, ...announcement(request) });
     return true;
   }
 

@@ -65,6 +65,7 @@ describe('planSlack', () => {
       ['progress', 'u1/answer/0', 'C0PAYMENTS'],
       ['progress', 'u1/answer/1', 'C0PAYMENTS'],
       ['announcement', 'u1/announce/Approved/#workflow-updates', '#workflow-updates'],
+      ['announcement-update', 'u1/announce/Escalated/#workflow-updates/decided', '#workflow-updates'],
     ]);
   });
 
@@ -94,6 +95,6 @@ describe('planSlack', () => {
         decidedAt: '2026-11-26T10:00:00Z',
       },
     });
-    expect(planSlack(denied, policies)).toEqual([]);
+    expect(planSlack(denied, policies).map((intent) => intent.kind)).toEqual(['announcement-update']);
   });
 });

@@ -23,6 +23,15 @@ export type SlackIntent =
       readonly index: number;
     }
   | {
+      /** Once decided, the earlier "Escalated" announcement is updated to say how it ended. */
+      readonly kind: 'announcement-update';
+      readonly key: string;
+      readonly channel: string;
+      readonly uid: string;
+      /** The key of the announcement to update. */
+      readonly updates: string;
+    }
+  | {
       /** An announcement of one outcome to a policy's notify channel. */
       readonly kind: 'announcement';
       readonly key: string;
@@ -76,15 +85,20 @@ function announcementIntents(request: ApprovalRequest, policies: PolicyLookup, u
   const outcome = phase === 'Escalated' || isFinal(phase) ? (phase as NotifyOn) : undefined;
   if (!outcome) return [];
   const intents: SlackIntent[] = [];
+  const add = (intent: SlackIntent): void => {
+    if (!intents.some((known) => known.key === intent.key)) intents.push(intent);
+  };
   for (const policy of consulted(request, policies)) {
     const notify = policy.spec.notify;
     if (!notify) continue;
     const on = notify.on?.length ? notify.on : Object.values(NotifyOn);
-    if (!on.includes(outcome)) continue;
     const channel = notify.slack.channel;
-    const key = `${uid}/announce/${outcome}/${channel}`;
-    if (!intents.some((intent) => intent.key === key))
-      intents.push({ kind: 'announcement', key, channel, uid, outcome });
+    if (on.includes(outcome))
+      add({ kind: 'announcement', key: `${uid}/announce/${outcome}/${channel}`, channel, uid, outcome });
+    if (outcome !== 'Escalated' && on.includes('Escalated')) {
+      const updates = `${uid}/announce/Escalated/${channel}`;
+      add({ kind: 'announcement-update', key: `${updates}/decided`, channel, uid, updates });
+    }
   }
   return intents;
 }
