@@ -3,11 +3,11 @@ import { chmod, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { CustomObjectsApi } from '@kubernetes/client-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ApprovalPolicySpec } from '../src/api/v1alpha1/approval-policy.ts';
 import { GreenlightApi } from '../src/k8s/greenlight-api.ts';
 import { CLI, greenlight } from './support/cli.ts';
+import { greenlightAs } from './support/greenlight-objects.ts';
 import { cluster, createTestNamespace, kubeConfigAs } from './support/cluster.ts';
 import { startController, waitForCondition, type RunningController } from './support/controller.ts';
 import { APPROVER_RULES, grant, REQUESTER_RULES } from './support/rbac.ts';
@@ -33,20 +33,7 @@ async function workspace(prefix: string): Promise<string> {
   const namespace = await createTestNamespace(prefix);
   await grant(namespace, { user: cluster().usernames.ci }, REQUESTER_RULES);
   await grant(namespace, { group: 'approvers' }, APPROVER_RULES);
-  await kubeConfigAs('admin')
-    .makeApiClient(CustomObjectsApi)
-    .createNamespacedCustomObject({
-      group: 'greenlight.dev',
-      version: 'v1alpha1',
-      namespace,
-      plural: 'approvalpolicies',
-      body: {
-        apiVersion: 'greenlight.dev/v1alpha1',
-        kind: 'ApprovalPolicy',
-        metadata: { name: 'payments' },
-        spec: payments,
-      },
-    });
+  await greenlightAs('admin').createPolicy(namespace, 'payments', payments);
   running.push(await startController(namespace));
   return namespace;
 }

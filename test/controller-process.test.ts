@@ -3,6 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { GreenlightApi } from '../src/k8s/greenlight-api.ts';
 import { freeLoopbackPort } from '../src/local-cluster/ports.ts';
 import { CLI } from './support/cli.ts';
+import { greenlightAs } from './support/greenlight-objects.ts';
 import { cluster, createTestNamespace, kubeConfigAs } from './support/cluster.ts';
 import { waitForCondition } from './support/controller.ts';
 import { eventually } from './support/eventually.ts';
@@ -62,25 +63,12 @@ async function metricsOf(controller: ControllerProcess): Promise<string> {
 async function workspace(prefix: string, when?: string): Promise<string> {
   const namespace = await createTestNamespace(prefix);
   await grant(namespace, { user: cluster().usernames.ci }, REQUESTER_RULES);
-  await kubeConfigAs('admin')
-    .makeApiClient(CustomObjectsApi)
-    .createNamespacedCustomObject({
-      group: 'greenlight.dev',
-      version: 'v1alpha1',
-      namespace,
-      plural: 'approvalpolicies',
-      body: {
-        apiVersion: 'greenlight.dev/v1alpha1',
-        kind: 'ApprovalPolicy',
-        metadata: { name: 'everything' },
-        spec: {
-          rules: when
-            ? [{ name: 'even', when, decision: 'Approve', message: 'even' }]
-            : [{ name: 'yes', decision: 'Approve', message: 'approved by the test policy' }],
-          defaultDecision: 'Deny',
-        },
-      },
-    });
+  await greenlightAs('admin').createPolicy(namespace, 'everything', {
+    rules: when
+      ? [{ name: 'even', when, decision: 'Approve', message: 'even' }]
+      : [{ name: 'yes', decision: 'Approve', message: 'approved by the test policy' }],
+    defaultDecision: 'Deny',
+  });
   return namespace;
 }
 

@@ -3,6 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { ApprovalPolicySpec } from '../src/api/v1alpha1/approval-policy.ts';
 import type { Approval } from '../src/api/v1alpha1/approval-request.ts';
 import { GreenlightApi } from '../src/k8s/greenlight-api.ts';
+import { greenlightAs } from './support/greenlight-objects.ts';
 import { cluster, createTestNamespace, kubeConfigAs } from './support/cluster.ts';
 import { startController, waitForCondition, type RunningController } from './support/controller.ts';
 import { eventually } from './support/eventually.ts';
@@ -35,15 +36,7 @@ const payments: ApprovalPolicySpec = {
 };
 
 async function createPolicy(namespace: string, name: string, spec: ApprovalPolicySpec): Promise<void> {
-  await kubeConfigAs('admin')
-    .makeApiClient(CustomObjectsApi)
-    .createNamespacedCustomObject({
-      group: 'greenlight.dev',
-      version: 'v1alpha1',
-      namespace,
-      plural: 'approvalpolicies',
-      body: { apiVersion: 'greenlight.dev/v1alpha1', kind: 'ApprovalPolicy', metadata: { name }, spec },
-    });
+  await greenlightAs('admin').createPolicy(namespace, name, spec);
 }
 
 /** A namespace with its own controller, where ci may ask and the approvers group may answer. */

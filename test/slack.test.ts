@@ -1,9 +1,9 @@
-import { CustomObjectsApi } from '@kubernetes/client-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ApprovalPolicySpec } from '../src/api/v1alpha1/approval-policy.ts';
 import { GreenlightApi } from '../src/k8s/greenlight-api.ts';
 import { freeLoopbackPort } from '../src/local-cluster/ports.ts';
 import { ActionId, buttonValue } from '../src/slack/messages.ts';
+import { greenlightAs } from './support/greenlight-objects.ts';
 import { createTestNamespace, kubeConfigAs } from './support/cluster.ts';
 import { startController, waitForCondition, type RunningController } from './support/controller.ts';
 import { eventually } from './support/eventually.ts';
@@ -60,20 +60,7 @@ async function setup(
 ): Promise<Setup> {
   const namespace = await createTestNamespace(prefix);
   await grant(namespace, { user: ciUser }, REQUESTER_RULES);
-  await kubeConfigAs('admin')
-    .makeApiClient(CustomObjectsApi)
-    .createNamespacedCustomObject({
-      group: 'greenlight.dev',
-      version: 'v1alpha1',
-      namespace,
-      plural: 'approvalpolicies',
-      body: {
-        apiVersion: 'greenlight.dev/v1alpha1',
-        kind: 'ApprovalPolicy',
-        metadata: { name: 'payments' },
-        spec: options.spec ?? payments(),
-      },
-    });
+  await greenlightAs('admin').createPolicy(namespace, 'payments', options.spec ?? payments());
   const robot = { id: 'U0ROBOT', name: 'ci-robot', email: ciUser };
   const slack = await startSlackEmulator({
     socketPingIntervalMs: 0,
