@@ -141,6 +141,19 @@ describe('Slack', () => {
     expect(env.slack.messages('C0PAYMENTS')).toEqual([]);
   });
 
+  it('still posts when the app may not read channels (a missing scope), and says so in the logs', async () => {
+    const env = await setup('slack-scope');
+    env.slack.failNext('conversations.list', { error: 'missing_scope' }, 10);
+    await ci.createRequest(env.namespace, 'inv-50', {
+      action: 'payment',
+      requester: ciUser,
+      parameters: { amount: 5, currency: 'USD' },
+    });
+    const message = await env.slack.waitFor(() => env.slack.messages('C0WORKFLOW')[0], 10_000);
+    expect(message.text).toContain('Status: AUTO-APPROVED.');
+    expect(env.controller.logs.some((line) => line.includes('Cannot read a Slack channel'))).toBe(true);
+  });
+
   it('escalates with buttons, takes an approval clicked over HTTP, and updates the message without buttons', async () => {
     const env = await setup('slack-http');
     const { request, channel, ts } = await escalate(env, 'inv-43');

@@ -150,9 +150,27 @@ export class SlackOutbox {
 
   /** Once per channel: finds what an earlier run posted but may not have recorded. */
   async #scan(channel: Channel): Promise<void> {
-    const id = await this.#deps.web.channelId(channel.name);
-    if (id) await this.#learn(id, SCAN_MESSAGES);
+    const id = await this.#readable(channel, () => this.#deps.web.channelId(channel.name));
+    if (id) await this.#readable(channel, () => this.#learn(id, SCAN_MESSAGES));
     channel.scanned = true;
+  }
+
+  /**
+   * Reading a channel is how duplicates are ruled out, but a missing scope must not stop messages:
+   * a terminal failure is logged once and the channel is used without the check; anything else
+   * (Slack down) is thrown, and the item is retried later.
+   */
+  async #readable<T>(channel: Channel, read: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await read();
+    } catch (error) {
+      if (!(error instanceof SlackCallError) || error.failure.kind !== 'terminal') throw error;
+      this.#deps.logger.warn('Cannot read a Slack channel; a restart may repeat a message there', {
+        channel: channel.name,
+        failure: error.failure.message,
+      });
+      return undefined;
+    }
   }
 
   async #learn(channelId: string, limit: number): Promise<void> {
@@ -175,8 +193,8 @@ export class SlackOutbox {
   async #perform(channel: Channel, item: Item): Promise<boolean> {
     const { intent } = item;
     if (item.uncertain) {
-      const id = await this.#deps.web.channelId(channel.name);
-      if (id) await this.#learn(id, 100);
+      const id = await this.#readable(channel, () => this.#deps.web.channelId(channel.name));
+      if (id) await this.#readable(channel, () => this.#learn(id, 100));
     }
     switch (intent.kind) {
       case 'tracking':
