@@ -1,6 +1,7 @@
-import { AuthenticationV1Api, KubeConfig } from '@kubernetes/client-node';
+import { AuthenticationV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { ConfigError } from '../errors.ts';
 import { apiMessageOf } from '../k8s/api-errors.ts';
+import { PooledKubeConfig } from '../k8s/pooled-kubeconfig.ts';
 
 export interface KubeOptions {
   readonly kubeconfig?: string | undefined;
@@ -20,8 +21,8 @@ export const KUBE_FLAGS_HELP = `  -n, --namespace NS   namespace (default: the k
   --context NAME       kubeconfig context to use`;
 
 /** Loads the client configuration the way kubectl does: flag, $KUBECONFIG, ~/.kube/config, in-cluster. */
-export function loadKubeConfig(options: KubeOptions): KubeConfig {
-  const config = new KubeConfig();
+export function loadKubeConfig(options: KubeOptions): PooledKubeConfig {
+  const config = new PooledKubeConfig();
   try {
     if (options.kubeconfig) config.loadFromFile(options.kubeconfig);
     else config.loadFromDefault();

@@ -197,6 +197,7 @@ export class ControllerManager {
     this.#policyQueue.shutDown();
     await Promise.all([this.#requestQueue.shutDownWithDrain(), this.#policyQueue.shutDownWithDrain()]);
     await this.#running;
+    await this.#events.flush();
     await Promise.all([this.#requests.stop(), this.#policies.stop(), this.#context.stop()]);
   }
 

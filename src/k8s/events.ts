@@ -21,14 +21,23 @@ export interface EventRecorder {
 const COMPONENT = 'greenlight-controller';
 const MAX_MESSAGE = 1024;
 
+/** Events written at once; more wait in a queue of at most MAX_QUEUED (then the oldest are dropped). */
+const MAX_IN_FLIGHT = 4;
+const MAX_QUEUED = 1_000;
+
 /**
- * Writes core/v1 Events (what `kubectl describe` and `kubectl events` show). An event is a courtesy:
- * a failure to record one is reported to `onError` and never fails the reconcile.
+ * Writes core/v1 Events (what `kubectl describe` and `kubectl events` show) in the background, as
+ * client-go's broadcaster does: a reconcile never waits for its event (measured: waiting for it halved
+ * throughput, docs/benchmarks.md F2). An event is a courtesy: a failure to record one is reported to
+ * `onError` and never fails the reconcile.
  */
 export class KubernetesEventRecorder implements EventRecorder {
   readonly #core: CoreV1Api;
   readonly #instance: string;
   readonly #onError: (error: unknown) => void;
+  readonly #queue: (() => Promise<void>)[] = [];
+  #inFlight = 0;
+  #idle: (() => void)[] = [];
 
   constructor(kubeConfig: KubeConfig, instance: string, onError: (error: unknown) => void) {
     this.#core = kubeConfig.makeApiClient(CoreV1Api);
@@ -36,7 +45,35 @@ export class KubernetesEventRecorder implements EventRecorder {
     this.#onError = onError;
   }
 
-  async record(target: EventTarget, type: EventType, reason: string, message: string): Promise<void> {
+  /** Queues the event; resolves at once. */
+  record(target: EventTarget, type: EventType, reason: string, message: string): Promise<void> {
+    if (this.#queue.length >= MAX_QUEUED) this.#queue.shift();
+    this.#queue.push(() => this.#write(target, type, reason, message));
+    this.#pump();
+    return Promise.resolve();
+  }
+
+  /** Resolves once every queued event is written (graceful shutdown). */
+  flush(): Promise<void> {
+    if (this.#inFlight === 0 && this.#queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  #pump(): void {
+    while (this.#inFlight < MAX_IN_FLIGHT && this.#queue.length > 0) {
+      const write = this.#queue.shift();
+      if (!write) return;
+      this.#inFlight += 1;
+      void write().finally(() => {
+        this.#inFlight -= 1;
+        this.#pump();
+        if (this.#inFlight === 0 && this.#queue.length === 0)
+          for (const resolve of this.#idle.splice(0)) resolve();
+      });
+    }
+  }
+
+  async #write(target: EventTarget, type: EventType, reason: string, message: string): Promise<void> {
     const { name = '', namespace = 'default', uid, resourceVersion } = target.metadata;
     const now = new Date();
     try {

@@ -149,6 +149,7 @@ export async function runController(args: readonly string[]): Promise<number> {
       })
     : await runAlone(manager, shutdown.signal);
   await Promise.all(servers.map((server) => server.close()));
+  await kubeConfig.close();
   logger.info('Stopped', { exitCode });
   return exitCode;
 }

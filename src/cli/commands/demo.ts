@@ -1,8 +1,8 @@
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { KubeConfig } from '@kubernetes/client-node';
 import { ControllerManager } from '../../controllers/manager.ts';
+import { PooledKubeConfig } from '../../k8s/pooled-kubeconfig.ts';
 import { DEMO_NAMESPACES, EXAMPLES, installDemo } from '../../demo/setup.ts';
 import { emulatorSlackSide } from '../../demo/slack-side.ts';
 import { play, WORKFLOWS } from '../../demo/workflows.ts';
@@ -26,8 +26,8 @@ Flags:
   --once      play the workflows, check their outcomes, and exit (0 when all went as expected)
   -h, --help  show this help`;
 
-const kubeConfigOf = (file: string): KubeConfig => {
-  const config = new KubeConfig();
+const kubeConfigOf = (file: string): PooledKubeConfig => {
+  const config = new PooledKubeConfig();
   config.loadFromFile(file);
   return config;
 };
@@ -117,6 +117,7 @@ async function demonstrate(
     await running;
     await server?.close();
     await slack.close();
+    await admin.close();
     log.end();
   }
   say(
