@@ -17,6 +17,7 @@ import { compilePolicy, type CompiledPolicy } from '../src/policy/compile-policy
 import { decide, type Resolution } from '../src/policy/decide.ts';
 import { evaluatePolicy } from '../src/policy/evaluate-policy.ts';
 import type { JudgedApproval, PolicyVerdict } from '../src/policy/verdict.ts';
+import { PAYMENTS_POLICY_SPEC, POLICY_NAME } from './lib/workload.ts';
 
 interface Settings {
   /** Untimed running first, so that the JIT has optimized the code; also sizes the rounds. */
@@ -44,45 +45,8 @@ function policy(name: string, spec: ApprovalPolicySpec): ApprovalPolicy {
   };
 }
 
-/** The "payment below $500" policy of examples/payments, with two more rules. */
-const payments = policy('payments', {
-  selector: { actions: ['payment'] },
-  rules: [
-    {
-      name: 'over-limit',
-      when: 'params.amount >= 100000',
-      decision: 'Deny',
-      message: 'payments of $100,000 or more cannot be approved through this workflow',
-    },
-    {
-      name: 'below-500',
-      when: "params.amount < 500 && params.currency == 'USD'",
-      decision: 'Approve',
-      message: 'payments below $500 are approved automatically',
-    },
-    {
-      name: 'ci-refunds',
-      when:
-        "request.spec.requester.startsWith('system:serviceaccount:ci:') && " +
-        "has(params.kind) && params.kind == 'refund' && params.amount < 2000",
-      decision: 'Approve',
-      message: 'refunds below $2,000 from CI are approved automatically',
-    },
-    {
-      name: 'known-vendor',
-      when: "has(params.vendor) && params.vendor in ['acme', 'globex'] && params.amount < 10000",
-      decision: 'Approve',
-      message: 'known vendors below $10,000',
-    },
-  ],
-  defaultDecision: 'Escalate',
-  escalation: {
-    slack: { channel: '#payments-approvals' },
-    approvers: { kubernetesGroups: ['approvers'] },
-    requiredApprovals: 2,
-    timeout: '4h',
-  },
-});
+/** The typical policy of every benchmark: examples/payments' "payment below $500", with two more rules. */
+const payments = policy(POLICY_NAME, PAYMENTS_POLICY_SPEC);
 
 /** Every request in the namespace is refused while the change-freeze ConfigMap says so. */
 const changeFreeze = policy('change-freeze', {

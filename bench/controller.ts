@@ -1,0 +1,345 @@
+/**
+ * Greenlight against a real control plane, side by side with the API server's own ceiling: throughput,
+ * latency at a fixed rate, a burst, memory and start-up with many requests stored, and the cost of
+ * Slack. Prints Markdown tables, writes bench/results/controller.json and (full runs) the figures into
+ * docs/benchmarks.md. What is measured and how: docs/benchmarks.md.
+ *
+ *   node bench/controller.ts                 full run (about 20–25 minutes on 2 cores)
+ *   node bench/controller.ts --quick         scaled down, a couple of minutes: a smoke test, not figures
+ *   node bench/controller.ts --help          every flag
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { startBenchCluster } from './lib/cluster.ts';
+import { benchContext, type BenchContext } from './lib/context.ts';
+import { summarizeProfile, type ProfileSummary } from './lib/cpu-profile.ts';
+import { buildController, SOURCE_ENTRY } from './lib/build.ts';
+import { FIXES, makePhaseSelectable, parseFixes, type Fix } from './lib/fixes.ts';
+import { installConnectionPooling } from './lib/pooled-connections.ts';
+import { renderReport, updateDocs, type Report } from './lib/report.ts';
+import { measureRun, type RunResult } from './lib/runs.ts';
+import { measureSlack, type SlackResult } from './lib/slack.ts';
+import { oneMinuteLoad, machine } from './lib/stats.ts';
+import { measureStore, type StoreResult } from './lib/store.ts';
+
+const PHASES = ['throughput', 'latency', 'burst', 'memory', 'slack'] as const;
+type Phase = (typeof PHASES)[number];
+
+export interface Settings {
+  readonly throughput: number;
+  readonly concurrency: number;
+  readonly rate: number;
+  readonly durationSeconds: number;
+  readonly burst: number;
+  readonly burstConcurrency: number;
+  readonly storeSizes: readonly number[];
+  readonly storeConcurrency: number;
+  readonly settleMs: number;
+  readonly storeBudgetMinutes: number;
+  readonly warmup: number;
+  readonly slackCount: number;
+}
+
+const FULL: Settings = {
+  throughput: 3_000,
+  concurrency: 32,
+  rate: 50,
+  durationSeconds: 60,
+  burst: 1_000,
+  burstConcurrency: 100,
+  storeSizes: [10_000, 100_000],
+  storeConcurrency: 48,
+  settleMs: 15_000,
+  storeBudgetMinutes: 18,
+  warmup: 50,
+  slackCount: 1_000,
+};
+
+const QUICK: Settings = {
+  throughput: 400,
+  concurrency: 32,
+  rate: 25,
+  durationSeconds: 8,
+  burst: 200,
+  burstConcurrency: 100,
+  storeSizes: [1_000, 3_000],
+  storeConcurrency: 48,
+  settleMs: 3_000,
+  storeBudgetMinutes: 5,
+  warmup: 20,
+  slackCount: 200,
+};
+
+const HELP = `Usage: node bench/controller.ts [flags]
+
+  --quick                       scaled-down sizes (a smoke test, not figures)
+  --phases LIST                 comma-separated: ${PHASES.join(',')} (default: all)
+  --throughput N                requests in the throughput runs (full ${FULL.throughput})
+  --concurrency N               creates in flight, ceiling and Greenlight alike (${FULL.concurrency})
+  --rate R --duration S         the steady-state run (${FULL.rate}/s for ${FULL.durationSeconds} s)
+  --burst N                     the burst (${FULL.burst}, ${FULL.burstConcurrency} in flight)
+  --store-sizes A,B             requests stored for memory and start-up (${FULL.storeSizes.join(',')})
+  --store-budget-minutes M      largest store that fits in M minutes (${FULL.storeBudgetMinutes})
+  --controller-concurrency N    the controller's --concurrency (default: its own default, 4)
+  --fixes LIST                  also measure Greenlight with these proposed fixes (${FIXES.join(',')}; see
+                                docs/benchmarks.md, Findings), applied with a preload: src/ is unchanged
+  --with-fixes                  the same as --fixes ${FIXES.join(',')}
+  --controller-from dist|ts     run the controller compiled (as the container does; default) or from src/
+  --cpu-prof                    CPU-profile every controller process (node --cpu-prof) and summarize
+  --heap-snapshots              heap snapshot of each memory-measurement controller, summarized
+  --write-docs / --no-write-docs  update docs/benchmarks.md (default: on for full runs)
+  --report-from FILE            measure nothing: render FILE (a controller.json) again, into the docs too`;
+
+function parseFlags() {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      phases: { type: 'string' },
+      throughput: { type: 'string' },
+      concurrency: { type: 'string' },
+      rate: { type: 'string' },
+      duration: { type: 'string' },
+      burst: { type: 'string' },
+      'store-sizes': { type: 'string' },
+      'store-budget-minutes': { type: 'string' },
+      'controller-concurrency': { type: 'string' },
+      fixes: { type: 'string' },
+      'with-fixes': { type: 'boolean', default: false },
+      'controller-from': { type: 'string', default: 'dist' },
+      'cpu-prof': { type: 'boolean', default: false },
+      'heap-snapshots': { type: 'boolean', default: false },
+      'write-docs': { type: 'boolean' },
+      'no-write-docs': { type: 'boolean' },
+      'report-from': { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  const base = values.quick ? QUICK : FULL;
+  const number = (value: string | undefined, fallback: number): number => {
+    if (value === undefined) return fallback;
+    const parsed = Number(value);
+    if (!Number.isFinite(parsed) || parsed <= 0) throw new Error(`not a positive number: ${value}`);
+    return parsed;
+  };
+  const phases = (values.phases?.split(',') ?? [...PHASES]).map((phase) => {
+    if (!(PHASES as readonly string[]).includes(phase)) throw new Error(`unknown phase ${phase}`);
+    return phase as Phase;
+  });
+  const settings: Settings = {
+    ...base,
+    throughput: number(values.throughput, base.throughput),
+    concurrency: number(values.concurrency, base.concurrency),
+    rate: number(values.rate, base.rate),
+    durationSeconds: number(values.duration, base.durationSeconds),
+    burst: number(values.burst, base.burst),
+    storeSizes: values['store-sizes']?.split(',').map((size) => number(size, 0)) ?? base.storeSizes,
+    storeBudgetMinutes: number(values['store-budget-minutes'], base.storeBudgetMinutes),
+  };
+  const controllerConcurrency =
+    values['controller-concurrency'] === undefined ? undefined : number(values['controller-concurrency'], 4);
+  const writeDocs = values['no-write-docs'] ? false : (values['write-docs'] ?? !values.quick);
+  return {
+    help: values.help,
+    reportFrom: values['report-from'],
+    quick: values.quick,
+    phases,
+    settings,
+    controllerConcurrency,
+    fixes: values['with-fixes'] ? [...FIXES] : parseFixes(values.fixes),
+    controllerFrom: values['controller-from'] === 'ts' ? ('ts' as const) : ('dist' as const),
+    cpuProfile: values['cpu-prof'],
+    heapSnapshots: values['heap-snapshots'],
+    writeDocs,
+  };
+}
+
+interface Runs {
+  throughput: RunResult[];
+  latency: RunResult[];
+  burst: RunResult[];
+}
+
+async function runPhases(
+  context: BenchContext,
+  flags: ReturnType<typeof parseFlags>,
+): Promise<{ runs: Runs; store?: StoreResult; slack?: SlackResult }> {
+  const { settings, phases } = flags;
+  const withFix = flags.fixes.length > 0;
+  const runs: Runs = { throughput: [], latency: [], burst: [] };
+  const greenlight = { kind: 'greenlight', fixes: [] as Fix[] } as const;
+  const fixed = { kind: 'greenlight', fixes: flags.fixes } as const;
+  const ceiling = { kind: 'ceiling', events: true } as const;
+  // A throw-away run first: a fresh API server (its Go heap, caches, etcd) is slower for a while, and
+  // whichever run came first would pay for it.
+  await measureRun(context, 'warm-up', ceiling, {
+    kind: 'in-flight',
+    count: Math.min(1_000, settings.throughput),
+    concurrency: settings.concurrency,
+  });
+  // Ceilings before and after the Greenlight runs: the figure is their mean, so that a change in the
+  // machine's load during the phase weighs on both sides.
+  if (phases.includes('throughput')) {
+    const schedule = {
+      kind: 'in-flight',
+      count: settings.throughput,
+      concurrency: settings.concurrency,
+    } as const;
+    runs.throughput.push(await measureRun(context, 'throughput-ceiling-1', ceiling, schedule));
+    runs.throughput.push(await measureRun(context, 'throughput-greenlight', greenlight, schedule));
+    if (withFix)
+      runs.throughput.push(await measureRun(context, 'throughput-greenlight-fixes', fixed, schedule));
+    runs.throughput.push(await measureRun(context, 'throughput-ceiling-2', ceiling, schedule));
+    runs.throughput.push(
+      await measureRun(context, 'throughput-ceiling-no-events', { kind: 'ceiling', events: false }, schedule),
+    );
+  }
+  if (phases.includes('latency')) {
+    const count = Math.round(settings.rate * settings.durationSeconds);
+    const schedule = { kind: 'rate', count, perSecond: settings.rate } as const;
+    runs.latency.push(await measureRun(context, 'latency-ceiling', ceiling, schedule));
+    runs.latency.push(await measureRun(context, 'latency-greenlight', greenlight, schedule));
+    if (withFix) runs.latency.push(await measureRun(context, 'latency-greenlight-fixes', fixed, schedule));
+  }
+  if (phases.includes('burst')) {
+    const schedule = {
+      kind: 'in-flight',
+      count: settings.burst,
+      concurrency: settings.burstConcurrency,
+    } as const;
+    runs.burst.push(await measureRun(context, 'burst-ceiling-1', ceiling, schedule));
+    runs.burst.push(await measureRun(context, 'burst-greenlight', greenlight, schedule));
+    if (withFix) runs.burst.push(await measureRun(context, 'burst-greenlight-fixes', fixed, schedule));
+    runs.burst.push(await measureRun(context, 'burst-ceiling-2', ceiling, schedule));
+  }
+  const slack = phases.includes('slack')
+    ? await measureSlack(context, {
+        kind: 'in-flight',
+        count: settings.slackCount,
+        concurrency: settings.concurrency,
+      })
+    : undefined;
+  // Last: it leaves 100,000 objects in etcd, which would weigh on everything measured after it.
+  const store = phases.includes('memory')
+    ? await measureStore(context, {
+        sizes: settings.storeSizes,
+        concurrency: settings.storeConcurrency,
+        settleMs: settings.settleMs,
+        budgetMinutes: settings.storeBudgetMinutes,
+        granularity: flags.quick ? 500 : 10_000,
+        fixes: flags.fixes,
+      })
+    : undefined;
+  return { runs, ...(store ? { store } : {}), ...(slack ? { slack } : {}) };
+}
+
+function profiles(directory: string | undefined, labels: readonly string[]): Record<string, ProfileSummary> {
+  const summaries: Record<string, ProfileSummary> = {};
+  if (!directory) return summaries;
+  for (const label of labels) {
+    try {
+      summaries[label] = summarizeProfile(join(directory, `${label}.cpuprofile`));
+    } catch {
+      // no profile for this run (the ceiling has no controller)
+    }
+  }
+  return summaries;
+}
+
+async function main(): Promise<void> {
+  const flags = parseFlags();
+  if (flags.help) {
+    console.log(HELP);
+    return;
+  }
+  if (flags.reportFrom !== undefined) {
+    // Only the rendering changed: the figures stay those of the run that wrote the file.
+    const markdown = renderReport(JSON.parse(readFileSync(flags.reportFrom, 'utf8')) as Report);
+    console.log(markdown);
+    updateDocs(markdown);
+    return;
+  }
+  // The benchmark's own clients reuse connections: a ceiling must be the API server's, not a client's.
+  installConnectionPooling();
+  const startedAt = new Date();
+  const host = machine();
+  const command = ['node', 'bench/controller.ts', ...process.argv.slice(2)].join(' ');
+  const workDir = mkdtempSync(join(tmpdir(), 'greenlight-bench-'));
+  const cpuProfileDir = flags.cpuProfile ? join(workDir, 'profiles') : undefined;
+  if (cpuProfileDir) mkdirSync(cpuProfileDir, { recursive: true });
+  const heapSnapshotDir = flags.heapSnapshots ? join(workDir, 'heap') : undefined;
+  if (heapSnapshotDir) mkdirSync(heapSnapshotDir, { recursive: true });
+  const progress = (line: string): void => {
+    process.stderr.write(`${line}\n`);
+  };
+  progress(`# Controller benchmark${flags.quick ? ' (--quick)' : ''}: ${command}`);
+  progress(`${host.os}; ${host.cpuCount} × ${host.cpuModel}; Node ${host.node}; logs in ${workDir}`);
+  const loadBefore = oneMinuteLoad();
+  const clusterStarted = performance.now();
+  const controllerEntry =
+    flags.controllerFrom === 'ts' ? SOURCE_ENTRY : await buildController(join(workDir, 'build'), progress);
+  const bench = await startBenchCluster((line) => {
+    progress(`[control plane] ${line}`);
+  });
+  // F5's cluster side; it changes nothing for clients that do not select on the field.
+  if (flags.fixes.includes('F5')) await makePhaseSelectable(bench.admin);
+  const context = benchContext(bench, {
+    logDir: workDir,
+    controllerEntry,
+    controllerNodeFlags: [],
+    cpuProfileDir,
+    heapSnapshotDir,
+    controllerConcurrency: flags.controllerConcurrency,
+    warmup: flags.settings.warmup,
+    progress,
+  });
+  let outcome: Awaited<ReturnType<typeof runPhases>>;
+  try {
+    progress(`control plane ready in ${((performance.now() - clusterStarted) / 1000).toFixed(1)}s`);
+    outcome = await runPhases(context, flags);
+  } finally {
+    await bench.cluster.stop();
+    rmSync(join(workDir, 'build'), { recursive: true, force: true });
+  }
+  const allRuns = [...outcome.runs.throughput, ...outcome.runs.latency, ...outcome.runs.burst];
+  const report: Report = {
+    benchmark: 'controller',
+    generatedAt: new Date().toISOString(),
+    startedAt: startedAt.toISOString(),
+    minutes: Math.round((Date.now() - startedAt.getTime()) / 6000) / 10,
+    quick: flags.quick,
+    command,
+    settings: flags.settings,
+    controllerConcurrency: flags.controllerConcurrency ?? null,
+    controllerFrom: flags.controllerFrom,
+    fixes: flags.fixes,
+    machine: host,
+    loadAverage1m: { before: loadBefore, after: oneMinuteLoad() },
+    runs: outcome.runs,
+    store: outcome.store ?? null,
+    slack: outcome.slack ?? null,
+    profiles: profiles(cpuProfileDir, [
+      ...allRuns.map((run) => run.label),
+      ...(outcome.store?.steps.flatMap((step) => [
+        `store-${step.stored}`,
+        `store-${step.stored}-${flags.fixes.join('+')}`,
+      ]) ?? []),
+    ]),
+  };
+  const markdown = renderReport(report);
+  console.log(markdown);
+  const results = new URL('results/', import.meta.url);
+  mkdirSync(results, { recursive: true });
+  const file = new URL('controller.json', results);
+  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+  progress(`\nWrote ${fileURLToPath(file)}`);
+  if (flags.writeDocs) {
+    updateDocs(markdown);
+    progress('Updated docs/benchmarks.md');
+  }
+  if (cpuProfileDir) progress(`CPU profiles in ${cpuProfileDir}`);
+}
+
+await main();

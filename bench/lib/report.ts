@@ -1,0 +1,370 @@
+/**
+ * The controller benchmark's report: a summary against the targets of issue 6, the runs in detail,
+ * memory and start-up; written between markers into docs/benchmarks.md.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import type { ProfileSummary } from './cpu-profile.ts';
+import type { Fix } from './fixes.ts';
+import { deciderName, describeSchedule, type RunResult } from './runs.ts';
+import type { SlackResult } from './slack.ts';
+import { formatInteger, formatOne, formatRatio, markdownTable, type Machine } from './stats.ts';
+import type { ControllerStart, StoreResult } from './store.ts';
+
+export interface Report {
+  readonly benchmark: 'controller';
+  readonly generatedAt: string;
+  readonly startedAt: string;
+  readonly minutes: number;
+  readonly quick: boolean;
+  readonly command: string;
+  readonly settings: object;
+  readonly controllerConcurrency: number | null;
+  readonly controllerFrom: 'dist' | 'ts';
+  readonly fixes: readonly Fix[];
+  readonly machine: Machine;
+  readonly loadAverage1m: { readonly before: number; readonly after: number };
+  readonly runs: {
+    readonly throughput: readonly RunResult[];
+    readonly latency: readonly RunResult[];
+    readonly burst: readonly RunResult[];
+  };
+  readonly store: StoreResult | null;
+  readonly slack: SlackResult | null;
+  readonly profiles: Readonly<Record<string, ProfileSummary>>;
+}
+
+const DOCS = new URL('../../docs/benchmarks.md', import.meta.url);
+const ENGINE_RESULTS = new URL('../results/policy-engine.json', import.meta.url);
+const BEGIN = '<!-- controller-bench:begin -->';
+const END = '<!-- controller-bench:end -->';
+
+const verdict = (met: boolean | undefined): string =>
+  met === undefined ? 'n/a' : met ? '**met**' : '**missed**';
+
+/** The Greenlight run (without or with fixes). */
+const greenlightRun = (runs: readonly RunResult[], fixed: boolean): RunResult | undefined =>
+  runs.find((run) => run.decider.kind === 'greenlight' && run.decider.fixes.length > 0 === fixed);
+
+/** The ceiling runs (create + status + Event) of a phase: one, or one before and one after. */
+const ceilingRuns = (runs: readonly RunResult[]): RunResult[] =>
+  runs.filter((run) => run.decider.kind === 'ceiling' && run.decider.events);
+
+const mean = (values: readonly number[]): number =>
+  values.length === 0 ? Number.NaN : values.reduce((sum, value) => sum + value, 0) / values.length;
+
+/** "a" for one ceiling, "m (mean of a, b)" for several. */
+function ceilingCell(values: readonly number[], format: (value: number) => string): string {
+  if (values.length <= 1) return format(values[0] ?? Number.NaN);
+  return `${format(mean(values))} (mean of ${values.map(format).join(', ')})`;
+}
+
+const latencyCell = (run: RunResult | undefined): string =>
+  run
+    ? `${formatOne(run.latency.p50Ms)} / ${formatOne(run.latency.p95Ms)} / ${formatOne(run.latency.p99Ms)} ms`
+    : '–';
+
+type Row = [string, string, string, string, string, string];
+
+const fixesNote = (fixes: readonly Fix[]): string =>
+  fixes.length > 0 ? ` — **with ${fixes.join('+')}**` : '';
+const withFixes = (run: RunResult): string =>
+  fixesNote(run.decider.kind === 'greenlight' ? run.decider.fixes : []);
+
+/** CPU milliseconds per decision, summed over controller, API server, etcd and the benchmark's clients. */
+function totalCpuMs(run: RunResult): number {
+  const seconds = Object.values(run.cpuSeconds).reduce<number>((sum, value) => sum + (value ?? 0), 0);
+  return (seconds / run.decided) * 1000;
+}
+
+function throughputRows(runs: Report['runs']['throughput']): Row[] {
+  const ceilings = ceilingRuns(runs).map((run) => run.decisionsPerSecond);
+  const rows: Row[] = [];
+  for (const fixed of [false, true]) {
+    const greenlight = greenlightRun(runs, fixed);
+    if (!greenlight || ceilings.length === 0) continue;
+    const ratio = greenlight.decisionsPerSecond / mean(ceilings);
+    const cpu = (run: RunResult): number => totalCpuMs(run);
+    const cpuRatio = cpu(greenlight) / mean(ceilingRuns(runs).map(cpu));
+    rows.push([
+      `1–2. CPU per decision, all processes${withFixes(greenlight)}`,
+      `${formatOne(cpu(greenlight))} ms`,
+      `${ceilingCell(ceilingRuns(runs).map(cpu), formatOne)} ms`,
+      formatRatio(cpuRatio),
+      '',
+      '',
+    ]);
+    rows.push([
+      `1–2. Throughput, ${describeSchedule(greenlight.schedule)}${withFixes(greenlight)}`,
+      `${formatOne(greenlight.decisionsPerSecond)} decisions/s`,
+      `${ceilingCell(ceilings, formatOne)} /s`,
+      formatRatio(ratio),
+      '≥ 0.80×',
+      verdict(ratio >= 0.8),
+    ]);
+  }
+  return rows;
+}
+
+function latencyRows(runs: Report['runs']['latency']): Row[] {
+  const [ceiling] = ceilingRuns(runs);
+  const rows: Row[] = [];
+  for (const fixed of [false, true]) {
+    const greenlight = greenlightRun(runs, fixed);
+    if (!greenlight || !ceiling) continue;
+    const ratio = greenlight.latency.p99Ms / ceiling.latency.p99Ms;
+    rows.push([
+      `3. Latency p50 / p95 / p99, ${describeSchedule(greenlight.schedule)}${withFixes(greenlight)}`,
+      latencyCell(greenlight),
+      latencyCell(ceiling),
+      `${formatRatio(ratio)} (p99)`,
+      'p99 ≤ 3×',
+      verdict(ratio <= 3),
+    ]);
+  }
+  return rows;
+}
+
+function burstRows(runs: Report['runs']['burst']): Row[] {
+  const ceilings = ceilingRuns(runs).map((run) => run.seconds);
+  const rows: Row[] = [];
+  for (const fixed of [false, true]) {
+    const greenlight = greenlightRun(runs, fixed);
+    if (!greenlight || ceilings.length === 0) continue;
+    const ratio = greenlight.seconds / mean(ceilings);
+    rows.push([
+      `4. Burst of ${formatInteger(greenlight.count)}: all decided${withFixes(greenlight)}`,
+      `${formatOne(greenlight.seconds)} s`,
+      `${ceilingCell(ceilings, formatOne)} s`,
+      formatRatio(ratio),
+      '≤ 2×',
+      verdict(ratio <= 2),
+    ]);
+  }
+  return rows;
+}
+
+function storeRows(store: StoreResult | null): Row[] {
+  if (!store) return [];
+  const rows: Row[] = [];
+  const limitFor = (stored: number): number | undefined =>
+    stored === 10_000 ? 150 : stored === 100_000 ? 600 : undefined;
+  for (const step of store.steps) {
+    const limit = limitFor(step.stored);
+    for (const start of [step.controller, step.withFixes]) {
+      if (!start) continue;
+      rows.push([
+        `5. Memory with ${formatInteger(step.stored)} stored: RSS (heap used)${fixesNote(start.fixes)}`,
+        `${formatOne(start.rssMiB)} MiB (${formatOne(start.heapUsedMiB)} MiB)`,
+        '',
+        '',
+        limit ? `RSS ≤ ${limit} MiB` : 'RSS ≤ 150 MiB at 10k, ≤ 600 MiB at 100k',
+        limit ? verdict(start.rssMiB <= limit) : `n/a (${formatInteger(step.stored)} is not a target size)`,
+      ]);
+    }
+  }
+  const largest = store.steps.at(-1);
+  for (const start of largest ? [largest.controller, largest.withFixes] : []) {
+    if (!largest || !start) continue;
+    rows.push([
+      `5. Start-up with ${formatInteger(largest.stored)} stored: ready / first decision${fixesNote(start.fixes)}`,
+      `${formatOne(start.readyMs / 1000)} s / ${formatOne(start.firstDecisionMs / 1000)} s`,
+      '',
+      '',
+      'ready ≤ 10 s at 100k',
+      largest.stored === 100_000
+        ? verdict(start.readyMs <= 10_000)
+        : `n/a (${formatInteger(largest.stored)} stored)`,
+    ]);
+  }
+  return rows;
+}
+
+function slackRow(slack: SlackResult | null): Row[] {
+  if (!slack) return [];
+  if (slack.status === 'pending') {
+    return [['6. Slack on vs off: throughput lost', 'pending: Slack integration', '', '', '≤ 5 %', 'n/a']];
+  }
+  const cost = slack.costPercent ?? Number.NaN;
+  return [
+    [
+      '6. Slack on vs off: throughput lost',
+      `${formatOne(slack.on?.decisionsPerSecond ?? Number.NaN)} vs ${formatOne(slack.off?.decisionsPerSecond ?? Number.NaN)} /s`,
+      '',
+      `${formatOne(cost)} %`,
+      '≤ 5 %',
+      // Slack on faster than off is the machine's noise, not a gain: there is no cost to see.
+      cost < 0 ? '**met** (no cost measurable)' : verdict(cost <= 5),
+    ],
+  ];
+}
+
+interface EngineMeasurement {
+  readonly name: string;
+  readonly medianOpsPerSecond: number;
+}
+
+function engineRows(): Row[] {
+  if (!existsSync(ENGINE_RESULTS)) return [];
+  const engine = JSON.parse(readFileSync(ENGINE_RESULTS, 'utf8')) as {
+    readonly quick: boolean;
+    readonly measurements: readonly EngineMeasurement[];
+  };
+  const pick = (prefix: string): number =>
+    engine.measurements.find((m) => m.name.startsWith(prefix))?.medianOpsPerSecond ?? Number.NaN;
+  return [
+    [
+      `7. Policy engine (\`node bench/policy-engine.ts${engine.quick ? ' --quick' : ''}\`): evaluations/s`,
+      `${formatInteger(pick('evaluatePolicy: $120'))} evaluations/s; ${formatInteger(pick('decide, 3 policies: $120'))} decide()/s`,
+      '',
+      '',
+      '',
+      '',
+    ],
+  ];
+}
+
+function summaryTable(report: Report): string {
+  const rows = [
+    ...throughputRows(report.runs.throughput),
+    ...latencyRows(report.runs.latency),
+    ...burstRows(report.runs.burst),
+    ...storeRows(report.store),
+    ...slackRow(report.slack),
+    ...engineRows(),
+  ];
+  return markdownTable(['measurement', 'Greenlight', 'ceiling', 'ratio', 'target', ''], rows);
+}
+
+const cpuPerThousand = (run: RunResult, key: keyof RunResult['cpuSeconds']): string => {
+  const seconds = run.cpuSeconds[key];
+  return seconds === null ? '–' : formatOne((seconds / run.decided) * 1000);
+};
+
+function runsTable(report: Report): string {
+  const runs = [...report.runs.throughput, ...report.runs.latency, ...report.runs.burst];
+  const rows = runs.map((run) => [
+    `${run.label} (${deciderName(run.decider)})`,
+    formatInteger(run.decided),
+    formatOne(run.decisionsPerSecond),
+    formatOne(run.createsPerSecond),
+    formatOne(run.latency.p50Ms),
+    formatOne(run.latency.p95Ms),
+    formatOne(run.latency.p99Ms),
+    formatOne(run.latency.maxMs),
+    `${cpuPerThousand(run, 'controller')} / ${cpuPerThousand(run, 'apiserver')} / ${cpuPerThousand(run, 'etcd')} / ${cpuPerThousand(run, 'bench')}`,
+    `${formatOne(run.loadAverage.before)} → ${formatOne(run.loadAverage.after)}`,
+    `${run.retries} / ${run.failures} / ${run.wrongOutcomes}`,
+  ]);
+  return markdownTable(
+    [
+      'run',
+      'decided',
+      'decisions/s',
+      'creates/s',
+      'p50 ms',
+      'p95 ms',
+      'p99 ms',
+      'max ms',
+      'CPU s per 1,000: controller / apiserver / etcd / bench',
+      'load 1m',
+      'retries / failed / wrong',
+    ],
+    rows,
+  );
+}
+
+function storeTable(store: StoreResult): string {
+  const rows = store.steps.flatMap((step) =>
+    [step.controller, step.withFixes]
+      .filter((start): start is ControllerStart => start !== undefined)
+      .map((start) => [
+        `${formatInteger(step.stored)} (${formatInteger(step.counts.approve + step.counts.deny)} decided, ${formatInteger(step.counts.escalate)} escalated)${start.fixes.length > 0 ? ` + ${start.fixes.join('+')}` : ''}`,
+        `${formatInteger(step.objectBytes.decided)} B (${formatInteger(step.objectBytes.managedFields)} B managedFields)`,
+        `${formatOne(step.storeSeconds)} s (${formatInteger(step.storedPerSecond)}/s)`,
+        formatOne(start.readyMs / 1000),
+        `${formatOne(start.firstDecisionMs / 1000)} (${formatInteger(start.late)} waiting)`,
+        formatOne(start.caughtUpMs / 1000),
+        formatOne(start.rssMiB),
+        formatOne(start.peakRssMiB),
+        formatOne(start.heapUsedMiB),
+        formatInteger(start.idleMillicores),
+        formatOne(start.startupCpuSeconds),
+        `${formatOne(start.loadAverage.before)} → ${formatOne(start.loadAverage.after)}`,
+      ]),
+  );
+  return markdownTable(
+    [
+      'stored',
+      'one decided object',
+      'stored in',
+      'ready s',
+      'first decision s',
+      'caught up s',
+      'RSS MiB',
+      'peak RSS MiB',
+      'heap used MiB',
+      'idle CPU m',
+      'start-up CPU s',
+      'load 1m',
+    ],
+    rows,
+  );
+}
+
+function profileSection(profiles: Report['profiles']): string {
+  const labels = Object.keys(profiles);
+  if (labels.length === 0) return '';
+  const blocks = labels.map((label) => {
+    const profile = profiles[label];
+    if (!profile) return '';
+    const areas = profile.areas
+      .slice(0, 8)
+      .map((area) => `${area.area} ${formatOne(area.percent)} %`)
+      .join(', ');
+    return `- \`${label}\`: busy ${formatInteger(profile.busyMs)} ms — ${areas}`;
+  });
+  return `\nWhere the controller's CPU went (\`--cpu-prof\`, self time by area):\n\n${blocks.join('\n')}\n`;
+}
+
+export function renderReport(report: Report): string {
+  const m = report.machine;
+  const settingsNote = report.quick ? ' **`--quick`: scaled-down sizes, a smoke test, not figures.**' : '';
+  const scaled = report.store?.scaledDown
+    ? `\n\n**Scaled down:** the store was meant to reach ${formatInteger(report.store.scaledDown.asked)} requests; it ran with ${formatInteger(report.store.scaledDown.ran)} (${report.store.scaledDown.why}).`
+    : '';
+  const slack = report.slack;
+  const pendingSlack =
+    slack?.status === 'pending'
+      ? `\n\nSlack: ${slack.reason ?? 'pending'}.`
+      : slack
+        ? `\n\nSlack on: ${slack.slackCalls ?? 0} Web API calls during the run, ${slack.messagesPosted ?? 0} of them chat.postMessage (${slack.rateLimited ?? 0} answered 429; the emulator allows 1 message a second per channel, like Slack), for ${slack.on?.decided ?? 0} decisions.`
+        : '';
+  return [
+    `Run ${report.startedAt.slice(0, 16).replace('T', ' ')} UTC, ${formatOne(report.minutes)} minutes: \`${report.command}\`${settingsNote}`,
+    `Machine: ${m.os}, ${m.cpuCount} vCPUs (${m.cpuModel}), ${formatOne(m.memoryGiB)} GiB, Node.js ${m.node}; etcd v3.6.16 and kube-apiserver v1.35.4 (local, Go-built) on the same machine; controller \`--concurrency\` ${report.controllerConcurrency ?? '4 (default)'}, run ${report.controllerFrom === 'dist' ? 'compiled (as the container runs it)' : 'from the TypeScript sources'}. One-minute load average ${formatOne(report.loadAverage1m.before)} before, ${formatOne(report.loadAverage1m.after)} after (per run below).${scaled}${pendingSlack}`,
+    '',
+    summaryTable(report),
+    '',
+    'Every run:',
+    '',
+    runsTable(report),
+    ...(report.store
+      ? [
+          '',
+          'Memory and start-up (controller as a child process, one namespace):',
+          '',
+          storeTable(report.store),
+        ]
+      : []),
+    profileSection(report.profiles),
+  ].join('\n');
+}
+
+/** Replaces the generated block of docs/benchmarks.md (between the markers) with `markdown`. */
+export function updateDocs(markdown: string): void {
+  const docs = readFileSync(DOCS, 'utf8');
+  const begin = docs.indexOf(BEGIN);
+  const end = docs.indexOf(END);
+  if (begin < 0 || end < begin) throw new Error(`docs/benchmarks.md has no ${BEGIN} … ${END} block`);
+  writeFileSync(DOCS, `${docs.slice(0, begin + BEGIN.length)}\n\n${markdown.trim()}\n\n${docs.slice(end)}`);
+}
