@@ -39,7 +39,10 @@ FROM gcr.io/distroless/nodejs24-debian12:nonroot
 LABEL org.opencontainers.image.title="greenlight" \
   org.opencontainers.image.description="Approvals for machines: a Kubernetes operator that decides ApprovalRequests with CEL policies and people in Slack" \
   org.opencontainers.image.licenses="Apache-2.0"
-ENV NODE_ENV=production
+# A 4 MiB young generation instead of V8's 64 MiB: the controller's allocations are small and short-lived
+# (docs/benchmarks.md, F4: about 110 MiB less RSS with 6,000 requests stored).
+ENV NODE_ENV=production \
+  NODE_OPTIONS=--max-semi-space-size=4
 WORKDIR /app
 COPY --from=build --chown=0:0 /app /app
 USER 65532:65532
