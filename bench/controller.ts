@@ -18,7 +18,6 @@ import { benchContext, type BenchContext } from './lib/context.ts';
 import { summarizeProfile, type ProfileSummary } from './lib/cpu-profile.ts';
 import { buildController, SOURCE_ENTRY } from './lib/build.ts';
 import { FIXES, makePhaseSelectable, parseFixes, type Fix } from './lib/fixes.ts';
-import { installConnectionPooling } from './lib/pooled-connections.ts';
 import { renderReport, updateDocs, type Report } from './lib/report.ts';
 import { measureRun, type RunResult } from './lib/runs.ts';
 import { measureSlack, type SlackResult } from './lib/slack.ts';
@@ -261,8 +260,6 @@ async function main(): Promise<void> {
     updateDocs(markdown);
     return;
   }
-  // The benchmark's own clients reuse connections: a ceiling must be the API server's, not a client's.
-  installConnectionPooling();
   const startedAt = new Date();
   const host = machine();
   const command = ['node', 'bench/controller.ts', ...process.argv.slice(2)].join(' ');

@@ -21,7 +21,6 @@ import {
   Watch,
   type KubeConfig,
 } from '@kubernetes/client-node';
-import { installConnectionPooling } from './pooled-connections.ts';
 
 export const FIXES = ['F1', 'F2', 'F3', 'F4', 'F5'] as const;
 export type Fix = (typeof FIXES)[number];
@@ -213,7 +212,7 @@ function trimRequestCache(): void {
 }
 
 export async function applyFixes(fixes: readonly Fix[]): Promise<void> {
-  if (fixes.includes('F1')) installConnectionPooling();
+  // F1 is in the controller itself now (src/k8s/pooled-kubeconfig.ts): nothing to apply.
   if (fixes.includes('F2')) await recordEventsInBackground();
   if (fixes.includes('F3')) trimRequestCache();
   if (fixes.includes('F5')) watchUndecidedOnly();
