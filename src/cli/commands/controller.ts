@@ -34,7 +34,7 @@ Flags:
   --leader-elect-renew-deadline D    how long a leader keeps leading without renewing (default 10s)
   --leader-elect-retry-period D      how often to renew or try to acquire (default 2s)
   --namespace NS                     watch one namespace only (default: all)
-  --concurrency N                    requests decided in parallel (default 4)
+  --concurrency N                    requests decided in parallel (default 16)
   --log-format json|text             (default json)
   --log-level error|warn|info|debug  (default info)
   --kubeconfig FILE                  (default: $KUBECONFIG, ~/.kube/config, or in-cluster)
@@ -65,7 +65,7 @@ function parseFlags(args: readonly string[]) {
       'leader-elect-renew-deadline': { type: 'string', default: '10s' },
       'leader-elect-retry-period': { type: 'string', default: '2s' },
       namespace: { type: 'string' },
-      concurrency: { type: 'string', default: '4' },
+      concurrency: { type: 'string', default: '16' },
       'log-format': { type: 'string', default: 'json' },
       'log-level': { type: 'string', default: 'info' },
       kubeconfig: { type: 'string' },
