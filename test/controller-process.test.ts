@@ -53,6 +53,13 @@ async function startControllerProcess(namespace: string, extra: string[] = []): 
     exited,
   };
   started.push(controller);
+  // Starting a Node process is the slow part on a loaded machine: wait for it generously, once.
+  await eventually(
+    async () => {
+      expect((await fetch(`${controller.probesUrl}/healthz`)).status).toBe(200);
+    },
+    { timeoutMs: 60_000 },
+  );
   return controller;
 }
 
@@ -75,7 +82,7 @@ async function workspace(prefix: string, when?: string): Promise<string> {
 const admin = new GreenlightApi(kubeConfigAs('admin'));
 const ci = new GreenlightApi(kubeConfigAs('ci'));
 
-describe('greenlight controller (process)', () => {
+describe('greenlight controller (process)', { timeout: 180_000 }, () => {
   it('gets ready, decides, exposes metrics, logs JSON about each request, and stops on SIGTERM', async () => {
     const namespace = await workspace('proc-single');
     const controller = await startControllerProcess(namespace);
@@ -171,7 +178,7 @@ async function listRequests(namespace: string): Promise<ApprovalRequest[]> {
 const decidedCount = async (namespace: string): Promise<number> =>
   (await listRequests(namespace)).filter((request) => request.status?.decision).length;
 
-describe('greenlight controller (failures)', () => {
+describe('greenlight controller (failures)', { timeout: 180_000 }, () => {
   it('killed with SIGKILL in the middle of a burst and restarted, loses and duplicates nothing', async () => {
     const namespace = await workspace('proc-sigkill', 'params.n % 2 == 0');
     // One worker, so the kill lands while most of the burst is still undecided.

@@ -3,8 +3,9 @@ import {
   CONNECT,
   DELETE,
   ERROR,
+  ListWatch,
   UPDATE,
-  makeInformer,
+  Watch,
   type Informer,
   type KubeConfig,
   type KubernetesListObject,
@@ -49,6 +50,31 @@ export interface InformerOptions<T extends InformerObject> {
 const RESTART_BACKOFF = { baseMs: 500, maxMs: 30_000, jitter: 0.2 } as const;
 
 /**
+ * What the cache keeps of an object: everything but metadata.managedFields, which Greenlight never
+ * reads and which is about a third of a request's size (docs/benchmarks.md, F3). A status update
+ * without managedFields leaves the server's copy as it is.
+ */
+export function trimmed<T>(object: T): T {
+  const metadata = (object as { metadata?: { managedFields?: unknown } } | null)?.metadata;
+  if (metadata?.managedFields !== undefined) delete metadata.managedFields;
+  return object;
+}
+
+/** client-node's Watch, handing the informer trimmed objects. */
+class TrimmingWatch extends Watch {
+  override watch(...[path, query, callback, done]: Parameters<Watch['watch']>): ReturnType<Watch['watch']> {
+    return super.watch(
+      path,
+      query,
+      (phase, object: unknown, raw?: unknown) => {
+        callback(phase, trimmed(object), raw);
+      },
+      done,
+    );
+  }
+}
+
+/**
  * A cache of one resource that survives what really happens to watches. client-node relists on
  * 410 Gone and reconnects after its 30 s inactivity timeout, but stops for good on any other error;
  * here every error goes through one restart path with jittered backoff, a watchdog restarts a
@@ -69,11 +95,17 @@ export class ResilientInformer<T extends InformerObject> implements ObjectCache<
 
   constructor(options: InformerOptions<T>) {
     this.#options = options;
-    this.#informer = makeInformer<KubernetesObject>(
-      options.kubeConfig,
-      options.path,
+    const list = async (): Promise<KubernetesListObject<KubernetesObject>> => {
+      const result = await options.list();
+      for (const item of result.items) trimmed(item);
       // The same JSON, seen through client-node's (Date-typed) declaration.
-      options.list as unknown as () => Promise<KubernetesListObject<KubernetesObject>>,
+      return result as unknown as KubernetesListObject<KubernetesObject>;
+    };
+    this.#informer = new ListWatch<KubernetesObject>(
+      options.path,
+      new TrimmingWatch(options.kubeConfig),
+      list,
+      false,
     );
     const changed = (object: KubernetesObject): void => {
       this.#lastActivity = Date.now();
