@@ -17,6 +17,7 @@ import { compilePolicy, type CompiledPolicy } from '../src/policy/compile-policy
 import { decide, type Resolution } from '../src/policy/decide.ts';
 import { evaluatePolicy } from '../src/policy/evaluate-policy.ts';
 import type { JudgedApproval, PolicyVerdict } from '../src/policy/verdict.ts';
+import { markdownTable } from './lib/stats.ts';
 import { PAYMENTS_POLICY_SPEC, POLICY_NAME } from './lib/workload.ts';
 
 interface Settings {
@@ -283,26 +284,17 @@ const oneMinuteLoad = (): number => Math.round((loadavg()[0] ?? 0) * 100) / 100;
 const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 const micros = new Intl.NumberFormat('en-US', { minimumFractionDigits: 1, maximumFractionDigits: 1 });
 
-function markdownTable(measurements: readonly Measurement[]): string {
-  const header = ['benchmark', 'median ops/s', 'ops/s range (rounds)', 'p50 µs', 'p99 µs'];
-  const rows = measurements.map((m) => [
-    m.name,
-    integer.format(m.medianOpsPerSecond),
-    `${integer.format(m.minOpsPerSecond)}–${integer.format(m.maxOpsPerSecond)}`,
-    micros.format(m.p50Micros),
-    micros.format(m.p99Micros),
-  ]);
-  const widths = header.map((title, column) =>
-    Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)),
+function measurementTable(measurements: readonly Measurement[]): string {
+  return markdownTable(
+    ['benchmark', 'median ops/s', 'ops/s range (rounds)', 'p50 µs', 'p99 µs'],
+    measurements.map((m) => [
+      m.name,
+      integer.format(m.medianOpsPerSecond),
+      `${integer.format(m.minOpsPerSecond)}–${integer.format(m.maxOpsPerSecond)}`,
+      micros.format(m.p50Micros),
+      micros.format(m.p99Micros),
+    ]),
   );
-  const line = (cells: readonly string[]): string =>
-    `| ${cells
-      .map((cell, column) =>
-        column === 0 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0),
-      )
-      .join(' | ')} |`;
-  const rule = `| ${widths.map((width, column) => (column === 0 ? '-'.repeat(width) : `${'-'.repeat(width - 1)}:`)).join(' | ')} |`;
-  return [line(header), rule, ...rows.map(line)].join('\n');
 }
 
 function main(): void {
@@ -322,7 +314,7 @@ function main(): void {
     process.stderr.write(`  ${benchmark.name}…\n`);
     return measure(benchmark, settings);
   });
-  console.log(markdownTable(measurements));
+  console.log(measurementTable(measurements));
   const loadAfter = oneMinuteLoad();
   console.log(
     `\nLatencies include about ${integer.format(overheadNs)} ns of timer overhead per operation; ` +

@@ -11,6 +11,15 @@ export const isNotFound = (error: unknown): boolean => statusCodeOf(error) === 4
 export const isConflict = (error: unknown): boolean => statusCodeOf(error) === 409;
 export const isForbidden = (error: unknown): boolean => statusCodeOf(error) === 403;
 
+/**
+ * A write lost a race: someone changed the object since it was read (409), or a JSON patch's
+ * resourceVersion `test` failed (422). Read again and retry.
+ */
+export function lostRace(error: unknown): boolean {
+  const code = statusCodeOf(error);
+  return code === 409 || (code === 422 && apiMessageOf(error).includes('test'));
+}
+
 /** The API server's own message (from its Status body) of a failed call, for logs and status. */
 export function apiMessageOf(error: unknown): string {
   if (error instanceof ApiException) {

@@ -1,7 +1,7 @@
 import type { ObjectCache } from '@kubernetes/client-node';
 import type { ApprovalPolicy } from '../api/v1alpha1/approval-policy.ts';
 import type { ApprovalRequest, HumanDecision } from '../api/v1alpha1/approval-request.ts';
-import { apiMessageOf, isNotFound, statusCodeOf } from '../k8s/api-errors.ts';
+import { isNotFound, lostRace } from '../k8s/api-errors.ts';
 import type { GreenlightApi } from '../k8s/greenlight-api.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { SlackInteractionResult } from '../observability/metrics.ts';
@@ -64,10 +64,6 @@ const MAX_ATTEMPTS = 5;
 const decisionOf = (actionId: string): HumanDecision | undefined =>
   actionId === ActionId.Approve ? 'Approve' : actionId === ActionId.Deny ? 'Deny' : undefined;
 
-/** A concurrent write changed the resourceVersion the patch tested. */
-const raced = (error: unknown): boolean =>
-  statusCodeOf(error) === 409 || (statusCodeOf(error) === 422 && apiMessageOf(error).includes('test'));
-
 async function readRequest(
   api: GreenlightApi,
   namespace: string,
@@ -117,7 +113,7 @@ export async function handleBlockAction(
       const what = decision === 'Approve' ? 'approval' : 'denial';
       return { result: 'accepted', reply: `Recorded your ${what} of ${target.namespace}/${target.name}.` };
     } catch (error) {
-      if (!raced(error) || attempt >= MAX_ATTEMPTS) throw error;
+      if (!lostRace(error) || attempt >= MAX_ATTEMPTS) throw error;
     }
   }
 }

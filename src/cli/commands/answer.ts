@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { HumanDecision } from '../../api/v1alpha1/approval-request.ts';
 import { UsageError } from '../../errors.ts';
-import { apiMessageOf, statusCodeOf } from '../../k8s/api-errors.ts';
+import { lostRace } from '../../k8s/api-errors.ts';
 import { GreenlightApi } from '../../k8s/greenlight-api.ts';
 import { KUBE_FLAGS, KUBE_FLAGS_HELP, loadKubeConfig, namespaceOf, whoAmI } from '../kube.ts';
 
@@ -59,14 +59,8 @@ export function answerCommand(decision: HumanDecision): (args: readonly string[]
         );
         return 0;
       } catch (error) {
-        if (!raced(error) || attempt >= MAX_ATTEMPTS) throw error;
+        if (!lostRace(error) || attempt >= MAX_ATTEMPTS) throw error;
       }
     }
   };
-}
-
-/** A concurrent write changed the resourceVersion the patch tested: read again and retry. */
-function raced(error: unknown): boolean {
-  const code = statusCodeOf(error);
-  return code === 409 || (code === 422 && apiMessageOf(error).includes('test'));
 }
