@@ -373,6 +373,53 @@ describe('Slack', () => {
     expect(env.slack.messages(channel).filter((m) => !m.threadTs)).toHaveLength(1);
   });
 
+  it('announces, after a restart, what the previous process decided but could not post; once', async () => {
+    const env = await setup('slack-takeover');
+    env.slack.setOutage(true);
+    for (const amount of [110, 120])
+      await ci.createRequest(env.namespace, `small-${amount}`, {
+        action: 'payment',
+        requester: ciUser,
+        parameters: { amount, currency: 'USD' },
+      });
+    for (const amount of [110, 120])
+      await waitForCondition(admin, env.namespace, `small-${amount}`, 'Approved');
+    // The decisions are made and final; their announcements die with this process.
+    await env.slack.waitFor(() => env.slack.calls().length > 0, 10_000);
+    await env.controller.stop();
+    expect(env.slack.messages('C0WORKFLOW')).toEqual([]);
+    env.slack.setOutage(false);
+    const port = await freeLoopbackPort();
+    // The new process watches undecided requests only: these two reach it by reading the last hour's decisions.
+    const restarted = await startController(env.namespace, {
+      slack: {
+        settings: {
+          botToken: env.slack.workspace.botToken,
+          signingSecret: env.slack.workspace.signingSecret,
+          appToken: undefined,
+          apiUrl: env.slack.apiUrl,
+        },
+        bindAddress: `127.0.0.1:${port}`,
+        paceMs: 200,
+      },
+    });
+    cleanups.push(() => restarted.stop());
+    const keysPosted = (): string[] =>
+      env.slack
+        .messages('C0WORKFLOW')
+        .flatMap((m) => keysOf(m).split(' '))
+        .filter(Boolean);
+    await env.slack.waitFor(() => (keysPosted().length >= 2 ? true : undefined), 15_000);
+    const uids = await Promise.all(
+      [110, 120].map(
+        async (amount) => (await admin.getRequest(env.namespace, `small-${amount}`)).metadata.uid,
+      ),
+    );
+    expect(keysPosted().sort()).toEqual(
+      uids.map((uid) => `${uid ?? ''}/announce/Approved/#workflow-updates`).sort(),
+    );
+  });
+
   it('paces 200 announcements to one channel: never rate-limited, each request announced once', async () => {
     const env = await setup('slack-burst', { paceMs: 1_100 });
     await Promise.all(

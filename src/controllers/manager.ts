@@ -12,6 +12,7 @@ import type { GreenlightMetrics } from '../observability/metrics.ts';
 import { CompiledPolicyCache } from '../policy/policy-cache.ts';
 import { WorkQueue } from '../runtime/workqueue.ts';
 import { approvalPolicyReconciler } from './approval-policy/reconciler.ts';
+import { cachedRequest, undecidedRequestSource } from './approval-request/cache.ts';
 import { approvalRequestReconciler } from './approval-request/reconciler.ts';
 import { SlackIntegration, type SlackSettings } from '../slack/integration.ts';
 import { ContextObjects, type ContextChange } from './context-objects.ts';
@@ -73,11 +74,19 @@ export class ControllerManager {
       name: APPROVAL_REQUEST_PLURAL,
       kubeConfig,
       path: GreenlightApi.path(APPROVAL_REQUEST_PLURAL, namespace),
-      list: pagedList((token) => this.#api.listPage(APPROVAL_REQUEST_PLURAL, namespace, token)),
+      ...undecidedRequestSource(this.#api, namespace, (error) => {
+        informerLogger.warn(
+          'The API server cannot select ApprovalRequests by status.phase (install the current CRDs); ' +
+            'watching all requests, decided ones kept as stubs',
+          { error: apiMessageOf(error) },
+        );
+      }),
+      transform: cachedRequest,
       logger: informerLogger,
       onChange: (request) => {
         this.#requestQueue.add(Keys.of(request.metadata.namespace, request.metadata.name));
-        this.#slack?.requestChanged(request);
+        // Decided requests reach Slack whole from the reconciler; the cache holds stubs at most.
+        if (!isFinal(request.status?.phase)) this.#slack?.requestChanged(request);
       },
     });
     this.#policies = new ResilientInformer<ApprovalPolicy>({
@@ -110,6 +119,7 @@ export class ControllerManager {
         bindAddress: options.slack.bindAddress,
         ...(options.slack.paceMs === undefined ? {} : { paceMs: options.slack.paceMs }),
         requests: this.#requests,
+        namespace,
         policies: this.#policies,
         api: this.#api,
         access: this.#access,
@@ -169,6 +179,9 @@ export class ControllerManager {
         metrics,
         logger: logger.child({ controller: REQUESTS }),
         now,
+        onDecided: (request) => {
+          this.#slack?.requestChanged(request);
+        },
       }),
     });
     const policies = runController({

@@ -12,6 +12,12 @@ export const isConflict = (error: unknown): boolean => statusCodeOf(error) === 4
 export const isForbidden = (error: unknown): boolean => statusCodeOf(error) === 403;
 
 /**
+ * The API server refused a field selector (400): the field is not selectable (a CRD without
+ * selectableFields, or Kubernetes before 1.31).
+ */
+export const fieldSelectorRefused = (error: unknown): boolean => statusCodeOf(error) === 400;
+
+/**
  * A write lost a race: someone changed the object since it was read (409), or a JSON patch's
  * resourceVersion `test` failed (422). Read again and retry.
  */

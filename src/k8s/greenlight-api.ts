@@ -37,8 +37,13 @@ export class GreenlightApi {
     plural: Plural,
     namespace: string | undefined,
     continueToken: string | undefined,
+    fieldSelector?: string,
   ): Promise<unknown> {
-    const paging = { limit: LIST_PAGE_SIZE, ...(continueToken ? { _continue: continueToken } : {}) };
+    const paging = {
+      limit: LIST_PAGE_SIZE,
+      ...(continueToken ? { _continue: continueToken } : {}),
+      ...(fieldSelector ? { fieldSelector } : {}),
+    };
     return namespace === undefined
       ? this.#objects.listClusterCustomObject({ group: GROUP, version: VERSION, plural, ...paging })
       : this.#objects.listNamespacedCustomObject({

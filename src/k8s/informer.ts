@@ -45,6 +45,13 @@ export interface InformerOptions<T extends InformerObject> {
   readonly resyncMs?: number;
   /** Restarts the watch when nothing at all happened for this long (default 3 min). */
   readonly stallMs?: number;
+  /**
+   * What the cache keeps of each listed or watched object (client-go's SetTransform); `trimmed` by
+   * default. It may change the object it is given.
+   */
+  readonly transform?: (object: T) => T;
+  /** A field selector for the watch, read at each (re)start so that it always matches the last list. */
+  readonly fieldSelector?: () => string | undefined;
 }
 
 const RESTART_BACKOFF = { baseMs: 500, maxMs: 30_000, jitter: 0.2 } as const;
@@ -60,14 +67,28 @@ export function trimmed<T>(object: T): T {
   return object;
 }
 
-/** client-node's Watch, handing the informer trimmed objects. */
-class TrimmingWatch extends Watch {
+/** client-node's Watch, handing the informer transformed objects and filtering with a field selector. */
+class TransformingWatch extends Watch {
+  readonly #transform: (object: unknown) => unknown;
+  readonly #fieldSelector: () => string | undefined;
+
+  constructor(
+    kubeConfig: KubeConfig,
+    transform: (object: unknown) => unknown,
+    fieldSelector: () => string | undefined,
+  ) {
+    super(kubeConfig);
+    this.#transform = transform;
+    this.#fieldSelector = fieldSelector;
+  }
+
   override watch(...[path, query, callback, done]: Parameters<Watch['watch']>): ReturnType<Watch['watch']> {
+    const fieldSelector = this.#fieldSelector();
     return super.watch(
       path,
-      query,
+      fieldSelector === undefined ? query : { ...query, fieldSelector },
       (phase, object: unknown, raw?: unknown) => {
-        callback(phase, trimmed(object), raw);
+        callback(phase, this.#transform(object), raw);
       },
       done,
     );
@@ -95,15 +116,20 @@ export class ResilientInformer<T extends InformerObject> implements ObjectCache<
 
   constructor(options: InformerOptions<T>) {
     this.#options = options;
+    const transform = options.transform ?? trimmed;
     const list = async (): Promise<KubernetesListObject<KubernetesObject>> => {
       const result = await options.list();
-      for (const item of result.items) trimmed(item);
+      const items = result.items.map(transform);
       // The same JSON, seen through client-node's (Date-typed) declaration.
-      return result as unknown as KubernetesListObject<KubernetesObject>;
+      return { ...result, items } as unknown as KubernetesListObject<KubernetesObject>;
     };
     this.#informer = new ListWatch<KubernetesObject>(
       options.path,
-      new TrimmingWatch(options.kubeConfig),
+      new TransformingWatch(
+        options.kubeConfig,
+        (object) => transform(object as T),
+        options.fieldSelector ?? ((): undefined => undefined),
+      ),
       list,
       false,
     );
@@ -234,19 +260,29 @@ export function pagedList<T extends InformerObject>(
   page: (continueToken: string | undefined) => Promise<unknown>,
 ): () => Promise<{ items: T[]; metadata: { resourceVersion: string } }> {
   return async () => {
-    const first = (await page(undefined)) as RawList<T>;
-    const items = [...first.items];
-    let token = continueOf(first);
-    while (token) {
-      const next = (await page(token)) as RawList<T>;
-      items.push(...next.items);
-      token = continueOf(next);
+    const items: T[] = [];
+    let resourceVersion: string | undefined;
+    for await (const list of pages<T>(page)) {
+      resourceVersion ??= list.metadata?.resourceVersion ?? '';
+      items.push(...list.items);
     }
-    return { items, metadata: { resourceVersion: first.metadata?.resourceVersion ?? '' } };
+    return { items, metadata: { resourceVersion: resourceVersion ?? '' } };
   };
 }
 
-interface RawList<T> {
+/** The pages of a collection one at a time, for a reader that need not hold all of it at once. */
+export async function* pages<T>(
+  page: (continueToken: string | undefined) => Promise<unknown>,
+): AsyncGenerator<RawList<T>> {
+  let token: string | undefined;
+  do {
+    const list = (await page(token)) as RawList<T>;
+    yield list;
+    token = continueOf(list);
+  } while (token);
+}
+
+export interface RawList<T> {
   readonly items: readonly T[];
   readonly metadata?: {
     readonly resourceVersion?: string;

@@ -1,11 +1,17 @@
 import type { ObjectCache } from '@kubernetes/client-node';
 import type { ApprovalPolicy } from '../api/v1alpha1/approval-policy.ts';
-import type { ApprovalRequest } from '../api/v1alpha1/approval-request.ts';
+import {
+  APPROVAL_REQUEST_PLURAL,
+  FINAL_PHASES,
+  isFinal,
+  type ApprovalRequest,
+} from '../api/v1alpha1/approval-request.ts';
 import { ConfigError } from '../errors.ts';
 import type { AccessReviewer } from '../k8s/access-review.ts';
-import { apiMessageOf, isConflict } from '../k8s/api-errors.ts';
+import { apiMessageOf, fieldSelectorRefused, isConflict } from '../k8s/api-errors.ts';
 import type { EventRecorder } from '../k8s/events.ts';
 import type { GreenlightApi } from '../k8s/greenlight-api.ts';
+import { pages, trimmed } from '../k8s/informer.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { GreenlightMetrics } from '../observability/metrics.ts';
 import { handleBlockAction, parseBlockAction, type InteractionDeps } from './interactions.ts';
@@ -41,10 +47,15 @@ export function slackSettingsFromEnv(env: NodeJS.ProcessEnv): SlackSettings | un
 
 /** Decisions older than this are not (re-)announced after a restart: a chat would only be flooded. */
 const RECENT_MS = 60 * 60_000;
+/** How often what is remembered of finished requests is swept. */
+const SWEEP_MS = 60_000;
 
 export interface SlackIntegrationDeps {
   readonly settings: SlackSettings;
+  /** The undecided requests (decided ones come whole through requestChanged, from the reconciler). */
   readonly requests: ObjectCache<ApprovalRequest>;
+  /** The namespace the controller watches; all when undefined. */
+  readonly namespace?: string | undefined;
   readonly policies: ObjectCache<ApprovalPolicy>;
   readonly api: GreenlightApi;
   readonly access: AccessReviewer;
@@ -67,9 +78,15 @@ export class SlackIntegration {
   readonly #deps: SlackIntegrationDeps;
   readonly #outbox: SlackOutbox;
   readonly #web: SlackWeb;
+  /** Undecided requests: where to find them in the cache. */
   readonly #byUid = new Map<string, { namespace: string; name: string }>();
+  /** Decided requests, whole, while Slack still has something to do for them. */
+  readonly #decided = new Map<string, ApprovalRequest>();
+  /** Decided requests done with, and when their decision was made (to forget them an hour later). */
+  readonly #finished = new Map<string, number>();
   #leading = false;
   #receiver: Receiver | undefined;
+  #sweeper: NodeJS.Timeout | undefined;
 
   constructor(deps: SlackIntegrationDeps) {
     this.#deps = deps;
@@ -131,39 +148,120 @@ export class SlackIntegration {
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.#sweeper);
     this.#outbox.stop();
     await this.#receiver?.stop();
   }
 
-  /** Only the leader posts; standbys start posting when they take over (their caches are warm). */
+  /**
+   * Only the leader posts; standbys start posting when they take over: their caches are warm, and the
+   * decisions of the last hour (which the cache does not hold) are read once, in the background.
+   */
   setLeading(leading: boolean): void {
     this.#leading = leading;
-    if (leading) for (const request of this.#deps.requests.list()) this.requestChanged(request);
+    clearInterval(this.#sweeper);
+    if (!leading) return;
+    this.#sweeper = setInterval(() => {
+      this.#sweep();
+    }, SWEEP_MS).unref();
+    for (const request of this.#deps.requests.list()) this.requestChanged(request);
+    void this.#announceRecentDecisions().catch((error: unknown) => {
+      this.#deps.logger.warn('Could not read the last hour’s decisions; some may not be announced', {
+        error: apiMessageOf(error),
+      });
+    });
   }
 
-  /** Called for every change of a request (informer events and resyncs). */
+  /**
+   * Called for every change of an undecided request (informer events and resyncs) and, by the
+   * reconciler, with each request it decided, as written.
+   */
   requestChanged(request: ApprovalRequest): void {
     const uid = request.metadata.uid;
-    if (uid)
+    if (!uid) return;
+    if (isFinal(request.status?.phase)) {
+      this.#byUid.delete(uid);
+      if (!this.#leading || !this.#recent(request) || this.#finished.has(uid)) return;
+      this.#decided.set(uid, request);
+    } else {
       this.#byUid.set(uid, {
         namespace: request.metadata.namespace ?? '',
         name: request.metadata.name ?? '',
       });
-    if (!this.#leading || !this.#recent(request)) return;
+      if (!this.#leading) return;
+    }
     const namespace = request.metadata.namespace;
     this.#outbox.submit(planSlack(request, (name) => this.#deps.policies.get(name, namespace)));
   }
 
   #recent(request: ApprovalRequest): boolean {
-    const decidedAt = request.status?.decision?.decidedAt;
-    if (!decidedAt) return true;
-    return (this.#deps.now?.() ?? new Date()).getTime() - new Date(decidedAt).getTime() < RECENT_MS;
+    return this.#now().getTime() - decidedAt(request) < RECENT_MS;
+  }
+
+  #now(): Date {
+    return this.#deps.now?.() ?? new Date();
   }
 
   #request(uid: string): ApprovalRequest | undefined {
+    const decided = this.#decided.get(uid);
+    if (decided) return decided;
     const where = this.#byUid.get(uid);
     const request = where && this.#deps.requests.get(where.name, where.namespace);
     return request?.metadata.uid === uid ? request : undefined;
+  }
+
+  /**
+   * Keeps memory flat in a long-running controller: decided requests are dropped once Slack is done
+   * with them, their message keys an hour after the decision (after that no restart re-announces
+   * them), and deleted undecided requests are forgotten.
+   */
+  #sweep(): void {
+    for (const [uid, request] of this.#decided) {
+      if (this.#outbox.pending(uid)) continue;
+      this.#decided.delete(uid);
+      this.#finished.set(uid, decidedAt(request));
+    }
+    const forgotten = new Set<string>();
+    const now = this.#now().getTime();
+    for (const [uid, at] of this.#finished) {
+      if (now - at < RECENT_MS) continue;
+      this.#finished.delete(uid);
+      forgotten.add(uid);
+    }
+    for (const [uid, where] of this.#byUid) {
+      if (this.#deps.requests.get(where.name, where.namespace)?.metadata.uid !== uid) {
+        this.#byUid.delete(uid);
+        forgotten.add(uid);
+      }
+    }
+    this.#outbox.forget(forgotten);
+  }
+
+  /**
+   * A new leader announces what an earlier one decided but may not have announced (the outbox's
+   * message keys rule out doubles): the decisions of the last hour, read page by page, one final
+   * phase at a time — or all requests, on an API server that cannot select by phase.
+   */
+  async #announceRecentDecisions(): Promise<void> {
+    try {
+      for (const phase of FINAL_PHASES) await this.#announceRecent(`status.phase=${phase}`);
+    } catch (error) {
+      if (!fieldSelectorRefused(error)) throw error;
+      await this.#announceRecent(undefined);
+    }
+  }
+
+  async #announceRecent(fieldSelector: string | undefined): Promise<void> {
+    const { api, namespace } = this.#deps;
+    const read = pages<ApprovalRequest>((token) =>
+      api.listPage(APPROVAL_REQUEST_PLURAL, namespace, token, fieldSelector),
+    );
+    for await (const page of read) {
+      for (const request of page.items) {
+        if (!this.#leading) return;
+        if (isFinal(request.status?.phase) && this.#recent(request)) this.requestChanged(trimmed(request));
+      }
+    }
   }
 
   /** status.slack is written with the resourceVersion read; on a conflict, read again and retry. */
@@ -208,4 +306,10 @@ export class SlackIntegration {
       });
     }
   }
+}
+
+/** When the request was decided (epoch ms); 0 when it is not. */
+function decidedAt(request: ApprovalRequest): number {
+  const at = request.status?.decision?.decidedAt;
+  return at ? new Date(at).getTime() : 0;
 }

@@ -19,7 +19,7 @@ const RETRY = { baseMs: 1_000, maxMs: 60_000, jitter: 0.2 } as const;
 
 export interface OutboxDeps {
   readonly web: SlackWeb;
-  /** The current request by uid (from the informer cache); undefined once deleted. */
+  /** The current request by uid; undefined once deleted or forgotten. */
   readonly request: (uid: string) => ApprovalRequest | undefined;
   /** Records the tracking message in status.slack (the source of truth). */
   readonly recordTracking: (request: ApprovalRequest, channel: string, ts: string) => Promise<void>;
@@ -83,6 +83,25 @@ export class SlackOutbox {
       this.#start(channel);
     }
     this.#reportDepth();
+  }
+
+  /** Whether anything is still queued for this request. */
+  pending(uid: string): boolean {
+    for (const channel of this.#channels.values())
+      if (channel.queue.some((item) => item.intent.uid === uid)) return true;
+    return false;
+  }
+
+  /**
+   * Drops what is remembered of finished requests (done keys, tracking and announcement messages),
+   * so that a long-running controller does not grow with every request it ever announced.
+   */
+  forget(uids: ReadonlySet<string>): void {
+    if (uids.size === 0) return;
+    const uidOf = (key: string): string => key.slice(0, key.indexOf('/'));
+    for (const key of this.#done) if (uids.has(uidOf(key))) this.#done.delete(key);
+    for (const key of this.#announced.keys()) if (uids.has(uidOf(key))) this.#announced.delete(key);
+    for (const uid of uids) this.#tracking.delete(uid);
   }
 
   depth(): number {

@@ -262,6 +262,12 @@ export interface ApprovalRequest {
   status?: ApprovalRequestStatus;
 }
 
+/**
+ * A field selector for the requests that are not final yet (`.status.phase` is a selectable field of
+ * the CRD). A request that becomes final leaves a watch with this selector as a deletion.
+ */
+export const UNDECIDED_FIELD_SELECTOR = FINAL_PHASES.map((phase) => `status.phase!=${phase}`).join(',');
+
 export function isFinal(phase: Phase | undefined): boolean {
   return phase !== undefined && FINAL_PHASES.includes(phase);
 }

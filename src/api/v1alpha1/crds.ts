@@ -49,6 +49,7 @@ export interface CustomResourceDefinition {
       readonly storage: boolean;
       readonly subresources: { readonly status: Readonly<Record<string, never>> };
       readonly additionalPrinterColumns: readonly PrinterColumn[];
+      readonly selectableFields?: readonly { readonly jsonPath: string }[];
       readonly schema: { readonly openAPIV3Schema: OpenApiSchema };
     }[];
   };
@@ -77,6 +78,8 @@ interface KindDefinition {
   readonly status: TSchema;
   readonly validations?: readonly CelValidation[];
   readonly printerColumns: readonly PrinterColumn[];
+  /** Fields a list or watch may filter on with a field selector (GA in Kubernetes 1.32). */
+  readonly selectableFields?: readonly string[];
 }
 
 function customResourceDefinition(definition: KindDefinition): CustomResourceDefinition {
@@ -103,6 +106,9 @@ function customResourceDefinition(definition: KindDefinition): CustomResourceDef
           storage: true,
           subresources: { status: {} },
           additionalPrinterColumns: definition.printerColumns,
+          ...(definition.selectableFields
+            ? { selectableFields: definition.selectableFields.map((jsonPath) => ({ jsonPath })) }
+            : {}),
           schema: {
             openAPIV3Schema: {
               description: definition.description,
@@ -145,6 +151,9 @@ export const approvalRequestCrd: CustomResourceDefinition = customResourceDefini
     { name: 'Decided-By', type: 'string', jsonPath: '.status.decision.decidedBy' },
     { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
   ],
+  // The controller watches undecided requests only (UNDECIDED_FIELD_SELECTOR); people can filter too,
+  // e.g. kubectl get apr --field-selector status.phase=Escalated,spec.requester=…
+  selectableFields: ['.status.phase', '.spec.action', '.spec.requester'],
 });
 
 export const approvalPolicyCrd: CustomResourceDefinition = customResourceDefinition({

@@ -5,6 +5,7 @@ import { isConflict, isNotFound } from '../../k8s/api-errors.ts';
 import type { AccessReviewer } from '../../k8s/access-review.ts';
 import type { EventRecorder } from '../../k8s/events.ts';
 import type { GreenlightApi } from '../../k8s/greenlight-api.ts';
+import { trimmed } from '../../k8s/informer.ts';
 import type { GreenlightMetrics } from '../../observability/metrics.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { decide, type Resolution } from '../../policy/decide.ts';
@@ -33,6 +34,8 @@ export interface RequestReconcilerDeps {
   readonly metrics: GreenlightMetrics;
   readonly logger: Logger;
   readonly now: () => Date;
+  /** Each request this reconciler decided, as written (a watch of undecided requests never shows it). */
+  readonly onDecided?: (request: ApprovalRequest) => void;
 }
 
 const eventFor = {
@@ -76,13 +79,14 @@ export function approvalRequestReconciler(
 
     const status = nextStatus(request, resolution, now);
     if (statusChanged(request.status, status)) {
+      let written: ApprovalRequest;
       try {
-        await deps.api.replaceRequestStatus(request, status);
+        written = await deps.api.replaceRequestStatus(request, status);
       } catch (error) {
         if (isConflict(error) || isNotFound(error)) return { requeue: isConflict(error) };
         throw error;
       }
-      await announce(deps, request, resolution, logger);
+      await announce(deps, { previous: request.status, written }, resolution, logger);
     }
     return resolution.decision ? {} : { requeueAfterMs: nextLook(resolution, now) };
   };
@@ -93,14 +97,19 @@ function nextLook(resolution: Resolution, now: Date): number {
   return Math.max(10, Math.min(REEVALUATE_EVERY_MS, untilExpiry));
 }
 
+/**
+ * Tells what changed: metrics, logs, Events, and Slack (through onDecided). `written` is the request
+ * as stored now, `previous` its status before.
+ */
 async function announce(
   deps: RequestReconcilerDeps,
-  request: ApprovalRequest,
+  { previous, written }: { previous: ApprovalRequest['status']; written: ApprovalRequest },
   resolution: Resolution,
   logger: Logger,
 ): Promise<void> {
-  const previous = request.status?.phase;
+  const request = trimmed(written);
   if (resolution.decision) {
+    deps.onDecided?.(request);
     const { outcome, decidedBy, reason } = resolution.decision;
     const [type, eventReason] = eventFor[outcome];
     deps.metrics.recordDecision({
@@ -111,16 +120,14 @@ async function announce(
     });
     logger.info('Decided ApprovalRequest', { outcome, decidedBy, reason });
     await deps.events.record(request, type, eventReason, `${outcome} by ${decidedBy}: ${reason}`);
-  } else if (resolution.phase !== previous) {
+  } else if (resolution.phase !== previous?.phase) {
     logger.info('Updated ApprovalRequest', { phase: resolution.phase, reason: resolution.reason });
     const message =
       resolution.phase === 'Escalated' ? `Escalated to people: ${resolution.reason}` : resolution.reason;
     await deps.events.record(request, 'Normal', resolution.phase, message);
   }
   for (const ignored of resolution.ignoredApprovals) {
-    const already = request.status?.conditions?.some((c) =>
-      c.message.includes(`${ignored.approval.approver} (`),
-    );
+    const already = previous?.conditions?.some((c) => c.message.includes(`${ignored.approval.approver} (`));
     if (!already) {
       await deps.events.record(
         request,
