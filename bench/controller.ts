@@ -16,9 +16,9 @@ import { parseArgs } from 'node:util';
 import { startBenchCluster } from './lib/cluster.ts';
 import { benchContext, type BenchContext } from './lib/context.ts';
 import { summarizeProfile, type ProfileSummary } from './lib/cpu-profile.ts';
-import { buildController, SOURCE_ENTRY } from './lib/build.ts';
-import { FIXES, makePhaseSelectable, parseFixes, type Fix } from './lib/fixes.ts';
-import { renderReport, updateDocs, type Report } from './lib/report.ts';
+import { DEFAULT_CONCURRENCY } from '../src/controllers/manager.ts';
+import { buildController, imageNodeOptions, SOURCE_ENTRY } from './lib/build.ts';
+import { parseReport, renderReport, updateDocs, type Report } from './lib/report.ts';
 import { measureRun, type RunResult } from './lib/runs.ts';
 import { measureSlack, type SlackResult } from './lib/slack.ts';
 import { oneMinuteLoad, machine } from './lib/stats.ts';
@@ -72,7 +72,7 @@ const QUICK: Settings = {
   slackCount: 200,
 };
 
-const HELP = `Usage: node bench/controller.ts [flags]
+const help = (): string => `Usage: node bench/controller.ts [flags]
 
   --quick                       scaled-down sizes (a smoke test, not figures)
   --phases LIST                 comma-separated: ${PHASES.join(',')} (default: all)
@@ -82,11 +82,9 @@ const HELP = `Usage: node bench/controller.ts [flags]
   --burst N                     the burst (${FULL.burst}, ${FULL.burstConcurrency} in flight)
   --store-sizes A,B             requests stored for memory and start-up (${FULL.storeSizes.join(',')})
   --store-budget-minutes M      largest store that fits in M minutes (${FULL.storeBudgetMinutes})
-  --controller-concurrency N    the controller's --concurrency (default: its own default, 4)
-  --fixes LIST                  also measure Greenlight with these proposed fixes (${FIXES.join(',')}; see
-                                docs/benchmarks.md, Findings), applied with a preload: src/ is unchanged
-  --with-fixes                  the same as --fixes ${FIXES.join(',')}
-  --controller-from dist|ts     run the controller compiled (as the container does; default) or from src/
+  --controller-concurrency N    the controller's --concurrency (default: its own, ${DEFAULT_CONCURRENCY})
+  --controller-from dist|ts     run the controller compiled (as the container does; default) or from src/;
+                                either way with the NODE_OPTIONS the Dockerfile sets (${imageNodeOptions()})
   --cpu-prof                    CPU-profile every controller process (node --cpu-prof) and summarize
   --heap-snapshots              heap snapshot of each memory-measurement controller, summarized
   --write-docs / --no-write-docs  update docs/benchmarks.md (default: on for full runs)
@@ -105,8 +103,6 @@ function parseFlags() {
       'store-sizes': { type: 'string' },
       'store-budget-minutes': { type: 'string' },
       'controller-concurrency': { type: 'string' },
-      fixes: { type: 'string' },
-      'with-fixes': { type: 'boolean', default: false },
       'controller-from': { type: 'string', default: 'dist' },
       'cpu-prof': { type: 'boolean', default: false },
       'heap-snapshots': { type: 'boolean', default: false },
@@ -138,7 +134,9 @@ function parseFlags() {
     storeBudgetMinutes: number(values['store-budget-minutes'], base.storeBudgetMinutes),
   };
   const controllerConcurrency =
-    values['controller-concurrency'] === undefined ? undefined : number(values['controller-concurrency'], 4);
+    values['controller-concurrency'] === undefined
+      ? undefined
+      : number(values['controller-concurrency'], DEFAULT_CONCURRENCY);
   const writeDocs = values['no-write-docs'] ? false : (values['write-docs'] ?? !values.quick);
   return {
     help: values.help,
@@ -147,7 +145,6 @@ function parseFlags() {
     phases,
     settings,
     controllerConcurrency,
-    fixes: values['with-fixes'] ? [...FIXES] : parseFixes(values.fixes),
     controllerFrom: values['controller-from'] === 'ts' ? ('ts' as const) : ('dist' as const),
     cpuProfile: values['cpu-prof'],
     heapSnapshots: values['heap-snapshots'],
@@ -166,10 +163,8 @@ async function runPhases(
   flags: ReturnType<typeof parseFlags>,
 ): Promise<{ runs: Runs; store?: StoreResult; slack?: SlackResult }> {
   const { settings, phases } = flags;
-  const withFix = flags.fixes.length > 0;
   const runs: Runs = { throughput: [], latency: [], burst: [] };
-  const greenlight = { kind: 'greenlight', fixes: [] as Fix[] } as const;
-  const fixed = { kind: 'greenlight', fixes: flags.fixes } as const;
+  const greenlight = { kind: 'greenlight' } as const;
   const ceiling = { kind: 'ceiling', events: true } as const;
   // A throw-away run first: a fresh API server (its Go heap, caches, etcd) is slower for a while, and
   // whichever run came first would pay for it.
@@ -188,8 +183,6 @@ async function runPhases(
     } as const;
     runs.throughput.push(await measureRun(context, 'throughput-ceiling-1', ceiling, schedule));
     runs.throughput.push(await measureRun(context, 'throughput-greenlight', greenlight, schedule));
-    if (withFix)
-      runs.throughput.push(await measureRun(context, 'throughput-greenlight-fixes', fixed, schedule));
     runs.throughput.push(await measureRun(context, 'throughput-ceiling-2', ceiling, schedule));
     runs.throughput.push(
       await measureRun(context, 'throughput-ceiling-no-events', { kind: 'ceiling', events: false }, schedule),
@@ -200,7 +193,6 @@ async function runPhases(
     const schedule = { kind: 'rate', count, perSecond: settings.rate } as const;
     runs.latency.push(await measureRun(context, 'latency-ceiling', ceiling, schedule));
     runs.latency.push(await measureRun(context, 'latency-greenlight', greenlight, schedule));
-    if (withFix) runs.latency.push(await measureRun(context, 'latency-greenlight-fixes', fixed, schedule));
   }
   if (phases.includes('burst')) {
     const schedule = {
@@ -210,7 +202,6 @@ async function runPhases(
     } as const;
     runs.burst.push(await measureRun(context, 'burst-ceiling-1', ceiling, schedule));
     runs.burst.push(await measureRun(context, 'burst-greenlight', greenlight, schedule));
-    if (withFix) runs.burst.push(await measureRun(context, 'burst-greenlight-fixes', fixed, schedule));
     runs.burst.push(await measureRun(context, 'burst-ceiling-2', ceiling, schedule));
   }
   const slack = phases.includes('slack')
@@ -228,7 +219,6 @@ async function runPhases(
         settleMs: settings.settleMs,
         budgetMinutes: settings.storeBudgetMinutes,
         granularity: flags.quick ? 500 : 10_000,
-        fixes: flags.fixes,
       })
     : undefined;
   return { runs, ...(store ? { store } : {}), ...(slack ? { slack } : {}) };
@@ -250,12 +240,20 @@ function profiles(directory: string | undefined, labels: readonly string[]): Rec
 async function main(): Promise<void> {
   const flags = parseFlags();
   if (flags.help) {
-    console.log(HELP);
+    console.log(help());
     return;
   }
   if (flags.reportFrom !== undefined) {
     // Only the rendering changed: the figures stay those of the run that wrote the file.
-    const markdown = renderReport(JSON.parse(readFileSync(flags.reportFrom, 'utf8')) as Report);
+    let report: Report;
+    try {
+      report = parseReport(readFileSync(flags.reportFrom, 'utf8'), flags.reportFrom);
+    } catch (error) {
+      console.error(error instanceof Error ? error.message : String(error));
+      process.exitCode = 1;
+      return;
+    }
+    const markdown = renderReport(report);
     console.log(markdown);
     updateDocs(markdown);
     return;
@@ -263,6 +261,8 @@ async function main(): Promise<void> {
   const startedAt = new Date();
   const host = machine();
   const command = ['node', 'bench/controller.ts', ...process.argv.slice(2)].join(' ');
+  // As the container image runs it (the Dockerfile's ENV), whether compiled or from src/.
+  const controllerNodeOptions = imageNodeOptions();
   const workDir = mkdtempSync(join(tmpdir(), 'greenlight-bench-'));
   const cpuProfileDir = flags.cpuProfile ? join(workDir, 'profiles') : undefined;
   if (cpuProfileDir) mkdirSync(cpuProfileDir, { recursive: true });
@@ -273,6 +273,7 @@ async function main(): Promise<void> {
   };
   progress(`# Controller benchmark${flags.quick ? ' (--quick)' : ''}: ${command}`);
   progress(`${host.os}; ${host.cpuCount} × ${host.cpuModel}; Node ${host.node}; logs in ${workDir}`);
+  progress(`controller: NODE_OPTIONS=${controllerNodeOptions} (from the Dockerfile)`);
   const loadBefore = oneMinuteLoad();
   const clusterStarted = performance.now();
   const controllerEntry =
@@ -280,12 +281,10 @@ async function main(): Promise<void> {
   const bench = await startBenchCluster((line) => {
     progress(`[control plane] ${line}`);
   });
-  // F5's cluster side; it changes nothing for clients that do not select on the field.
-  if (flags.fixes.includes('F5')) await makePhaseSelectable(bench.admin);
   const context = benchContext(bench, {
     logDir: workDir,
     controllerEntry,
-    controllerNodeFlags: [],
+    controllerNodeOptions,
     cpuProfileDir,
     heapSnapshotDir,
     controllerConcurrency: flags.controllerConcurrency,
@@ -309,9 +308,10 @@ async function main(): Promise<void> {
     quick: flags.quick,
     command,
     settings: flags.settings,
-    controllerConcurrency: flags.controllerConcurrency ?? null,
+    controllerConcurrency: flags.controllerConcurrency ?? DEFAULT_CONCURRENCY,
+    controllerConcurrencyIsDefault: flags.controllerConcurrency === undefined,
     controllerFrom: flags.controllerFrom,
-    fixes: flags.fixes,
+    controllerNodeOptions,
     machine: host,
     loadAverage1m: { before: loadBefore, after: oneMinuteLoad() },
     runs: outcome.runs,
@@ -319,10 +319,7 @@ async function main(): Promise<void> {
     slack: outcome.slack ?? null,
     profiles: profiles(cpuProfileDir, [
       ...allRuns.map((run) => run.label),
-      ...(outcome.store?.steps.flatMap((step) => [
-        `store-${step.stored}`,
-        `store-${step.stored}-${flags.fixes.join('+')}`,
-      ]) ?? []),
+      ...(outcome.store?.steps.map((step) => `store-${step.stored}`) ?? []),
     ]),
   };
   const markdown = renderReport(report);

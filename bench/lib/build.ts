@@ -4,7 +4,7 @@
  * (the package root the code looks for).
  */
 import { execFile } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, symlinkSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -34,3 +34,22 @@ export async function buildController(directory: string, progress: (line: string
 
 /** The TypeScript sources, run directly (as in development and the tests). */
 export const SOURCE_ENTRY = join(ROOT, 'src', 'cli', 'main.ts');
+
+/**
+ * The NODE_OPTIONS the image sets (the Dockerfile's `ENV … NODE_OPTIONS=…`), read from the Dockerfile
+ * so that the benchmark runs the controller with what the container runs it with.
+ */
+export function imageNodeOptions(dockerfile = join(ROOT, 'Dockerfile')): string {
+  // One instruction per line once continuations are joined; the last ENV that sets it wins (run stage).
+  const instructions = readFileSync(dockerfile, 'utf8')
+    .replace(/\\\r?\n/g, ' ')
+    .split(/\r?\n/);
+  let value: string | undefined;
+  for (const instruction of instructions) {
+    if (!/^\s*ENV\s/i.test(instruction)) continue;
+    const match = /(?:^|\s)NODE_OPTIONS=(?:"([^"]*)"|'([^']*)'|(\S*))/.exec(instruction);
+    if (match) value = match[1] ?? match[2] ?? match[3] ?? '';
+  }
+  if (value === undefined) throw new Error(`${dockerfile} sets no NODE_OPTIONS in an ENV instruction`);
+  return value;
+}

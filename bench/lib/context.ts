@@ -15,8 +15,8 @@ export interface BenchContext {
   readonly logDir: string;
   /** The controller's entry point: a build's main.js (as the container runs it) or src/cli/main.ts. */
   readonly controllerEntry: string;
-  /** Node flags for every controller process. */
-  readonly controllerNodeFlags: readonly string[];
+  /** NODE_OPTIONS of every controller process: the container image's (the Dockerfile's ENV). */
+  readonly controllerNodeOptions: string;
   readonly cpuProfileDir: string | undefined;
   /** Take a heap snapshot of each controller of the memory measurement, into this folder. */
   readonly heapSnapshotDir: string | undefined;

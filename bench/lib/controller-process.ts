@@ -4,13 +4,9 @@
  */
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { freeLoopbackPort } from '../../src/local-cluster/ports.ts';
 import { startProcess, type ManagedProcess } from '../../src/local-cluster/process.ts';
 import { cpuSeconds, findPid, residentMemory } from './cluster.ts';
-import { needsPreload, nodeFlagsFor, type Fix } from './fixes.ts';
-
-const FIXES_PRELOAD = fileURLToPath(new URL('preload-fixes.ts', import.meta.url));
 
 export interface ControllerOptions {
   /** Names the log file (and the CPU profile). */
@@ -21,11 +17,11 @@ export interface ControllerOptions {
   readonly kubeconfig: string;
   readonly logDir: string;
   readonly concurrency?: number | undefined;
-  /** Run with fixes proposed in docs/benchmarks.md (a preload; src/ unchanged). */
-  readonly fixes?: readonly Fix[] | undefined;
+  /** NODE_OPTIONS of the process (the container image's: see imageNodeOptions in build.ts). */
+  readonly nodeOptions?: string | undefined;
   /** Where SIGUSR2 makes the controller write heap snapshots (node --heapsnapshot-signal). */
   readonly heapSnapshotDir?: string | undefined;
-  /** More node flags (for example --max-semi-space-size). */
+  /** More node flags. */
   readonly nodeFlags?: readonly string[] | undefined;
   /** Write a V8 CPU profile of the whole run into this folder (node --cpu-prof). */
   readonly cpuProfileDir?: string | undefined;
@@ -83,14 +79,11 @@ export class ControllerProcess {
 
   static async start(options: ControllerOptions): Promise<ControllerProcess> {
     const [metricsPort, probesPort] = [await freeLoopbackPort(), await freeLoopbackPort()];
-    const fixes = options.fixes ?? [];
     const nodeFlags = [
       ...(options.nodeFlags ?? []),
-      ...nodeFlagsFor(fixes),
       ...(options.heapSnapshotDir
         ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${options.heapSnapshotDir}`]
         : []),
-      ...(needsPreload(fixes) ? ['--import', FIXES_PRELOAD] : []),
       ...(options.cpuProfileDir
         ? [
             '--cpu-prof',
@@ -111,7 +104,8 @@ export class ControllerProcess {
       ...(options.concurrency === undefined ? [] : [`--concurrency=${options.concurrency}`]),
     ];
     const logFile = join(options.logDir, `controller-${options.label}.log`);
-    const env = { ...options.env, ...(fixes.length > 0 ? { GREENLIGHT_BENCH_FIXES: fixes.join(',') } : {}) };
+    // NODE_OPTIONS always set (empty when none), so that the benchmark's own never leaks through.
+    const env = { ...options.env, NODE_OPTIONS: options.nodeOptions ?? '' };
     const saved = new Map(Object.keys(env).map((key) => [key, process.env[key]]));
     Object.assign(process.env, env);
     const spawnedAt = performance.now();

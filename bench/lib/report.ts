@@ -4,11 +4,10 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { ProfileSummary } from './cpu-profile.ts';
-import type { Fix } from './fixes.ts';
 import { deciderName, describeSchedule, type RunResult } from './runs.ts';
 import type { SlackResult } from './slack.ts';
 import { formatInteger, formatOne, formatRatio, markdownTable, type Machine } from './stats.ts';
-import type { ControllerStart, StoreResult } from './store.ts';
+import type { StoreResult } from './store.ts';
 
 export interface Report {
   readonly benchmark: 'controller';
@@ -18,9 +17,12 @@ export interface Report {
   readonly quick: boolean;
   readonly command: string;
   readonly settings: object;
-  readonly controllerConcurrency: number | null;
+  /** The controller's --concurrency: given, or its default (DEFAULT_CONCURRENCY) at the time of the run. */
+  readonly controllerConcurrency: number;
+  readonly controllerConcurrencyIsDefault: boolean;
   readonly controllerFrom: 'dist' | 'ts';
-  readonly fixes: readonly Fix[];
+  /** NODE_OPTIONS of the controller processes: the container image's (the Dockerfile's ENV). */
+  readonly controllerNodeOptions: string;
   readonly machine: Machine;
   readonly loadAverage1m: { readonly before: number; readonly after: number };
   readonly runs: {
@@ -41,9 +43,9 @@ const END = '<!-- controller-bench:end -->';
 const verdict = (met: boolean | undefined): string =>
   met === undefined ? 'n/a' : met ? '**met**' : '**missed**';
 
-/** The Greenlight run (without or with fixes). */
-const greenlightRun = (runs: readonly RunResult[], fixed: boolean): RunResult | undefined =>
-  runs.find((run) => run.decider.kind === 'greenlight' && run.decider.fixes.length > 0 === fixed);
+/** The Greenlight run of a phase. */
+const greenlightRun = (runs: readonly RunResult[]): RunResult | undefined =>
+  runs.find((run) => run.decider.kind === 'greenlight');
 
 /** The ceiling runs (create + status + Event) of a phase: one, or one before and one after. */
 const ceilingRuns = (runs: readonly RunResult[]): RunResult[] =>
@@ -65,11 +67,6 @@ const latencyCell = (run: RunResult | undefined): string =>
 
 type Row = [string, string, string, string, string, string];
 
-const fixesNote = (fixes: readonly Fix[]): string =>
-  fixes.length > 0 ? ` — **with ${fixes.join('+')}**` : '';
-const withFixes = (run: RunResult): string =>
-  fixesNote(run.decider.kind === 'greenlight' ? run.decider.fixes : []);
-
 /** CPU milliseconds per decision, summed over controller, API server, etcd and the benchmark's clients. */
 function totalCpuMs(run: RunResult): number {
   const seconds = Object.values(run.cpuSeconds).reduce<number>((sum, value) => sum + (value ?? 0), 0);
@@ -78,69 +75,62 @@ function totalCpuMs(run: RunResult): number {
 
 function throughputRows(runs: Report['runs']['throughput']): Row[] {
   const ceilings = ceilingRuns(runs).map((run) => run.decisionsPerSecond);
-  const rows: Row[] = [];
-  for (const fixed of [false, true]) {
-    const greenlight = greenlightRun(runs, fixed);
-    if (!greenlight || ceilings.length === 0) continue;
-    const ratio = greenlight.decisionsPerSecond / mean(ceilings);
-    const cpu = (run: RunResult): number => totalCpuMs(run);
-    const cpuRatio = cpu(greenlight) / mean(ceilingRuns(runs).map(cpu));
-    rows.push([
-      `1–2. CPU per decision, all processes${withFixes(greenlight)}`,
-      `${formatOne(cpu(greenlight))} ms`,
-      `${ceilingCell(ceilingRuns(runs).map(cpu), formatOne)} ms`,
-      formatRatio(cpuRatio),
+  const greenlight = greenlightRun(runs);
+  if (!greenlight || ceilings.length === 0) return [];
+  const ratio = greenlight.decisionsPerSecond / mean(ceilings);
+  const cpuCeilings = ceilingRuns(runs).map(totalCpuMs);
+  return [
+    [
+      '1–2. CPU per decision, all processes',
+      `${formatOne(totalCpuMs(greenlight))} ms`,
+      `${ceilingCell(cpuCeilings, formatOne)} ms`,
+      formatRatio(totalCpuMs(greenlight) / mean(cpuCeilings)),
       '',
       '',
-    ]);
-    rows.push([
-      `1–2. Throughput, ${describeSchedule(greenlight.schedule)}${withFixes(greenlight)}`,
+    ],
+    [
+      `1–2. Throughput, ${describeSchedule(greenlight.schedule)}`,
       `${formatOne(greenlight.decisionsPerSecond)} decisions/s`,
       `${ceilingCell(ceilings, formatOne)} /s`,
       formatRatio(ratio),
       '≥ 0.80×',
       verdict(ratio >= 0.8),
-    ]);
-  }
-  return rows;
+    ],
+  ];
 }
 
 function latencyRows(runs: Report['runs']['latency']): Row[] {
   const [ceiling] = ceilingRuns(runs);
-  const rows: Row[] = [];
-  for (const fixed of [false, true]) {
-    const greenlight = greenlightRun(runs, fixed);
-    if (!greenlight || !ceiling) continue;
-    const ratio = greenlight.latency.p99Ms / ceiling.latency.p99Ms;
-    rows.push([
-      `3. Latency p50 / p95 / p99, ${describeSchedule(greenlight.schedule)}${withFixes(greenlight)}`,
+  const greenlight = greenlightRun(runs);
+  if (!greenlight || !ceiling) return [];
+  const ratio = greenlight.latency.p99Ms / ceiling.latency.p99Ms;
+  return [
+    [
+      `3. Latency p50 / p95 / p99, ${describeSchedule(greenlight.schedule)}`,
       latencyCell(greenlight),
       latencyCell(ceiling),
       `${formatRatio(ratio)} (p99)`,
       'p99 ≤ 3×',
       verdict(ratio <= 3),
-    ]);
-  }
-  return rows;
+    ],
+  ];
 }
 
 function burstRows(runs: Report['runs']['burst']): Row[] {
   const ceilings = ceilingRuns(runs).map((run) => run.seconds);
-  const rows: Row[] = [];
-  for (const fixed of [false, true]) {
-    const greenlight = greenlightRun(runs, fixed);
-    if (!greenlight || ceilings.length === 0) continue;
-    const ratio = greenlight.seconds / mean(ceilings);
-    rows.push([
-      `4. Burst of ${formatInteger(greenlight.count)}: all decided${withFixes(greenlight)}`,
+  const greenlight = greenlightRun(runs);
+  if (!greenlight || ceilings.length === 0) return [];
+  const ratio = greenlight.seconds / mean(ceilings);
+  return [
+    [
+      `4. Burst of ${formatInteger(greenlight.count)}: all decided`,
       `${formatOne(greenlight.seconds)} s`,
       `${ceilingCell(ceilings, formatOne)} s`,
       formatRatio(ratio),
       '≤ 2×',
       verdict(ratio <= 2),
-    ]);
-  }
-  return rows;
+    ],
+  ];
 }
 
 function storeRows(store: StoreResult | null): Row[] {
@@ -150,23 +140,21 @@ function storeRows(store: StoreResult | null): Row[] {
     stored === 10_000 ? 150 : stored === 100_000 ? 600 : undefined;
   for (const step of store.steps) {
     const limit = limitFor(step.stored);
-    for (const start of [step.controller, step.withFixes]) {
-      if (!start) continue;
-      rows.push([
-        `5. Memory with ${formatInteger(step.stored)} stored: RSS (heap used)${fixesNote(start.fixes)}`,
-        `${formatOne(start.rssMiB)} MiB (${formatOne(start.heapUsedMiB)} MiB)`,
-        '',
-        '',
-        limit ? `RSS ≤ ${limit} MiB` : 'RSS ≤ 150 MiB at 10k, ≤ 600 MiB at 100k',
-        limit ? verdict(start.rssMiB <= limit) : `n/a (${formatInteger(step.stored)} is not a target size)`,
-      ]);
-    }
+    const start = step.controller;
+    rows.push([
+      `5. Memory with ${formatInteger(step.stored)} stored: RSS (heap used)`,
+      `${formatOne(start.rssMiB)} MiB (${formatOne(start.heapUsedMiB)} MiB)`,
+      '',
+      '',
+      limit ? `RSS ≤ ${limit} MiB` : 'RSS ≤ 150 MiB at 10k, ≤ 600 MiB at 100k',
+      limit ? verdict(start.rssMiB <= limit) : `n/a (${formatInteger(step.stored)} is not a target size)`,
+    ]);
   }
   const largest = store.steps.at(-1);
-  for (const start of largest ? [largest.controller, largest.withFixes] : []) {
-    if (!largest || !start) continue;
+  if (largest) {
+    const start = largest.controller;
     rows.push([
-      `5. Start-up with ${formatInteger(largest.stored)} stored: ready / first decision${fixesNote(start.fixes)}`,
+      `5. Start-up with ${formatInteger(largest.stored)} stored: ready / first decision`,
       `${formatOne(start.readyMs / 1000)} s / ${formatOne(start.firstDecisionMs / 1000)} s`,
       '',
       '',
@@ -274,24 +262,20 @@ function runsTable(report: Report): string {
 }
 
 function storeTable(store: StoreResult): string {
-  const rows = store.steps.flatMap((step) =>
-    [step.controller, step.withFixes]
-      .filter((start): start is ControllerStart => start !== undefined)
-      .map((start) => [
-        `${formatInteger(step.stored)} (${formatInteger(step.counts.approve + step.counts.deny)} decided, ${formatInteger(step.counts.escalate)} escalated)${start.fixes.length > 0 ? ` + ${start.fixes.join('+')}` : ''}`,
-        `${formatInteger(step.objectBytes.decided)} B (${formatInteger(step.objectBytes.managedFields)} B managedFields)`,
-        `${formatOne(step.storeSeconds)} s (${formatInteger(step.storedPerSecond)}/s)`,
-        formatOne(start.readyMs / 1000),
-        `${formatOne(start.firstDecisionMs / 1000)} (${formatInteger(start.late)} waiting)`,
-        formatOne(start.caughtUpMs / 1000),
-        formatOne(start.rssMiB),
-        formatOne(start.peakRssMiB),
-        formatOne(start.heapUsedMiB),
-        formatInteger(start.idleMillicores),
-        formatOne(start.startupCpuSeconds),
-        `${formatOne(start.loadAverage.before)} → ${formatOne(start.loadAverage.after)}`,
-      ]),
-  );
+  const rows = store.steps.map(({ controller: start, ...step }) => [
+    `${formatInteger(step.stored)} (${formatInteger(step.counts.approve + step.counts.deny)} decided, ${formatInteger(step.counts.escalate)} escalated)`,
+    `${formatInteger(step.objectBytes.decided)} B (${formatInteger(step.objectBytes.managedFields)} B managedFields)`,
+    `${formatOne(step.storeSeconds)} s (${formatInteger(step.storedPerSecond)}/s)`,
+    formatOne(start.readyMs / 1000),
+    `${formatOne(start.firstDecisionMs / 1000)} (${formatInteger(start.late)} waiting)`,
+    formatOne(start.caughtUpMs / 1000),
+    formatOne(start.rssMiB),
+    formatOne(start.peakRssMiB),
+    formatOne(start.heapUsedMiB),
+    formatInteger(start.idleMillicores),
+    formatOne(start.startupCpuSeconds),
+    `${formatOne(start.loadAverage.before)} → ${formatOne(start.loadAverage.after)}`,
+  ]);
   return markdownTable(
     [
       'stored',
@@ -326,6 +310,22 @@ function profileSection(profiles: Report['profiles']): string {
   return `\nWhere the controller's CPU went (\`--cpu-prof\`, self time by area):\n\n${blocks.join('\n')}\n`;
 }
 
+/**
+ * A results file (controller.json) as a Report. Files written before the fixes and the image's
+ * NODE_OPTIONS were in the product (with `fixes`, without `controllerNodeOptions`) are refused.
+ */
+export function parseReport(json: string, file: string): Report {
+  const report = JSON.parse(json) as Partial<Report> & { fixes?: unknown };
+  if (report.benchmark !== 'controller') throw new Error(`${file} is not a controller benchmark result`);
+  if ('fixes' in report || typeof report.controllerNodeOptions !== 'string') {
+    throw new Error(
+      `${file} was written by an older benchmark (with --fixes runs, without the controller's NODE_OPTIONS); ` +
+        'run `node bench/controller.ts` again to get a result this report can render',
+    );
+  }
+  return report as Report;
+}
+
 export function renderReport(report: Report): string {
   const m = report.machine;
   const settingsNote = report.quick ? ' **`--quick`: scaled-down sizes, a smoke test, not figures.**' : '';
@@ -341,7 +341,7 @@ export function renderReport(report: Report): string {
         : '';
   return [
     `Run ${report.startedAt.slice(0, 16).replace('T', ' ')} UTC, ${formatOne(report.minutes)} minutes: \`${report.command}\`${settingsNote}`,
-    `Machine: ${m.os}, ${m.cpuCount} vCPUs (${m.cpuModel}), ${formatOne(m.memoryGiB)} GiB, Node.js ${m.node}; etcd v3.6.16 and kube-apiserver v1.35.4 (local, Go-built) on the same machine; controller \`--concurrency\` ${report.controllerConcurrency ?? '4 (default)'}, run ${report.controllerFrom === 'dist' ? 'compiled (as the container runs it)' : 'from the TypeScript sources'}. One-minute load average ${formatOne(report.loadAverage1m.before)} before, ${formatOne(report.loadAverage1m.after)} after (per run below).${scaled}${pendingSlack}`,
+    `Machine: ${m.os}, ${m.cpuCount} vCPUs (${m.cpuModel}), ${formatOne(m.memoryGiB)} GiB, Node.js ${m.node}; etcd v3.6.16 and kube-apiserver v1.35.4 (local, Go-built) on the same machine; controller \`--concurrency\` ${report.controllerConcurrency}${report.controllerConcurrencyIsDefault ? ' (its default)' : ''}, run ${report.controllerFrom === 'dist' ? 'compiled' : 'from the TypeScript sources'} with \`NODE_OPTIONS=${report.controllerNodeOptions}\`, as the container image runs it. One-minute load average ${formatOne(report.loadAverage1m.before)} before, ${formatOne(report.loadAverage1m.after)} after (per run below).${scaled}${pendingSlack}`,
     '',
     summaryTable(report),
     '',

@@ -8,7 +8,6 @@ import { createWorkspace } from './cluster.ts';
 import { cpuSnapshot, cpuUsed, type BenchContext, type CpuUse } from './context.ts';
 import { ControllerProcess, metricValue } from './controller-process.ts';
 import { atFixedRate, inFlight, newCallStats, withRetry, type CallStats } from './load.ts';
-import type { Fix } from './fixes.ts';
 import { DecisionObserver } from './observer.ts';
 import { oneMinuteLoad, round, summarize, type LatencySummary } from './stats.ts';
 import { EXPECTED_PHASE, paymentSpec, requestName, StatusWriter, type RequestKind } from './workload.ts';
@@ -21,8 +20,6 @@ export type Decider =
   | { readonly kind: 'ceiling'; readonly events: boolean }
   | {
       readonly kind: 'greenlight';
-      /** Fixes proposed in Findings, applied with a preload (src/ unchanged). */
-      readonly fixes: readonly Fix[];
       readonly env?: Readonly<Record<string, string>>;
       /** The policy announces every outcome in Slack. */
       readonly notify?: boolean;
@@ -119,7 +116,7 @@ async function controllerFigures(
 
 export function deciderName(decider: Decider): string {
   if (decider.kind === 'ceiling') return decider.events ? 'ceiling' : 'ceiling (no events)';
-  const base = decider.fixes.length > 0 ? `greenlight + ${decider.fixes.join('+')}` : 'greenlight';
+  const base = 'greenlight';
   if (decider.env) return `${base}, Slack on`;
   return decider.notify ? `${base}, Slack off` : base;
 }
@@ -149,12 +146,11 @@ export async function measureRun(
       controller = await ControllerProcess.start({
         label,
         entry: context.controllerEntry,
-        nodeFlags: context.controllerNodeFlags,
+        nodeOptions: context.controllerNodeOptions,
         namespace,
         kubeconfig: context.bench.cluster.kubeconfigs.admin,
         logDir: context.logDir,
         concurrency: context.controllerConcurrency,
-        fixes: decider.fixes,
         cpuProfileDir: context.cpuProfileDir,
         env: decider.env,
       });

@@ -33,7 +33,6 @@ export async function measureSlack(context: BenchContext, schedule: Schedule): P
     const { botToken, signingSecret } = emulator.workspace;
     const slackOn: Decider = {
       kind: 'greenlight',
-      fixes: [],
       notify: true,
       env: { SLACK_BOT_TOKEN: botToken, SLACK_SIGNING_SECRET: signingSecret, SLACK_API_URL: emulator.apiUrl },
     };
@@ -49,12 +48,7 @@ export async function measureSlack(context: BenchContext, schedule: Schedule): P
         slackCalls: 0,
       };
     }
-    const off = await measureRun(
-      context,
-      'slack-off',
-      { kind: 'greenlight', fixes: [], notify: true },
-      schedule,
-    );
+    const off = await measureRun(context, 'slack-off', { kind: 'greenlight', notify: true }, schedule);
     const before = emulator.calls().length;
     const postedBefore = emulator.calls('chat.postMessage').length;
     const on = await measureRun(context, 'slack-on', slackOn, schedule);

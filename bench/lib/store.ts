@@ -13,7 +13,6 @@ import { GROUP, VERSION } from '../../src/api/v1alpha1/schema.ts';
 import { createWorkspace } from './cluster.ts';
 import { cpuSnapshot, type BenchContext } from './context.ts';
 import { ControllerProcess, type MemorySample } from './controller-process.ts';
-import type { Fix } from './fixes.ts';
 import { summarizeHeap, type HeapSummary } from './heap-snapshot.ts';
 import { inFlight, newCallStats, withRetry } from './load.ts';
 import { DecisionObserver } from './observer.ts';
@@ -39,13 +38,10 @@ export interface StoreSettings {
   readonly budgetMinutes: number;
   /** Sizes are scaled down to multiples of this when the budget forces it. */
   readonly granularity: number;
-  /** Also start a controller with these fixes at each size (nothing when empty). */
-  readonly fixes: readonly Fix[];
 }
 
 /** One controller start over the store. */
 export interface ControllerStart {
-  readonly fixes: readonly Fix[];
   /** Undecided requests waiting when it started. */
   readonly late: number;
   /** From the spawn: /readyz answers 200 (caches synced). */
@@ -84,7 +80,6 @@ export interface StoreStep {
   readonly failures: number;
   readonly retries: number;
   readonly controller: ControllerStart;
-  readonly withFixes?: ControllerStart;
 }
 
 export interface StoreResult {
@@ -156,11 +151,10 @@ async function createLate(context: BenchContext, label: string, count: number): 
 async function measureStart(
   context: BenchContext,
   stored: number,
-  options: { settleMs: number; fixes: readonly Fix[] },
+  settleMs: number,
 ): Promise<ControllerStart> {
-  const label = `store-${stored}${options.fixes.length > 0 ? `-${options.fixes.join('+')}` : ''}`;
-  const lateLabel = `${stored}${options.fixes.map((fix) => `-${fix.toLowerCase()}`).join('')}`;
-  const lateNames = await createLate(context, lateLabel, Math.max(1, Math.round(stored / 1000)));
+  const label = `store-${stored}`;
+  const lateNames = await createLate(context, String(stored), Math.max(1, Math.round(stored / 1000)));
   const observer = await DecisionObserver.start(
     context.bench.admin,
     NAMESPACE,
@@ -170,8 +164,7 @@ async function measureStart(
   const controller = await ControllerProcess.start({
     label,
     entry: context.controllerEntry,
-    nodeFlags: context.controllerNodeFlags,
-    fixes: options.fixes,
+    nodeOptions: context.controllerNodeOptions,
     namespace: NAMESPACE,
     kubeconfig: context.bench.cluster.kubeconfigs.admin,
     logDir: context.logDir,
@@ -198,7 +191,7 @@ async function measureStart(
     const caughtUpMs = performance.now() - controller.spawnedAt;
     const startupCpuSeconds = cpuSnapshot(context, controller).controller ?? Number.NaN;
     const idleStarted = performance.now();
-    await new Promise((resolve) => setTimeout(resolve, options.settleMs));
+    await new Promise((resolve) => setTimeout(resolve, settleMs));
     const idleCpu = (controller.cpuSeconds() ?? Number.NaN) - startupCpuSeconds;
     const idleMillicores = Math.round((idleCpu / ((performance.now() - idleStarted) / 1000)) * 1000);
     const memory = await controller.memory();
@@ -206,7 +199,6 @@ async function measureStart(
       ? summarizeHeap(await controller.heapSnapshot(context.heapSnapshotDir))
       : undefined;
     return {
-      fixes: options.fixes,
       late: lateNames.length,
       readyMs: Math.round(readyMs),
       firstDecisionMs: Math.round(firstAt - controller.spawnedAt),
@@ -236,9 +228,8 @@ function fitBudget(
   at: { asked: number; stored: number; rate: number; secondsLeft: number },
 ): { size: number; scaledDown?: NonNullable<StoreResult['scaledDown']> } {
   if (!Number.isFinite(at.rate)) return { size: at.asked };
-  // Each controller start: listing (roughly 4,000 objects a second), catching up, settling.
-  const starts = settings.fixes.length > 0 ? 2 : 1;
-  const startSeconds = starts * (settings.settleMs / 1000 + 30 + at.asked / 4000);
+  // The controller start: listing (roughly 4,000 objects a second), catching up, settling.
+  const startSeconds = settings.settleMs / 1000 + 30 + at.asked / 4000;
   const step = settings.granularity;
   const affordable = at.stored + Math.floor(((at.secondsLeft - startSeconds) * at.rate) / step) * step;
   if (affordable >= at.asked) return { size: at.asked };
@@ -285,13 +276,8 @@ export async function measureStore(context: BenchContext, settings: StoreSetting
     const storeSeconds = (performance.now() - started) / 1000;
     rate = (size - stored) / storeSeconds;
     context.progress(`  stored ${size - stored} in ${storeSeconds.toFixed(1)}s (${Math.round(rate)}/s)`);
-    const controller = await measureStart(context, size, { settleMs: settings.settleMs, fixes: [] });
+    const controller = await measureStart(context, size, settings.settleMs);
     context.progress(`  ${size} stored, greenlight: ${describe(controller)}`);
-    let withFixes: ControllerStart | undefined;
-    if (settings.fixes.length > 0) {
-      withFixes = await measureStart(context, size, { settleMs: settings.settleMs, fixes: settings.fixes });
-      context.progress(`  ${size} stored, greenlight + ${settings.fixes.join('+')}: ${describe(withFixes)}`);
-    }
     steps.push({
       asked,
       stored: size,
@@ -302,7 +288,6 @@ export async function measureStore(context: BenchContext, settings: StoreSetting
       failures: stats.failures,
       retries: stats.retries,
       controller,
-      ...(withFixes ? { withFixes } : {}),
     });
     stored = size;
     if (scaledDown) break;
