@@ -37,6 +37,7 @@ export interface Settings {
   readonly storeSizes: readonly number[];
   readonly storeConcurrency: number;
   readonly settleMs: number;
+  readonly storeStarts: number;
   readonly storeBudgetMinutes: number;
   readonly warmup: number;
   readonly slackCount: number;
@@ -52,7 +53,8 @@ const FULL: Settings = {
   storeSizes: [10_000, 100_000],
   storeConcurrency: 48,
   settleMs: 15_000,
-  storeBudgetMinutes: 18,
+  storeStarts: 3,
+  storeBudgetMinutes: 20,
   warmup: 50,
   slackCount: 1_000,
 };
@@ -67,6 +69,7 @@ const QUICK: Settings = {
   storeSizes: [1_000, 3_000],
   storeConcurrency: 48,
   settleMs: 3_000,
+  storeStarts: 1,
   storeBudgetMinutes: 5,
   warmup: 20,
   slackCount: 200,
@@ -82,8 +85,9 @@ const help = (): string => `Usage: node bench/controller.ts [flags]
   --burst N                     the burst (${FULL.burst}, ${FULL.burstConcurrency} in flight)
   --store-sizes A,B             requests stored for memory and start-up (${FULL.storeSizes.join(',')})
   --store-budget-minutes M      largest store that fits in M minutes (${FULL.storeBudgetMinutes})
+  --store-starts N              controller starts per store size; the median RSS counts (${FULL.storeStarts})
   --controller-concurrency N    the controller's --concurrency (default: its own, ${DEFAULT_CONCURRENCY})
-  --controller-from dist|ts     run the controller compiled (as the container does; default) or from src/;
+  --controller-from dist|ts     run the controller compiled and bundled (as the container does; default) or from src/;
                                 either way with the NODE_OPTIONS the Dockerfile sets (${imageNodeOptions()})
   --cpu-prof                    CPU-profile every controller process (node --cpu-prof) and summarize
   --heap-snapshots              heap snapshot of each memory-measurement controller, summarized
@@ -102,6 +106,7 @@ function parseFlags() {
       burst: { type: 'string' },
       'store-sizes': { type: 'string' },
       'store-budget-minutes': { type: 'string' },
+      'store-starts': { type: 'string' },
       'controller-concurrency': { type: 'string' },
       'controller-from': { type: 'string', default: 'dist' },
       'cpu-prof': { type: 'boolean', default: false },
@@ -132,6 +137,7 @@ function parseFlags() {
     burst: number(values.burst, base.burst),
     storeSizes: values['store-sizes']?.split(',').map((size) => number(size, 0)) ?? base.storeSizes,
     storeBudgetMinutes: number(values['store-budget-minutes'], base.storeBudgetMinutes),
+    storeStarts: number(values['store-starts'], base.storeStarts),
   };
   const controllerConcurrency =
     values['controller-concurrency'] === undefined
@@ -217,6 +223,7 @@ async function runPhases(
         sizes: settings.storeSizes,
         concurrency: settings.storeConcurrency,
         settleMs: settings.settleMs,
+        starts: settings.storeStarts,
         budgetMinutes: settings.storeBudgetMinutes,
         granularity: flags.quick ? 500 : 10_000,
       })

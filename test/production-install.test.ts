@@ -1,9 +1,11 @@
 import { spawn } from 'node:child_process';
-import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { imageNodeOptions } from '../bench/lib/build.ts';
+import { bundle } from '../scripts/bundle.ts';
 import { GreenlightApi } from '../src/k8s/greenlight-api.ts';
 import { freeLoopbackPort } from '../src/local-cluster/ports.ts';
 import { REPOSITORY_ROOT, run } from './support/chart.ts';
@@ -11,15 +13,13 @@ import { cluster, createTestNamespace, kubeConfigAs } from './support/cluster.ts
 import { waitForCondition } from './support/controller.ts';
 import { eventually } from './support/eventually.ts';
 import { grant, REQUESTER_RULES } from './support/rbac.ts';
+import { startSlackEmulator } from './slack-emulator/index.ts';
 
 // What the container image holds, built without a container engine: the same steps as the
-// Dockerfile's build stage — compile, `npm pack` (the files package.json lists), unpack,
-// `npm ci --omit=dev` with the project's lockfile, drop the dependencies' type declarations and source
-// maps — into a temporary folder, then `greenlight
-// controller` started from that folder against the test control plane. The repository's own dist/
-// and node_modules are not touched or used.
+// Dockerfile — compile (tsc), bundle (scripts/bundle.ts), package.json — into a temporary folder, then
+// `greenlight controller` started from that folder (no node_modules anywhere above it) against the
+// test control plane and the Slack emulator. The repository's own dist/ and bundle/ are not touched.
 
-const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 let work: string;
 let app: string;
 
@@ -40,52 +40,21 @@ async function files(path: string): Promise<string[]> {
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'greenlight-image-'));
-  const staging = join(work, 'package');
   app = join(work, 'app');
   await mkdir(app, { recursive: true });
-  // 1. Compile into the staging folder (as `npm run build` does into dist/).
+  // 1. Compile (the Dockerfile's `npm run build`: tsc, then the bundle).
+  const dist = join(work, 'dist');
   const built = await run(process.execPath, [
     join(REPOSITORY_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'),
     '-p',
     join(REPOSITORY_ROOT, 'tsconfig.build.json'),
     '--outDir',
-    join(staging, 'dist'),
+    dist,
   ]);
   expect(built.code, built.stdout + built.stderr).toBe(0);
-  // 2. The package's other files, as package.json lists them, and pack it.
-  const manifest = JSON.parse(await readFile(join(REPOSITORY_ROOT, 'package.json'), 'utf8')) as {
-    files: string[];
-  };
-  for (const entry of ['package.json', 'README.md', ...manifest.files.filter((file) => file !== 'dist')])
-    await cp(join(REPOSITORY_ROOT, entry), join(staging, entry), { recursive: true });
-  const packed = await run(npm, ['pack', '--ignore-scripts', '--pack-destination', work, '--json'], {
-    cwd: staging,
-  });
-  expect(packed.code, packed.stderr).toBe(0);
-  const [{ filename }] = JSON.parse(packed.stdout) as [{ filename: string }];
-  // 3. Unpack and install the production dependencies from the lockfile.
-  const unpacked = await run('tar', ['-xzf', join(work, filename), '-C', app, '--strip-components=1']);
-  expect(unpacked.code, unpacked.stderr).toBe(0);
-  await cp(join(REPOSITORY_ROOT, 'package-lock.json'), join(app, 'package-lock.json'));
-  const installed = await run(
-    npm,
-    ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline'],
-    { cwd: app },
-  );
-  expect(installed.code, installed.stderr).toBe(0);
-  // 4. Without the dependencies' type declarations and source maps.
-  const pruned = await run('find', [
-    join(app, 'node_modules'),
-    '-type',
-    'f',
-    '(',
-    ...['*.d.ts', '*.d.mts', '*.d.cts'].flatMap((pattern) => ['-name', pattern, '-o']),
-    '-name',
-    '*.map',
-    ')',
-    '-delete',
-  ]);
-  expect(pruned.code, pruned.stderr).toBe(0);
+  await bundle({ from: dist, out: join(app, 'bundle') });
+  // 2. What the run stage copies: package.json and the bundle.
+  await cp(join(REPOSITORY_ROOT, 'package.json'), join(app, 'package.json'));
 }, 300_000);
 
 afterAll(async () => {
@@ -93,28 +62,20 @@ afterAll(async () => {
 });
 
 describe('the production install (what the container image holds)', () => {
-  it('holds the compiled package and production dependencies only', async () => {
+  it('holds the bundle and package.json only: no node_modules, no TypeScript, small', async () => {
     const shipped = await files(app);
-    expect(shipped).toContain(join('dist', 'src', 'cli', 'main.js'));
-    expect(shipped.filter((file) => !file.startsWith('node_modules') && file.endsWith('.ts'))).toEqual([]);
-    expect(shipped.some((file) => /^dist\/.*\.test\.js$/.test(file))).toBe(false);
-    const modules = await readdir(join(app, 'node_modules'));
-    for (const dependency of ['@kubernetes', '@slack', 'prom-client', 'winston', 'js-yaml', 'typebox'])
-      expect(modules).toContain(dependency);
-    for (const devDependency of [
-      'typescript',
-      'vitest',
-      'eslint',
-      'prettier',
-      'fast-check',
-      'typescript-eslint',
-    ])
-      expect(modules).not.toContain(devDependency);
-    // Small: the package and its production dependencies (the base image adds Node.js itself).
-    expect(await sizeOf(app)).toBeLessThan(64 * 1024 * 1024);
+    expect(shipped).toContain(join('bundle', 'main.mjs'));
+    expect(shipped.filter((file) => file !== 'package.json' && !file.startsWith('bundle/'))).toEqual([]);
+    expect(shipped.filter((file) => file.endsWith('.ts'))).toEqual([]);
+    expect(shipped.some((file) => file.includes('node_modules'))).toBe(false);
+    // One chunk per command: the controller's own is small, the libraries are shared chunks.
+    expect(shipped.filter((file) => /^bundle\/chunks\/controller-.*\.mjs$/.test(file))).toHaveLength(1);
+    expect(await sizeOf(app)).toBeLessThan(16 * 1024 * 1024);
   });
 
-  it('starts `greenlight controller` and decides a request', async ({ onTestFinished }) => {
+  it('starts `greenlight controller`, decides a request and announces it in Slack over Socket Mode', async ({
+    onTestFinished,
+  }) => {
     const namespace = await createTestNamespace('production-install');
     await grant(namespace, { user: cluster().usernames.ci }, REQUESTER_RULES);
     await kubeConfigAs('admin')
@@ -129,6 +90,7 @@ describe('the production install (what the container image holds)', () => {
           kind: 'ApprovalPolicy',
           metadata: { name: 'staging' },
           spec: {
+            notify: { slack: { channel: '#workflow-updates' } },
             rules: [
               {
                 name: 'staging-is-free',
@@ -140,12 +102,14 @@ describe('the production install (what the container image holds)', () => {
           },
         },
       });
+    const slack = await startSlackEmulator({ socketPingIntervalMs: 0 });
+    onTestFinished(() => slack.close());
     const [metrics, probes] = [await freeLoopbackPort(), await freeLoopbackPort()];
-    // As the image's entrypoint runs it: node dist/src/cli/main.js controller, NODE_ENV=production.
+    // As the image runs it: node bundle/main.mjs controller, with the Dockerfile's environment.
     const controller = spawn(
       process.execPath,
       [
-        join(app, 'dist', 'src', 'cli', 'main.js'),
+        join(app, 'bundle', 'main.mjs'),
         'controller',
         `--namespace=${namespace}`,
         `--metrics-bind-address=127.0.0.1:${metrics}`,
@@ -158,7 +122,11 @@ describe('the production install (what the container image holds)', () => {
         env: {
           PATH: process.env['PATH'] ?? '',
           NODE_ENV: 'production',
+          NODE_OPTIONS: imageNodeOptions(),
           KUBECONFIG: cluster().kubeconfigs.admin,
+          SLACK_BOT_TOKEN: slack.workspace.botToken,
+          SLACK_APP_TOKEN: slack.workspace.appToken,
+          SLACK_API_URL: slack.apiUrl,
         },
         stdio: ['ignore', 'ignore', 'pipe'],
       },
@@ -191,6 +159,9 @@ describe('the production install (what the container image holds)', () => {
       'Approved',
     );
     expect(decided.status?.decision?.decidedBy).toBe('policy:staging/staging-is-free');
+    const announced = await slack.waitFor(() => slack.messages('C0WORKFLOW')[0], 15_000);
+    expect(announced.text).toContain('deploy');
+    expect(slack.connectedClients()).toBe(1);
     expect(await (await fetch(`http://127.0.0.1:${metrics}/metrics`)).text()).toMatch(
       /greenlight_decisions_total\{outcome="approved",decided_by="policy"\} 1/,
     );

@@ -150,7 +150,10 @@ describe('the request cache', () => {
     const stub = cache.get('small', namespace);
     expect(stub?.status).toEqual({
       phase: 'Approved',
-      decision: expect.objectContaining({ outcome: 'Approved', decidedBy: 'policy:payments/small' }) as unknown,
+      decision: expect.objectContaining({
+        outcome: 'Approved',
+        decidedBy: 'policy:payments/small',
+      }) as unknown,
     });
     expect(stub?.spec).toEqual({ action: 'payment', requester: ciUser });
     expect(stub?.metadata).not.toHaveProperty('managedFields');

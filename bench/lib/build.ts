@@ -1,23 +1,27 @@
 /**
- * The controller as the container image runs it: compiled to JavaScript (`npm run build`), here into a
- * temporary folder outside the working tree, next to a link to node_modules and a copy of package.json
- * (the package root the code looks for).
+ * The controller as the container image runs it: compiled and bundled (`npm run build`), here into a
+ * temporary folder outside the working tree, next to a copy of package.json (the package root the code
+ * looks for). The bundle needs no node_modules.
  */
 import { execFile } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { bundle } from '../../scripts/bundle.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-/** Compiles src/ with tsconfig.build.json into `directory`; returns the CLI's entry point. */
+/**
+ * Compiles src/ with tsconfig.build.json into `directory`/dist and bundles it into `directory`/bundle
+ * (scripts/bundle.ts, as the Dockerfile does); returns the bundle's entry point.
+ */
 export async function buildController(directory: string, progress: (line: string) => void): Promise<string> {
   mkdirSync(directory, { recursive: true });
-  symlinkSync(join(ROOT, 'node_modules'), join(directory, 'node_modules'));
   copyFileSync(join(ROOT, 'package.json'), join(directory, 'package.json'));
+  const dist = join(directory, 'dist');
   const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-  const args = [tsc, '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', directory, '--sourceMap', 'false'];
+  const args = [tsc, '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', dist, '--sourceMap', 'false'];
   try {
     await promisify(execFile)(process.execPath, args, { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 });
   } catch (error) {
@@ -27,9 +31,9 @@ export async function buildController(directory: string, progress: (line: string
       `tsc reported problems (the build is used anyway):\n${typeof stdout === 'string' ? stdout.slice(0, 2000) : ''}`,
     );
   }
-  const entry = join(directory, 'src', 'cli', 'main.js');
-  if (!existsSync(entry)) throw new Error(`the build produced no ${entry}`);
-  return entry;
+  const compiled = join(dist, 'src', 'cli', 'main.js');
+  if (!existsSync(compiled)) throw new Error(`the build produced no ${compiled}`);
+  return bundle({ from: dist, out: join(directory, 'bundle') });
 }
 
 /** The TypeScript sources, run directly (as in development and the tests). */

@@ -133,6 +133,12 @@ function burstRows(runs: Report['runs']['burst']): Row[] {
   ];
 }
 
+/** ", median of 3 starts: 148.1–152.3" when a size was measured more than once. */
+const rssRange = (samples: readonly number[] | undefined): string =>
+  samples && samples.length > 1
+    ? `, median of ${formatInteger(samples.length)} starts (${formatOne(Math.min(...samples))}–${formatOne(Math.max(...samples))})`
+    : '';
+
 function storeRows(store: StoreResult | null): Row[] {
   if (!store) return [];
   const rows: Row[] = [];
@@ -143,7 +149,7 @@ function storeRows(store: StoreResult | null): Row[] {
     const start = step.controller;
     rows.push([
       `5. Memory with ${formatInteger(step.stored)} stored: RSS (heap used)`,
-      `${formatOne(start.rssMiB)} MiB (${formatOne(start.heapUsedMiB)} MiB)`,
+      `${formatOne(start.rssMiB)} MiB (${formatOne(start.heapUsedMiB)} MiB)${rssRange(step.rssSamplesMiB)}`,
       '',
       '',
       limit ? `RSS ≤ ${limit} MiB` : 'RSS ≤ 150 MiB at 10k, ≤ 600 MiB at 100k',
@@ -262,14 +268,16 @@ function runsTable(report: Report): string {
 }
 
 function storeTable(store: StoreResult): string {
-  const rows = store.steps.map(({ controller: start, ...step }) => [
+  const rows = store.steps.map(({ controller: start, rssSamplesMiB, ...step }) => [
     `${formatInteger(step.stored)} (${formatInteger(step.counts.approve + step.counts.deny)} decided, ${formatInteger(step.counts.escalate)} escalated)`,
     `${formatInteger(step.objectBytes.decided)} B (${formatInteger(step.objectBytes.managedFields)} B managedFields)`,
     `${formatOne(step.storeSeconds)} s (${formatInteger(step.storedPerSecond)}/s)`,
     formatOne(start.readyMs / 1000),
     `${formatOne(start.firstDecisionMs / 1000)} (${formatInteger(start.late)} waiting)`,
     formatOne(start.caughtUpMs / 1000),
-    formatOne(start.rssMiB),
+    rssSamplesMiB.length > 1
+      ? `${formatOne(start.rssMiB)} (${rssSamplesMiB.map(formatOne).join(', ')})`
+      : formatOne(start.rssMiB),
     formatOne(start.peakRssMiB),
     formatOne(start.heapUsedMiB),
     formatInteger(start.idleMillicores),
@@ -341,7 +349,7 @@ export function renderReport(report: Report): string {
         : '';
   return [
     `Run ${report.startedAt.slice(0, 16).replace('T', ' ')} UTC, ${formatOne(report.minutes)} minutes: \`${report.command}\`${settingsNote}`,
-    `Machine: ${m.os}, ${m.cpuCount} vCPUs (${m.cpuModel}), ${formatOne(m.memoryGiB)} GiB, Node.js ${m.node}; etcd v3.6.16 and kube-apiserver v1.35.4 (local, Go-built) on the same machine; controller \`--concurrency\` ${report.controllerConcurrency}${report.controllerConcurrencyIsDefault ? ' (its default)' : ''}, run ${report.controllerFrom === 'dist' ? 'compiled' : 'from the TypeScript sources'} with \`NODE_OPTIONS=${report.controllerNodeOptions}\`, as the container image runs it. One-minute load average ${formatOne(report.loadAverage1m.before)} before, ${formatOne(report.loadAverage1m.after)} after (per run below).${scaled}${pendingSlack}`,
+    `Machine: ${m.os}, ${m.cpuCount} vCPUs (${m.cpuModel}), ${formatOne(m.memoryGiB)} GiB, Node.js ${m.node}; etcd v3.6.16 and kube-apiserver v1.35.4 (local, Go-built) on the same machine; controller \`--concurrency\` ${report.controllerConcurrency}${report.controllerConcurrencyIsDefault ? ' (its default)' : ''}, run ${report.controllerFrom === 'dist' ? 'compiled and bundled' : 'from the TypeScript sources'} with \`NODE_OPTIONS=${report.controllerNodeOptions}\`, as the container image runs it. One-minute load average ${formatOne(report.loadAverage1m.before)} before, ${formatOne(report.loadAverage1m.after)} after (per run below).${scaled}${pendingSlack}`,
     '',
     summaryTable(report),
     '',

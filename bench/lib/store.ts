@@ -34,6 +34,8 @@ export interface StoreSettings {
   readonly concurrency: number;
   /** How long the controller runs idle after catching up before memory is read. */
   readonly settleMs: number;
+  /** Controller starts per size; the figures are the start with the median RSS (RSS varies by ±5 MiB). */
+  readonly starts: number;
   /** Stop growing the store when the next size would not be done within this budget. */
   readonly budgetMinutes: number;
   /** Sizes are scaled down to multiples of this when the budget forces it. */
@@ -79,7 +81,10 @@ export interface StoreStep {
   };
   readonly failures: number;
   readonly retries: number;
+  /** The start with the median RSS. */
   readonly controller: ControllerStart;
+  /** RSS of every start, in MiB, in order. */
+  readonly rssSamplesMiB: readonly number[];
 }
 
 export interface StoreResult {
@@ -150,11 +155,15 @@ async function createLate(context: BenchContext, label: string, count: number): 
 /** Starts a controller over what is stored and measures start-up, catching up, and memory. */
 async function measureStart(
   context: BenchContext,
-  stored: number,
+  at: { stored: number; start: number },
   settleMs: number,
 ): Promise<ControllerStart> {
-  const label = `store-${stored}`;
-  const lateNames = await createLate(context, String(stored), Math.max(1, Math.round(stored / 1000)));
+  const label = `store-${at.stored}-${at.start}`;
+  const lateNames = await createLate(
+    context,
+    `${at.stored}-${at.start}`,
+    Math.max(1, Math.round(at.stored / 1000)),
+  );
   const observer = await DecisionObserver.start(
     context.bench.admin,
     NAMESPACE,
@@ -251,6 +260,13 @@ function describe(start: ControllerStart): string {
   );
 }
 
+function medianByRss(starts: readonly ControllerStart[]): ControllerStart {
+  const sorted = [...starts].sort((a, b) => a.rssMiB - b.rssMiB);
+  const median = sorted[Math.floor((sorted.length - 1) / 2)];
+  if (!median) throw new Error('no controller start was measured');
+  return median;
+}
+
 /** Grows the store through `sizes`, measuring freshly started controllers at each size. */
 export async function measureStore(context: BenchContext, settings: StoreSettings): Promise<StoreResult> {
   await createWorkspace(context.bench.admin, NAMESPACE);
@@ -276,8 +292,13 @@ export async function measureStore(context: BenchContext, settings: StoreSetting
     const storeSeconds = (performance.now() - started) / 1000;
     rate = (size - stored) / storeSeconds;
     context.progress(`  stored ${size - stored} in ${storeSeconds.toFixed(1)}s (${Math.round(rate)}/s)`);
-    const controller = await measureStart(context, size, settings.settleMs);
-    context.progress(`  ${size} stored, greenlight: ${describe(controller)}`);
+    const starts: ControllerStart[] = [];
+    for (let start = 0; start < settings.starts; start++) {
+      const measured = await measureStart(context, { stored: size, start }, settings.settleMs);
+      starts.push(measured);
+      context.progress(`  ${size} stored, greenlight: ${describe(measured)}`);
+    }
+    const controller = medianByRss(starts);
     steps.push({
       asked,
       stored: size,
@@ -288,6 +309,7 @@ export async function measureStore(context: BenchContext, settings: StoreSetting
       failures: stats.failures,
       retries: stats.retries,
       controller,
+      rssSamplesMiB: starts.map((start) => start.rssMiB),
     });
     stored = size;
     if (scaledDown) break;

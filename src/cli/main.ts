@@ -1,12 +1,5 @@
 #!/usr/bin/env node
 import { UsageError } from '../errors.ts';
-import { answerCommand } from './commands/answer.ts';
-import { runController } from './commands/controller.ts';
-import { runDemo } from './commands/demo.ts';
-import { runExplain } from './commands/explain.ts';
-import { runRequest } from './commands/request.ts';
-import { runTest } from './commands/test.ts';
-import { runWait } from './commands/wait.ts';
 import { describeError, isUsageError } from './errors.ts';
 import { WaitExit } from './wait.ts';
 
@@ -36,15 +29,32 @@ interface Command {
 }
 
 const one = (): number => 1;
+// Each command is loaded when it runs: a controller need not hold the demo's local control plane, and
+// `greenlight request` in a pipeline starts faster.
 const commands: Readonly<Record<string, Command>> = {
-  request: { run: runRequest, errorExit: (args) => (args.includes('--wait') ? WaitExit.TimedOut : 1) },
-  wait: { run: runWait, errorExit: () => WaitExit.TimedOut },
-  approve: { run: answerCommand('Approve'), errorExit: one },
-  deny: { run: answerCommand('Deny'), errorExit: one },
-  explain: { run: runExplain, errorExit: one },
-  test: { run: runTest, errorExit: () => 2 },
-  controller: { run: runController, errorExit: one },
-  demo: { run: runDemo, errorExit: one },
+  request: {
+    run: async (args) => (await import('./commands/request.ts')).runRequest(args),
+    errorExit: (args) => (args.includes('--wait') ? WaitExit.TimedOut : 1),
+  },
+  wait: {
+    run: async (args) => (await import('./commands/wait.ts')).runWait(args),
+    errorExit: () => WaitExit.TimedOut,
+  },
+  approve: {
+    run: async (args) => (await import('./commands/answer.ts')).answerCommand('Approve')(args),
+    errorExit: one,
+  },
+  deny: {
+    run: async (args) => (await import('./commands/answer.ts')).answerCommand('Deny')(args),
+    errorExit: one,
+  },
+  explain: { run: async (args) => (await import('./commands/explain.ts')).runExplain(args), errorExit: one },
+  test: { run: async (args) => (await import('./commands/test.ts')).runTest(args), errorExit: () => 2 },
+  controller: {
+    run: async (args) => (await import('./commands/controller.ts')).runController(args),
+    errorExit: one,
+  },
+  demo: { run: async (args) => (await import('./commands/demo.ts')).runDemo(args), errorExit: one },
 };
 
 async function main(argv: readonly string[]): Promise<number> {

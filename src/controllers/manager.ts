@@ -14,7 +14,8 @@ import { WorkQueue } from '../runtime/workqueue.ts';
 import { approvalPolicyReconciler } from './approval-policy/reconciler.ts';
 import { cachedRequest, undecidedRequestSource } from './approval-request/cache.ts';
 import { approvalRequestReconciler } from './approval-request/reconciler.ts';
-import { SlackIntegration, type SlackSettings } from '../slack/integration.ts';
+import type { SlackIntegration } from '../slack/integration.ts';
+import type { SlackSettings } from '../slack/settings.ts';
 import { ContextObjects, type ContextChange } from './context-objects.ts';
 import { Keys, runController } from './controller.ts';
 
@@ -63,7 +64,18 @@ export class ControllerManager {
   readonly #stop = new AbortController();
   #running: Promise<void> | undefined;
 
-  constructor(options: ManagerOptions) {
+  /**
+   * Slack's SDKs are loaded only when Slack is configured: a controller without Slack does not carry
+   * them (several MiB of memory; docs/benchmarks.md).
+   */
+  static async create(options: ManagerOptions): Promise<ControllerManager> {
+    const integration = options.slack
+      ? (await import('../slack/integration.ts')).SlackIntegration
+      : undefined;
+    return new ControllerManager(options, integration);
+  }
+
+  private constructor(options: ManagerOptions, Integration: typeof SlackIntegration | undefined) {
     this.#options = options;
     const { kubeConfig, namespace, logger, metrics } = options;
     this.#api = new GreenlightApi(kubeConfig);
@@ -114,7 +126,8 @@ export class ControllerManager {
     });
     this.#slack =
       options.slack &&
-      new SlackIntegration({
+      Integration &&
+      new Integration({
         settings: options.slack.settings,
         bindAddress: options.slack.bindAddress,
         ...(options.slack.paceMs === undefined ? {} : { paceMs: options.slack.paceMs }),

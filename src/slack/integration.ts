@@ -6,7 +6,6 @@ import {
   isFinal,
   type ApprovalRequest,
 } from '../api/v1alpha1/approval-request.ts';
-import { ConfigError } from '../errors.ts';
 import type { AccessReviewer } from '../k8s/access-review.ts';
 import { apiMessageOf, fieldSelectorRefused, isConflict } from '../k8s/api-errors.ts';
 import type { EventRecorder } from '../k8s/events.ts';
@@ -19,31 +18,8 @@ import { SlackOutbox } from './outbox.ts';
 import { SlackDirectory, type SlackPeople } from './people.ts';
 import { planSlack } from './plan.ts';
 import { startHttpReceiver, startSocketReceiver, type Receiver } from './receivers.ts';
+import type { SlackSettings } from './settings.ts';
 import { SlackWeb } from './web.ts';
-
-export interface SlackSettings {
-  readonly botToken: string;
-  readonly signingSecret: string | undefined;
-  readonly appToken: string | undefined;
-  readonly apiUrl: string | undefined;
-}
-
-/** Slack settings from the environment (the contract's variables); undefined without a bot token. */
-export function slackSettingsFromEnv(env: NodeJS.ProcessEnv): SlackSettings | undefined {
-  const botToken = env['SLACK_BOT_TOKEN'];
-  if (!botToken) return undefined;
-  if (env['SLACK_APP_TOKEN'] && !env['SLACK_APP_TOKEN'].startsWith('xapp-')) {
-    throw new ConfigError('SLACK_APP_TOKEN must be an app-level token (xapp-…) with connections:write');
-  }
-  // An empty variable (a Secret key left blank) means unset.
-  const set = (name: string): string | undefined => (env[name] === '' ? undefined : env[name]);
-  return {
-    botToken,
-    signingSecret: set('SLACK_SIGNING_SECRET'),
-    appToken: set('SLACK_APP_TOKEN'),
-    apiUrl: set('SLACK_API_URL'),
-  };
-}
 
 /** Decisions older than this are not (re-)announced after a restart: a chat would only be flooded. */
 const RECENT_MS = 60 * 60_000;

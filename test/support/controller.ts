@@ -31,7 +31,7 @@ export async function startController(
     },
   });
   const metrics = new GreenlightMetrics({ processMetrics: false });
-  const manager = new ControllerManager({
+  const manager = await ControllerManager.create({
     kubeConfig: kubeConfigAs('admin'),
     namespace,
     identity: options.identity ?? `test-${namespace}`,

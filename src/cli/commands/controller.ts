@@ -14,7 +14,7 @@ import {
 import { createLogger, parseLogFormat, parseLogLevel, type Logger } from '../../observability/logger.ts';
 import { GreenlightMetrics } from '../../observability/metrics.ts';
 import { LeaderElector } from '../../runtime/leader-election.ts';
-import { slackSettingsFromEnv } from '../../slack/integration.ts';
+import { slackSettingsFromEnv } from '../../slack/settings.ts';
 import { parseDuration } from '../../policy/duration.ts';
 import { loadKubeConfig } from '../kube.ts';
 
@@ -112,7 +112,7 @@ export async function runController(args: readonly string[]): Promise<number> {
       'Slack is not configured (SLACK_BOT_TOKEN is empty): running without Slack announcements or escalations',
     );
   }
-  const manager = new ControllerManager({
+  const manager = await ControllerManager.create({
     kubeConfig,
     ...(flags.namespace ? { namespace: flags.namespace } : {}),
     logger,

@@ -70,7 +70,7 @@ async function demonstrate(
   const slackPort = await freeLoopbackPort();
   const log = createWriteStream(join(cluster.dir, 'controller.log'));
   const metrics = new GreenlightMetrics();
-  const manager = new ControllerManager({
+  const manager = await ControllerManager.create({
     kubeConfig: admin,
     logger: createLogger({ format: 'text', level: 'info', stream: log }),
     metrics,
