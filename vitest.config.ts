@@ -6,7 +6,7 @@ export default defineConfig({
     projects: [
       {
         // Pure code: no cluster, no network.
-        test: { name: 'unit', include: ['src/**/*.test.ts', 'scripts/**/*.test.ts'] },
+        test: { name: 'unit', include: ['src/**/*.test.ts', 'scripts/**/*.test.ts', 'bench/**/*.test.ts'] },
       },
       {
         // Against one real control plane (etcd + kube-apiserver) started once per run; each test

@@ -72,8 +72,9 @@ export const formatRatio = (value: number): string =>
 
 /** A Markdown table with the first column left-aligned and the others right-aligned. */
 export function markdownTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  // At least 2 wide: a delimiter cell needs a hyphen besides the alignment colon.
   const widths = header.map((title, column) =>
-    Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)),
+    Math.max(2, title.length, ...rows.map((row) => (row[column] ?? '').length)),
   );
   const line = (cells: readonly string[]): string =>
     `| ${cells

@@ -232,13 +232,13 @@ async function measureStart(
  * The size to grow to: `asked`, or less when storing at the rate seen so far, plus the controller
  * starts, would overrun the budget.
  */
-function fitBudget(
+export function fitBudget(
   settings: StoreSettings,
   at: { asked: number; stored: number; rate: number; secondsLeft: number },
 ): { size: number; scaledDown?: NonNullable<StoreResult['scaledDown']> } {
   if (!Number.isFinite(at.rate)) return { size: at.asked };
-  // The controller start: listing (roughly 4,000 objects a second), catching up, settling.
-  const startSeconds = settings.settleMs / 1000 + 30 + at.asked / 4000;
+  // The controller starts: listing (roughly 4,000 objects a second), catching up, settling.
+  const startSeconds = (settings.settleMs / 1000 + 30 + at.asked / 4000) * settings.starts;
   const step = settings.granularity;
   const affordable = at.stored + Math.floor(((at.secondsLeft - startSeconds) * at.rate) / step) * step;
   if (affordable >= at.asked) return { size: at.asked };
@@ -260,7 +260,7 @@ function describe(start: ControllerStart): string {
   );
 }
 
-function medianByRss(starts: readonly ControllerStart[]): ControllerStart {
+export function medianByRss(starts: readonly ControllerStart[]): ControllerStart {
   const sorted = [...starts].sort((a, b) => a.rssMiB - b.rssMiB);
   const median = sorted[Math.floor((sorted.length - 1) / 2)];
   if (!median) throw new Error('no controller start was measured');

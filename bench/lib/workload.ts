@@ -89,7 +89,7 @@ const REASON =
   'note attached in the finance system. Raised by the payments pipeline after the three-way match passed.';
 
 /**
- * A payment of a realistic size: about 1.1 KiB of spec, about 3 KiB stored with the decided status and
+ * A payment of a realistic size: about 0.9 KB of spec, about 3 KiB stored with the decided status and
  * the API server's metadata (managedFields included).
  */
 export function paymentSpec(index: number, kind: RequestKind, requester: string): ApprovalRequestSpec {

@@ -1,0 +1,277 @@
+import { describe, expect, it } from 'vitest';
+import { parseReport, renderReport, type Report } from './report.ts';
+import { deciderName, describeSchedule, type Decider, type RunResult, type Schedule } from './runs.ts';
+import type { StoreStep } from './store.ts';
+
+const CEILING: Decider = { kind: 'ceiling', events: true };
+const GREENLIGHT: Decider = { kind: 'greenlight' };
+const IN_FLIGHT: Schedule = { kind: 'in-flight', count: 3_000, concurrency: 32 };
+
+function run(label: string, decider: Decider, figures: Partial<RunResult> = {}): RunResult {
+  const latency = { count: 3_000, p50Ms: 10, p95Ms: 20, p99Ms: 30, maxMs: 40 };
+  return {
+    label,
+    decider,
+    schedule: IN_FLIGHT,
+    count: 3_000,
+    decided: 3_000,
+    wrongOutcomes: 0,
+    seconds: 30,
+    decisionsPerSecond: 100,
+    createsPerSecond: 120,
+    latency,
+    createLatency: latency,
+    cpuSeconds: { controller: 3, apiserver: 6, etcd: 1.5, bench: 1.5 },
+    retries: 0,
+    failures: 0,
+    failureMessages: [],
+    loadAverage: { before: 0.5, after: 1.5 },
+    observerRestarts: 0,
+    ...figures,
+  };
+}
+
+function step(stored: number, rssSamplesMiB: readonly number[], readyMs: number): StoreStep {
+  const rssMiB = [...rssSamplesMiB].sort((a, b) => a - b)[Math.floor((rssSamplesMiB.length - 1) / 2)] ?? 0;
+  return {
+    asked: stored,
+    stored,
+    counts: { approve: stored * 0.4, deny: stored * 0.4, escalate: stored * 0.2 },
+    storeSeconds: 20,
+    storedPerSecond: 500,
+    objectBytes: { decided: 3_100, escalated: 2_900, managedFields: 900 },
+    failures: 0,
+    retries: 0,
+    controller: {
+      late: stored / 1_000,
+      readyMs,
+      firstDecisionMs: readyMs + 1_000,
+      lateDecidedMs: readyMs + 1_500,
+      caughtUpMs: readyMs + 2_000,
+      memory: { rssBytes: 0, peakRssBytes: 0, heapUsedBytes: 0, heapTotalBytes: 0 },
+      rssMiB,
+      peakRssMiB: rssMiB + 10,
+      heapUsedMiB: 40,
+      idleMillicores: 2,
+      startupCpuSeconds: 3.25,
+      loadAverage: { before: 1, after: 1.2 },
+    },
+    rssSamplesMiB,
+  };
+}
+
+function report(overrides: Partial<Report> = {}): Report {
+  return {
+    benchmark: 'controller',
+    generatedAt: '2026-05-04T10:40:00.000Z',
+    startedAt: '2026-05-04T10:00:12.345Z',
+    minutes: 40,
+    quick: false,
+    command: 'node bench/controller.ts',
+    settings: {},
+    controllerConcurrency: 8,
+    controllerConcurrencyIsDefault: true,
+    controllerFrom: 'dist',
+    controllerNodeOptions: '--max-semi-space-size=1',
+    machine: {
+      os: 'Linux 6.8 (linux/x64)',
+      cpuModel: 'Test CPU',
+      cpuCount: 2,
+      availableParallelism: 2,
+      memoryGiB: 7.8,
+      node: 'v24.11.0',
+      v8: '13.6',
+    },
+    loadAverage1m: { before: 0.25, after: 1.75 },
+    runs: {
+      throughput: [
+        run('throughput-ceiling-1', CEILING, { decisionsPerSecond: 100 }),
+        run('throughput-greenlight', GREENLIGHT, { decisionsPerSecond: 85 }),
+        run('throughput-ceiling-2', CEILING, { decisionsPerSecond: 110 }),
+        run('throughput-ceiling-no-events', { kind: 'ceiling', events: false }, { decisionsPerSecond: 500 }),
+      ],
+      latency: [
+        run('latency-ceiling', CEILING, { latency: { count: 1, p50Ms: 5, p95Ms: 8, p99Ms: 10, maxMs: 12 } }),
+        run('latency-greenlight', GREENLIGHT, {
+          latency: { count: 1, p50Ms: 12, p95Ms: 25.25, p99Ms: 35, maxMs: 50 },
+        }),
+      ],
+      burst: [
+        run('burst-ceiling-1', CEILING, { seconds: 8 }),
+        run('burst-greenlight', GREENLIGHT, { seconds: 20, count: 1_000 }),
+        run('burst-ceiling-2', CEILING, { seconds: 12 }),
+      ],
+    },
+    store: { steps: [step(10_000, [150.2, 148.1, 152.3], 2_000), step(100_000, [620], 12_000)] },
+    slack: {
+      status: 'measured',
+      off: run('slack-off', { kind: 'greenlight', notify: true }, { decisionsPerSecond: 80 }),
+      on: run('slack-on', { kind: 'greenlight', notify: true, env: {} }, { decisionsPerSecond: 81 }),
+      costPercent: -1.2,
+      slackCalls: 3_010,
+      messagesPosted: 3_000,
+      rateLimited: 0,
+    },
+    profiles: {},
+    ...overrides,
+  };
+}
+
+/** The cells of the summary row whose first cell starts with `prefix`. */
+function summaryRow(markdown: string, prefix: string): string[] {
+  const line = markdown.split('\n').find((each) => each.startsWith(`| ${prefix}`));
+  if (!line) throw new Error(`no row starting with ${prefix}`);
+  return line
+    .split('|')
+    .slice(1, -1)
+    .map((cell) => cell.trim());
+}
+
+describe('renderReport', () => {
+  const markdown = renderReport(report());
+
+  it('compares throughput with the mean of the ceilings with events, and meets ≥ 0.80×', () => {
+    expect(summaryRow(markdown, '1–2. Throughput')).toEqual([
+      '1–2. Throughput, 3000 requests, 32 in flight',
+      '85.0 decisions/s',
+      '105.0 (mean of 100.0, 110.0) /s',
+      '0.81×',
+      '≥ 0.80×',
+      '**met**',
+    ]);
+  });
+
+  it('misses the latency target when p99 is more than 3× the ceiling', () => {
+    expect(summaryRow(markdown, '3. Latency')).toEqual([
+      '3. Latency p50 / p95 / p99, 3000 requests, 32 in flight',
+      '12.0 / 25.3 / 35.0 ms',
+      '5.0 / 8.0 / 10.0 ms',
+      '3.50× (p99)',
+      'p99 ≤ 3×',
+      '**missed**',
+    ]);
+  });
+
+  it('meets the burst target at exactly 2× the ceilings', () => {
+    expect(summaryRow(markdown, '4. Burst').slice(1)).toEqual([
+      '20.0 s',
+      '10.0 (mean of 8.0, 12.0) s',
+      '2.00×',
+      '≤ 2×',
+      '**met**',
+    ]);
+  });
+
+  it('judges memory at 10,000 and 100,000 stored, naming the spread of the starts', () => {
+    expect(summaryRow(markdown, '5. Memory with 10,000 stored')).toEqual([
+      '5. Memory with 10,000 stored: RSS (heap used)',
+      '150.2 MiB (40.0 MiB), median of 3 starts (148.1–152.3)',
+      '',
+      '',
+      'RSS ≤ 150 MiB',
+      '**missed**',
+    ]);
+    expect(summaryRow(markdown, '5. Memory with 100,000 stored').slice(1)).toEqual([
+      '620.0 MiB (40.0 MiB)',
+      '',
+      '',
+      'RSS ≤ 600 MiB',
+      '**missed**',
+    ]);
+    expect(summaryRow(markdown, '5. Start-up with 100,000 stored').slice(1)).toEqual([
+      '12.0 s / 13.0 s',
+      '',
+      '',
+      'ready ≤ 10 s at 100k',
+      '**missed**',
+    ]);
+  });
+
+  it('calls a store size that is not a target n/a rather than met', () => {
+    const quick = renderReport(report({ quick: true, store: { steps: [step(3_000, [90], 500)] } }));
+    expect(summaryRow(quick, '5. Memory with 3,000 stored').at(-1)).toBe('n/a (3,000 is not a target size)');
+    expect(summaryRow(quick, '5. Start-up with 3,000 stored').at(-1)).toBe('n/a (3,000 stored)');
+    expect(quick).toContain('**`--quick`: scaled-down sizes, a smoke test, not figures.**');
+  });
+
+  it('counts a Slack run faster than the one without Slack as no measurable cost', () => {
+    expect(summaryRow(markdown, '6. Slack on vs off').slice(1)).toEqual([
+      '81.0 vs 80.0 /s',
+      '',
+      '-1.2 %',
+      '≤ 5 %',
+      '**met** (no cost measurable)',
+    ]);
+  });
+
+  it('lists every run with its decider, CPU per 1,000 decisions and errors', () => {
+    expect(summaryRow(markdown, 'throughput-ceiling-no-events')[0]).toBe(
+      'throughput-ceiling-no-events (ceiling (no events))',
+    );
+    expect(summaryRow(markdown, 'throughput-greenlight').slice(8)).toEqual([
+      '1.0 / 2.0 / 0.5 / 0.5',
+      '0.5 → 1.5',
+      '0 / 0 / 0',
+    ]);
+  });
+
+  it('heads the report with the run, the machine and the NODE_OPTIONS used', () => {
+    const [first, second] = markdown.split('\n');
+    expect(first).toBe('Run 2026-05-04 10:00 UTC, 40.0 minutes: `node bench/controller.ts`');
+    expect(second).toContain('2 vCPUs (Test CPU), 7.8 GiB, Node.js v24.11.0');
+    expect(second).toContain('`--concurrency` 8 (its default), run compiled and bundled');
+    expect(second).toContain('with `NODE_OPTIONS=--max-semi-space-size=1`');
+  });
+
+  it('says when the store was scaled down, and why', () => {
+    const scaled = renderReport(
+      report({
+        store: {
+          steps: [step(10_000, [140], 2_000)],
+          scaledDown: { asked: 100_000, ran: 70_000, why: 'storing at 500 requests/s' },
+        },
+      }),
+    );
+    expect(scaled).toContain(
+      '**Scaled down:** the store was meant to reach 100,000 requests; it ran with 70,000 (storing at 500 requests/s).',
+    );
+    expect(summaryRow(scaled, '5. Memory with 10,000 stored').at(-1)).toBe('**met**');
+  });
+});
+
+describe('parseReport', () => {
+  it('reads a current results file', () => {
+    const written = report();
+    expect(parseReport(JSON.stringify(written), 'controller.json')).toEqual(written);
+  });
+
+  it('refuses the result of another benchmark', () => {
+    expect(() => parseReport('{"benchmark":"policy-engine"}', 'engine.json')).toThrow(
+      'engine.json is not a controller benchmark result',
+    );
+  });
+
+  it('refuses files written by the older benchmark, with --fixes runs or without NODE_OPTIONS', () => {
+    const withoutNodeOptions = JSON.stringify({ ...report(), controllerNodeOptions: undefined });
+    expect(() => parseReport(withoutNodeOptions, 'old.json')).toThrow(
+      /old\.json was written by an older benchmark/,
+    );
+    expect(() => parseReport(JSON.stringify({ ...report(), fixes: [] }), 'old.json')).toThrow(
+      /run `node bench\/controller\.ts` again/,
+    );
+  });
+});
+
+describe('deciderName and describeSchedule', () => {
+  it('names the deciders and schedules as the report shows them', () => {
+    expect(deciderName({ kind: 'ceiling', events: true })).toBe('ceiling');
+    expect(deciderName({ kind: 'ceiling', events: false })).toBe('ceiling (no events)');
+    expect(deciderName({ kind: 'greenlight' })).toBe('greenlight');
+    expect(deciderName({ kind: 'greenlight', notify: true })).toBe('greenlight, Slack off');
+    expect(deciderName({ kind: 'greenlight', notify: true, env: { SLACK_BOT_TOKEN: 'x' } })).toBe(
+      'greenlight, Slack on',
+    );
+    expect(describeSchedule(IN_FLIGHT)).toBe('3000 requests, 32 in flight');
+    expect(describeSchedule({ kind: 'rate', count: 3_000, perSecond: 50 })).toBe('3000 requests at 50/s');
+  });
+});
