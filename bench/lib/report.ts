@@ -6,7 +6,15 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { ProfileSummary } from './cpu-profile.ts';
 import { deciderName, describeSchedule, type RunResult } from './runs.ts';
 import type { SlackResult } from './slack.ts';
-import { formatInteger, formatOne, formatRatio, markdownTable, type Machine } from './stats.ts';
+import {
+  formatInteger,
+  formatOne,
+  formatRatio,
+  markdownTable,
+  summarize,
+  type LatencySummary,
+  type Machine,
+} from './stats.ts';
 import type { StoreResult } from './store.ts';
 
 export interface Report {
@@ -60,10 +68,12 @@ function ceilingCell(values: readonly number[], format: (value: number) => strin
   return `${format(mean(values))} (mean of ${values.map(format).join(', ')})`;
 }
 
-const latencyCell = (run: RunResult | undefined): string =>
-  run
-    ? `${formatOne(run.latency.p50Ms)} / ${formatOne(run.latency.p95Ms)} / ${formatOne(run.latency.p99Ms)} ms`
-    : '–';
+const latencyCell = (latency: LatencySummary): string =>
+  `${formatOne(latency.p50Ms)} / ${formatOne(latency.p95Ms)} / ${formatOne(latency.p99Ms)} ms`;
+
+/** The latencies of several runs of one kind, as one sample. */
+const pooled = (runs: readonly RunResult[]): LatencySummary =>
+  summarize(runs.flatMap((run) => run.latencySamplesMs));
 
 type Row = [string, string, string, string, string, string];
 
@@ -100,13 +110,17 @@ function throughputRows(runs: Report['runs']['throughput']): Row[] {
 }
 
 function latencyRows(runs: Report['runs']['latency']): Row[] {
-  const [ceiling] = ceilingRuns(runs);
-  const greenlight = greenlightRun(runs);
-  if (!greenlight || !ceiling) return [];
-  const ratio = greenlight.latency.p99Ms / ceiling.latency.p99Ms;
+  const ceilings = ceilingRuns(runs);
+  const greenlights = runs.filter((run) => run.decider.kind === 'greenlight');
+  const [first] = greenlights;
+  if (!first || ceilings.length === 0) return [];
+  const greenlight = pooled(greenlights);
+  const ceiling = pooled(ceilings);
+  const ratio = greenlight.p99Ms / ceiling.p99Ms;
+  const times = greenlights.length > 1 ? `${formatInteger(greenlights.length)} × ` : '';
   return [
     [
-      `3. Latency p50 / p95 / p99, ${describeSchedule(greenlight.schedule)}`,
+      `3. Latency p50 / p95 / p99, ${times}${describeSchedule(first.schedule)}${greenlights.length > 1 ? ' (runs pooled)' : ''}`,
       latencyCell(greenlight),
       latencyCell(ceiling),
       `${formatRatio(ratio)} (p99)`,
@@ -173,6 +187,9 @@ function storeRows(store: StoreResult | null): Row[] {
   return rows;
 }
 
+const throughputs = (runs: readonly RunResult[] | undefined): number[] =>
+  (runs ?? []).map((run) => run.decisionsPerSecond);
+
 function slackRow(slack: SlackResult | null): Row[] {
   if (!slack) return [];
   if (slack.status === 'pending') {
@@ -182,7 +199,7 @@ function slackRow(slack: SlackResult | null): Row[] {
   return [
     [
       '6. Slack on vs off: throughput lost',
-      `${formatOne(slack.on?.decisionsPerSecond ?? Number.NaN)} vs ${formatOne(slack.off?.decisionsPerSecond ?? Number.NaN)} /s`,
+      `${ceilingCell(throughputs(slack.on), formatOne)} vs ${ceilingCell(throughputs(slack.off), formatOne)} /s`,
       '',
       `${formatOne(cost)} %`,
       '≤ 5 %',
@@ -345,7 +362,7 @@ export function renderReport(report: Report): string {
     slack?.status === 'pending'
       ? `\n\nSlack: ${slack.reason ?? 'pending'}.`
       : slack
-        ? `\n\nSlack on: ${slack.slackCalls ?? 0} Web API calls during the run, ${slack.messagesPosted ?? 0} of them chat.postMessage (${slack.rateLimited ?? 0} answered 429; the emulator allows 1 message a second per channel, like Slack), for ${slack.on?.decided ?? 0} decisions.`
+        ? `\n\nSlack on: ${slack.slackCalls ?? 0} Web API calls during the Slack-on runs, ${slack.messagesPosted ?? 0} of them chat.postMessage (${slack.rateLimited ?? 0} answered 429; the emulator allows 1 message a second per channel, like Slack), for ${(slack.on ?? []).reduce((sum, run) => sum + run.decided, 0)} decisions.`
         : '';
   return [
     `Run ${report.startedAt.slice(0, 16).replace('T', ' ')} UTC, ${formatOne(report.minutes)} minutes: \`${report.command}\`${settingsNote}`,

@@ -48,6 +48,8 @@ export interface RunResult {
   readonly createsPerSecond: number;
   /** Create sent → `Decided=True` seen by the observer. */
   readonly latency: LatencySummary;
+  /** Every one of those latencies (ms, 0.1 ms resolution), to pool runs of the same kind. */
+  readonly latencySamplesMs: readonly number[];
   /** Create sent → create answered. */
   readonly createLatency: LatencySummary;
   /** CPU seconds each process spent during the measured part. */
@@ -217,6 +219,7 @@ export async function measureRun(
       decisionsPerSecond: round(latencies.length / seconds),
       createsPerSecond: round(latencies.length / ((lastAnswered - started) / 1000)),
       latency: summarize(latencies),
+      latencySamplesMs: latencies.map((ms) => round(ms, 1)),
       createLatency: summarize(createLatencies),
       cpuSeconds: cpuUsed(cpuBefore, cpuAfter),
       retries: stats.retries,

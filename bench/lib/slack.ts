@@ -1,7 +1,9 @@
 /**
- * Slack cost: the same throughput run twice, back to back, with a policy that announces every outcome
- * in Slack: once without Slack configured, once against the Slack emulator (test/slack-emulator, with
- * Slack's own 1 message/s/channel limit) through SLACK_API_URL. The cost is the throughput lost.
+ * Slack cost: the same throughput run four times with a policy that announces every outcome in Slack:
+ * without Slack configured, against the Slack emulator (test/slack-emulator, with Slack's own
+ * 1 message/s/channel limit) through SLACK_API_URL, again against it, and again without — off, on, on,
+ * off, so that a drift in the shared machine's load weighs on both sides. The cost is the throughput
+ * lost, mean against mean.
  */
 import type * as SlackEmulatorModule from '../../test/slack-emulator/index.ts';
 import type { BenchContext } from './context.ts';
@@ -11,9 +13,9 @@ import { round } from './stats.ts';
 export interface SlackResult {
   readonly status: 'measured' | 'pending';
   readonly reason?: string;
-  readonly off?: RunResult;
-  readonly on?: RunResult;
-  /** 1 − on/off throughput, in percent. */
+  readonly off?: readonly RunResult[];
+  readonly on?: readonly RunResult[];
+  /** 1 − mean on / mean off throughput, in percent. */
   readonly costPercent?: number;
   /** Web API calls the controller made during the Slack-on run, and how many were chat.postMessage. */
   readonly slackCalls?: number;
@@ -48,17 +50,26 @@ export async function measureSlack(context: BenchContext, schedule: Schedule): P
         slackCalls: 0,
       };
     }
-    const off = await measureRun(context, 'slack-off', { kind: 'greenlight', notify: true }, schedule);
+    const slackOff: Decider = { kind: 'greenlight', notify: true };
+    const off = [await measureRun(context, 'slack-off-1', slackOff, schedule)];
     const before = emulator.calls().length;
     const postedBefore = emulator.calls('chat.postMessage').length;
-    const on = await measureRun(context, 'slack-on', slackOn, schedule);
+    const on = [
+      await measureRun(context, 'slack-on-1', slackOn, schedule),
+      await measureRun(context, 'slack-on-2', slackOn, schedule),
+    ];
+    const slackCalls = emulator.calls().length - before;
+    const messagesPosted = emulator.calls('chat.postMessage').length - postedBefore;
+    off.push(await measureRun(context, 'slack-off-2', slackOff, schedule));
+    const throughput = (runs: readonly RunResult[]): number =>
+      runs.reduce((sum, run) => sum + run.decisionsPerSecond, 0) / runs.length;
     return {
       status: 'measured',
       off,
       on,
-      costPercent: round((1 - on.decisionsPerSecond / off.decisionsPerSecond) * 100),
-      slackCalls: emulator.calls().length - before,
-      messagesPosted: emulator.calls('chat.postMessage').length - postedBefore,
+      costPercent: round((1 - throughput(on) / throughput(off)) * 100),
+      slackCalls,
+      messagesPosted,
       rateLimited: emulator.rateLimited(),
     };
   } finally {
