@@ -85,6 +85,10 @@ export interface StoreStep {
   readonly controller: ControllerStart;
   /** RSS of every start, in MiB, in order. */
   readonly rssSamplesMiB: readonly number[];
+  /** Spawn → ready of every start, in order (optional: absent in results of earlier runs). */
+  readonly readySamplesMs?: readonly number[];
+  /** Spawn → first decision of every start, in order (optional, as above). */
+  readonly firstDecisionSamplesMs?: readonly number[];
 }
 
 export interface StoreResult {
@@ -310,6 +314,8 @@ export async function measureStore(context: BenchContext, settings: StoreSetting
       retries: stats.retries,
       controller,
       rssSamplesMiB: starts.map((start) => start.rssMiB),
+      readySamplesMs: starts.map((start) => start.readyMs),
+      firstDecisionSamplesMs: starts.map((start) => start.firstDecisionMs),
     });
     stored = size;
     if (scaledDown) break;

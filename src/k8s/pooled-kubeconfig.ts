@@ -11,6 +11,8 @@ type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>;
  */
 export class PooledKubeConfig extends KubeConfig {
   readonly #pools = new Map<string, Dispatcher>();
+  /** The last key and what it was computed from: hashing the credentials on every call cost 0.7 % of CPU. */
+  #lastKey: { cluster: unknown; user: unknown; key: string } | undefined;
 
   override async applySecurityAuthentication(context: RequestContext): Promise<void> {
     await super.applySecurityAuthentication(context);
@@ -38,16 +40,26 @@ export class PooledKubeConfig extends KubeConfig {
   #credentialsKey(): string {
     const cluster = this.getCurrentCluster();
     const user = this.getCurrentUser();
-    // Another CA or client certificate needs its own pool; tokens travel in headers, not in the pool.
-    const tls = [
-      cluster?.caData,
-      cluster?.caFile,
-      user?.certData,
-      user?.certFile,
-      user?.keyData,
-      user?.keyFile,
-    ];
-    const fingerprint = createHash('sha256').update(JSON.stringify(tls)).digest('hex').slice(0, 16);
-    return `${cluster?.server ?? ''}|${user?.name ?? ''}|${fingerprint}`;
+    // The objects are replaced, not changed, when a kubeconfig is loaded again.
+    if (this.#lastKey?.cluster !== cluster || this.#lastKey.user !== user)
+      this.#lastKey = { cluster, user, key: credentialsKey(cluster, user) };
+    return this.#lastKey.key;
   }
+}
+
+function credentialsKey(
+  cluster: ReturnType<KubeConfig['getCurrentCluster']>,
+  user: ReturnType<KubeConfig['getCurrentUser']>,
+): string {
+  // Another CA or client certificate needs its own pool; tokens travel in headers, not in the pool.
+  const tls = [
+    cluster?.caData,
+    cluster?.caFile,
+    user?.certData,
+    user?.certFile,
+    user?.keyData,
+    user?.keyFile,
+  ];
+  const fingerprint = createHash('sha256').update(JSON.stringify(tls)).digest('hex').slice(0, 16);
+  return `${cluster?.server ?? ''}|${user?.name ?? ''}|${fingerprint}`;
 }

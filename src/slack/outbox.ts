@@ -48,6 +48,8 @@ interface Item {
 interface Channel {
   readonly name: string;
   readonly queue: Item[];
+  /** How many queued items have each key (a copy may be queued again before the original leaves). */
+  readonly queuedKeys: Map<string, number>;
   pausedUntil: number;
   lastSentAt: number;
   scanned: boolean;
@@ -69,6 +71,8 @@ export class SlackOutbox {
   /** Single announcements by key, to update the "Escalated" one once the request is decided. */
   readonly #announced = new Map<string, { channel: string; ts: string }>();
   readonly #stop = new AbortController();
+  /** uid → how many items are queued for it, over all channels. */
+  readonly #queuedByUid = new Map<string, number>();
 
   constructor(deps: OutboxDeps) {
     this.#deps = deps;
@@ -78,8 +82,8 @@ export class SlackOutbox {
     for (const intent of intents) {
       if (this.#stop.signal.aborted || !this.#needed(intent)) continue;
       const channel = this.#channel(intent.channel);
-      if (channel.queue.some((item) => item.intent.key === intent.key)) continue;
-      channel.queue.push({ intent, attempts: 0, notBefore: 0, uncertain: false });
+      if (channel.queuedKeys.has(intent.key)) continue;
+      this.#enqueue(channel, { intent, attempts: 0, notBefore: 0, uncertain: false });
       this.#start(channel);
     }
     this.#reportDepth();
@@ -87,9 +91,23 @@ export class SlackOutbox {
 
   /** Whether anything is still queued for this request. */
   pending(uid: string): boolean {
-    for (const channel of this.#channels.values())
-      if (channel.queue.some((item) => item.intent.uid === uid)) return true;
-    return false;
+    return this.#queuedByUid.has(uid);
+  }
+
+  // Every queue change goes through these two, so that the lookups above stay O(1): a burst queues
+  // thousands of announcements, and a scan per submit made it quadratic (docs/benchmarks.md, F9).
+  #enqueue(channel: Channel, item: Item): void {
+    channel.queue.push(item);
+    increment(channel.queuedKeys, item.intent.key);
+    increment(this.#queuedByUid, item.intent.uid);
+  }
+
+  #dequeue(channel: Channel, item: Item): void {
+    const index = channel.queue.indexOf(item);
+    if (index < 0) return;
+    channel.queue.splice(index, 1);
+    decrement(channel.queuedKeys, item.intent.key);
+    decrement(this.#queuedByUid, item.intent.uid);
   }
 
   /**
@@ -128,7 +146,15 @@ export class SlackOutbox {
   #channel(name: string): Channel {
     let channel = this.#channels.get(name);
     if (!channel) {
-      channel = { name, queue: [], pausedUntil: 0, lastSentAt: 0, scanned: false, running: false };
+      channel = {
+        name,
+        queue: [],
+        queuedKeys: new Map(),
+        pausedUntil: 0,
+        lastSentAt: 0,
+        scanned: false,
+        running: false,
+      };
       this.#channels.set(name, channel);
     }
     return channel;
@@ -158,7 +184,7 @@ export class SlackOutbox {
       try {
         if (!channel.scanned) await this.#scan(channel);
         const sent = await this.#perform(channel, head);
-        channel.queue.splice(channel.queue.indexOf(head), 1);
+        this.#dequeue(channel, head);
         if (sent) channel.lastSentAt = Date.now();
       } catch (error) {
         this.#failed(channel, head, error);
@@ -263,7 +289,7 @@ export class SlackOutbox {
     if (!approval) return false;
     if (!tracked) {
       // The tracking message is not posted yet: come back after it.
-      channel.queue.push({ ...item, notBefore: Date.now() + 1_000 });
+      this.#enqueue(channel, { ...item, notBefore: Date.now() + 1_000 });
       return false;
     }
     const reply = progressReply(approval, waitingFor(request));
@@ -297,7 +323,7 @@ export class SlackOutbox {
     if (keys.length === 1) this.#announced.set(head.intent.key, posted);
     for (const key of keys) this.#done.add(key);
     // The head is removed by the caller; the others of the digest go now.
-    for (const item of batch.slice(1)) channel.queue.splice(channel.queue.indexOf(item), 1);
+    for (const item of batch.slice(1)) this.#dequeue(channel, item);
     return true;
   }
 
@@ -332,7 +358,7 @@ export class SlackOutbox {
         this.#deps.logger.warn('Slack call failed; retrying', { ...fields, attempts: item.attempts });
         return;
       case 'terminal':
-        channel.queue.splice(channel.queue.indexOf(item), 1);
+        this.#dequeue(channel, item);
         this.#deps.logger.error('Slack refused a message; giving up on it', fields);
         this.#deps.onTerminal(request, failure, channel.name);
         return;
@@ -376,4 +402,14 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
       { once: true },
     );
   });
+}
+
+function increment(counts: Map<string, number>, key: string): void {
+  counts.set(key, (counts.get(key) ?? 0) + 1);
+}
+
+function decrement(counts: Map<string, number>, key: string): void {
+  const left = (counts.get(key) ?? 0) - 1;
+  if (left > 0) counts.set(key, left);
+  else counts.delete(key);
 }
