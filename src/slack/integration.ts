@@ -95,9 +95,12 @@ export class SlackIntegration {
     });
   }
 
-  /** Starts interactivity. */
+  /** Starts interactivity, and the sweep that keeps memory flat (standbys too: they see every request). */
   async start(): Promise<void> {
     const { settings, logger } = this.#deps;
+    this.#sweeper = setInterval(() => {
+      this.#sweep();
+    }, SWEEP_MS).unref();
     const handle = (payload: unknown): Promise<void> => this.#interact(payload);
     if (settings.appToken) {
       this.#receiver = await startSocketReceiver({
@@ -135,11 +138,7 @@ export class SlackIntegration {
    */
   setLeading(leading: boolean): void {
     this.#leading = leading;
-    clearInterval(this.#sweeper);
     if (!leading) return;
-    this.#sweeper = setInterval(() => {
-      this.#sweep();
-    }, SWEEP_MS).unref();
     for (const request of this.#deps.requests.list()) this.requestChanged(request);
     void this.#announceRecentDecisions().catch((error: unknown) => {
       this.#deps.logger.warn('Could not read the last hour’s decisions; some may not be announced', {
