@@ -8,7 +8,6 @@
  *   node bench/policy-engine.ts --quick    a few seconds, for a smoke test
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { arch, availableParallelism, cpus, loadavg, platform, release, totalmem, type } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { ApprovalPolicy, ApprovalPolicySpec } from '../src/api/v1alpha1/approval-policy.ts';
@@ -17,7 +16,7 @@ import { compilePolicy, type CompiledPolicy } from '../src/policy/compile-policy
 import { decide, type Resolution } from '../src/policy/decide.ts';
 import { evaluatePolicy } from '../src/policy/evaluate-policy.ts';
 import type { JudgedApproval, PolicyVerdict } from '../src/policy/verdict.ts';
-import { markdownTable } from './lib/stats.ts';
+import { machine, markdownTable, oneMinuteLoad } from './lib/stats.ts';
 import { PAYMENTS_POLICY_SPEC, POLICY_NAME } from './lib/workload.ts';
 
 interface Settings {
@@ -265,21 +264,6 @@ function benchmarks(): Benchmark[] {
 }
 
 // ---- reporting ----
-
-function machine() {
-  const processors = cpus();
-  return {
-    os: `${type()} ${release()} (${platform()}/${arch()})`,
-    cpuModel: processors[0]?.model.trim() ?? 'unknown',
-    cpuCount: processors.length,
-    availableParallelism: availableParallelism(),
-    memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
-    node: process.version,
-    v8: process.versions.v8,
-  };
-}
-
-const oneMinuteLoad = (): number => Math.round((loadavg()[0] ?? 0) * 100) / 100;
 
 const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 const micros = new Intl.NumberFormat('en-US', { minimumFractionDigits: 1, maximumFractionDigits: 1 });
