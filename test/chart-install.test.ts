@@ -31,6 +31,7 @@ import { CLI, greenlight } from './support/cli.ts';
 import { cluster, createTestNamespace, kubeConfigAs } from './support/cluster.ts';
 import { waitForCondition } from './support/controller.ts';
 import { eventually } from './support/eventually.ts';
+import { greenlightAs } from './support/greenlight-objects.ts';
 import { startSlackEmulator, type SlackEmulator } from './slack-emulator/index.ts';
 
 // The chart applied to the real API server (server-side apply, as `helm install` or a GitOps tool would),
@@ -169,15 +170,7 @@ async function containerProcess(
 }
 
 async function createPolicy(namespace: string, name: string, spec: ApprovalPolicySpec): Promise<void> {
-  await kubeConfigAs('admin')
-    .makeApiClient(CustomObjectsApi)
-    .createNamespacedCustomObject({
-      group: 'greenlight.dev',
-      version: 'v1alpha1',
-      namespace,
-      plural: 'approvalpolicies',
-      body: { apiVersion: 'greenlight.dev/v1alpha1', kind: 'ApprovalPolicy', metadata: { name }, spec },
-    });
+  await greenlightAs('admin').createPolicy(namespace, name, spec);
 }
 
 async function installAndStart(): Promise<Installation> {

@@ -2,7 +2,6 @@ import { spawn } from 'node:child_process';
 import { cp, mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { CustomObjectsApi } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { imageNodeOptions } from '../bench/lib/build.ts';
 import { bundle } from '../scripts/bundle.ts';
@@ -12,6 +11,7 @@ import { REPOSITORY_ROOT, run } from './support/chart.ts';
 import { cluster, createTestNamespace, kubeConfigAs } from './support/cluster.ts';
 import { waitForCondition } from './support/controller.ts';
 import { eventually } from './support/eventually.ts';
+import { greenlightAs } from './support/greenlight-objects.ts';
 import { grant, REQUESTER_RULES } from './support/rbac.ts';
 import { startSlackEmulator } from './slack-emulator/index.ts';
 
@@ -78,30 +78,17 @@ describe('the production install (what the container image holds)', () => {
   }) => {
     const namespace = await createTestNamespace('production-install');
     await grant(namespace, { user: cluster().usernames.ci }, REQUESTER_RULES);
-    await kubeConfigAs('admin')
-      .makeApiClient(CustomObjectsApi)
-      .createNamespacedCustomObject({
-        group: 'greenlight.dev',
-        version: 'v1alpha1',
-        namespace,
-        plural: 'approvalpolicies',
-        body: {
-          apiVersion: 'greenlight.dev/v1alpha1',
-          kind: 'ApprovalPolicy',
-          metadata: { name: 'staging' },
-          spec: {
-            notify: { slack: { channel: '#workflow-updates' } },
-            rules: [
-              {
-                name: 'staging-is-free',
-                when: "params.environment == 'staging'",
-                decision: 'Approve',
-                message: 'staging deployments are approved',
-              },
-            ],
-          },
+    await greenlightAs('admin').createPolicy(namespace, 'staging', {
+      notify: { slack: { channel: '#workflow-updates' } },
+      rules: [
+        {
+          name: 'staging-is-free',
+          when: "params.environment == 'staging'",
+          decision: 'Approve',
+          message: 'staging deployments are approved',
         },
-      });
+      ],
+    });
     const slack = await startSlackEmulator({ socketPingIntervalMs: 0 });
     onTestFinished(() => slack.close());
     const [metrics, probes] = [await freeLoopbackPort(), await freeLoopbackPort()];

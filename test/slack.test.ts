@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ApprovalPolicySpec } from '../src/api/v1alpha1/approval-policy.ts';
+import type { ManagerOptions } from '../src/controllers/manager.ts';
 import { GreenlightApi } from '../src/k8s/greenlight-api.ts';
 import { freeLoopbackPort } from '../src/local-cluster/ports.ts';
 import { ActionId, buttonValue } from '../src/slack/messages.ts';
@@ -66,24 +67,41 @@ async function setup(
     socketPingIntervalMs: 0,
     ...(options.robot ? { users: [...DEFAULT_USERS, robot] } : {}),
   });
-  const port = await freeLoopbackPort();
-  const controller = await startController(namespace, {
-    slack: {
-      settings: {
-        botToken: slack.workspace.botToken,
-        signingSecret: slack.workspace.signingSecret,
-        appToken: options.socket ? slack.workspace.appToken : undefined,
-        apiUrl: slack.apiUrl,
-      },
-      bindAddress: `127.0.0.1:${port}`,
-      paceMs: options.paceMs ?? 200,
-    },
-  });
+  const { settings, port } = await slackSettings(slack, options);
+  const controller = await startController(namespace, { slack: settings });
   cleanups.push(async () => {
     await controller.stop();
     await slack.close();
   });
   return { namespace, slack, controller, eventsUrl: `http://127.0.0.1:${port}/slack/events` };
+}
+
+/** The controller's Slack settings for this emulator, with HTTP interactivity on a free port. */
+async function slackSettings(
+  slack: SlackEmulator,
+  options: { socket?: boolean; paceMs?: number } = {},
+): Promise<{ settings: NonNullable<ManagerOptions['slack']>; port: number }> {
+  const port = await freeLoopbackPort();
+  const settings = {
+    settings: {
+      botToken: slack.workspace.botToken,
+      signingSecret: slack.workspace.signingSecret,
+      appToken: options.socket ? slack.workspace.appToken : undefined,
+      apiUrl: slack.apiUrl,
+    },
+    bindAddress: `127.0.0.1:${port}`,
+    paceMs: options.paceMs ?? 200,
+  };
+  return { settings, port };
+}
+
+/** A second controller process for the namespace, after the first one stopped (a restart). */
+async function restart(env: Setup): Promise<RunningController> {
+  const restarted = await startController(env.namespace, {
+    slack: (await slackSettings(env.slack)).settings,
+  });
+  cleanups.push(() => restarted.stop());
+  return restarted;
 }
 
 async function escalate(env: Setup, name: string, amount = 5000) {
@@ -347,20 +365,7 @@ describe('Slack', () => {
     const status = { ...request.status };
     delete status.slack;
     await admin.replaceRequestStatus(await admin.getRequest(env.namespace, 'inv-48'), status);
-    const port = await freeLoopbackPort();
-    const restarted = await startController(env.namespace, {
-      slack: {
-        settings: {
-          botToken: env.slack.workspace.botToken,
-          signingSecret: env.slack.workspace.signingSecret,
-          appToken: undefined,
-          apiUrl: env.slack.apiUrl,
-        },
-        bindAddress: `127.0.0.1:${port}`,
-        paceMs: 200,
-      },
-    });
-    cleanups.push(() => restarted.stop());
+    await restart(env);
     const recovered = await eventually(
       async () => {
         const current = await admin.getRequest(env.namespace, 'inv-48');
@@ -389,21 +394,8 @@ describe('Slack', () => {
     await env.controller.stop();
     expect(env.slack.messages('C0WORKFLOW')).toEqual([]);
     env.slack.setOutage(false);
-    const port = await freeLoopbackPort();
     // The new process watches undecided requests only: these two reach it by reading the last hour's decisions.
-    const restarted = await startController(env.namespace, {
-      slack: {
-        settings: {
-          botToken: env.slack.workspace.botToken,
-          signingSecret: env.slack.workspace.signingSecret,
-          appToken: undefined,
-          apiUrl: env.slack.apiUrl,
-        },
-        bindAddress: `127.0.0.1:${port}`,
-        paceMs: 200,
-      },
-    });
-    cleanups.push(() => restarted.stop());
+    await restart(env);
     const keysPosted = (): string[] =>
       env.slack
         .messages('C0WORKFLOW')
