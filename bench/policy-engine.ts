@@ -101,10 +101,17 @@ const unmatchedPayment = payment('alice', { amount: 4200, currency: 'EUR', vendo
 
 const oneOfTwoApprovals: JudgedApproval[] = [
   {
-    approval: { approver: 'bob', via: 'kubernetes', decision: 'Approve', at: '2026-03-02T12:03:00Z' },
-    identity: 'bob',
-    approverOf: new Set(['payments', 'payments-v2']),
-    isRequester: false,
+    approval: {
+      approver: 'bob',
+      via: 'kubernetes',
+      decision: 'Approve',
+      at: '2026-03-02T12:03:00Z',
+      policy: 'payments',
+      policyGeneration: 1,
+    },
+    index: 0,
+    person: 'bob',
+    approverOf: new Set(['payments']),
   },
 ];
 

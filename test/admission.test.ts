@@ -21,7 +21,12 @@ const asAlice = new GreenlightApi(kubeConfigAs('alice'));
 const escalated: ApprovalRequestStatus = {
   phase: 'Escalated',
   evaluations: [
-    { policy: 'payments', result: 'Escalate', message: 'no rule matched; default decision Escalate' },
+    {
+      policy: 'payments',
+      result: 'Escalate',
+      message: 'no rule matched; default decision Escalate',
+      policyGeneration: 1,
+    },
   ],
 };
 
@@ -30,6 +35,8 @@ const approval = (approver: string, extra: Partial<Approval> = {}): Approval => 
   via: 'kubernetes',
   decision: 'Approve',
   at: '2026-11-26T12:00:00Z',
+  policy: 'payments',
+  policyGeneration: 1,
   ...extra,
 });
 
@@ -76,11 +83,11 @@ describe('admission: the requester is the caller', () => {
   });
 });
 
-describe('admission: people may only add one approval naming themselves', () => {
+describe('admission: people may only add their own answers to what was asked of them', () => {
   it('accepts alice adding her own approval, with her authenticated groups', async () => {
     const request = await escalatedRequest('admission-approve');
     const approved = await eventually(() =>
-      asAlice.addApproval(request, approval('alice', { groups: ['approvers', 'system:authenticated'] })),
+      asAlice.addApprovals(request, [approval('alice', { groups: ['approvers', 'system:authenticated'] })]),
     );
     expect(approved.status?.approvals).toEqual([
       approval('alice', { groups: ['approvers', 'system:authenticated'] }),
@@ -88,21 +95,49 @@ describe('admission: people may only add one approval naming themselves', () => 
     expect(approved.status?.phase).toBe('Escalated');
   });
 
-  it.each<[string, (request: ApprovalRequest) => Promise<unknown>, string]>([
+  it.each<[string, (request: ApprovalRequest) => Promise<unknown>, number, string]>([
     [
       'an approval in someone else’s name',
-      (request) => asAlice.addApproval(request, approval('bob')),
-      'the new entry must name the caller (alice) with via: kubernetes',
+      (request) => asAlice.addApprovals(request, [approval('bob')]),
+      403,
+      'a new entry must name the caller (alice) with via: kubernetes',
     ],
     [
       'an approval pretending to come from Slack',
-      (request) => asAlice.addApproval(request, approval('alice', { via: 'slack' })),
-      'the new entry must name the caller (alice) with via: kubernetes',
+      (request) => asAlice.addApprovals(request, [approval('alice', { via: 'slack' })]),
+      403,
+      'a new entry must name the caller (alice) with via: kubernetes',
     ],
     [
       'groups the caller does not have',
-      (request) => asAlice.addApproval(request, approval('alice', { groups: ['system:masters'] })),
+      (request) => asAlice.addApprovals(request, [approval('alice', { groups: ['system:masters'] })]),
+      403,
       "status.approvals[].groups must be the caller's groups",
+    ],
+    [
+      'an answer to a policy that did not escalate the request',
+      (request) => asAlice.addApprovals(request, [approval('alice', { policy: 'other' })]),
+      403,
+      'a new entry must answer a policy that escalated this request',
+    ],
+    [
+      'an answer to another generation of the policy than the one that asked',
+      (request) => asAlice.addApprovals(request, [approval('alice', { policyGeneration: 2 })]),
+      403,
+      'with the policyGeneration status.evaluations shows for it',
+    ],
+    [
+      'two answers by one person to one policy (filling the list)',
+      (request) =>
+        asAlice.addApprovals(request, [approval('alice'), approval('alice', { decision: 'Deny' })]),
+      422,
+      'a person answers each policy once',
+    ],
+    [
+      'a Slack identity on an answer via kubernetes',
+      (request) => asAlice.addApprovals(request, [approval('alice', { kubernetesUser: 'bob' })]),
+      422,
+      'kubernetesUser is for answers via slack',
     ],
     [
       'deciding the request herself',
@@ -117,43 +152,97 @@ describe('admission: people may only add one approval naming themselves', () => 
             decidedAt: '2026-11-26T12:00:00Z',
           },
         }),
+      403,
       'status.phase is written by Greenlight only',
     ],
     [
       'rewriting the why-trace',
       (request) => asAlice.replaceRequestStatus(request, { ...escalated, evaluations: [] }),
+      403,
       'status.evaluations is written by Greenlight only',
     ],
-    [
-      'two entries at once',
-      (request) =>
-        asAlice.replaceRequestStatus(request, {
-          ...escalated,
-          approvals: [approval('alice'), approval('alice')],
-        }),
-      'add exactly one entry to status.approvals',
-    ],
-  ])('refuses %s', async (_case, write, message) => {
+  ])('refuses %s', async (_case, write, code, message) => {
     const request = await escalatedRequest('admission-refuse');
     const refused = await refusal(write(request));
-    expect(refused.code).toBe(403);
+    expect(refused.code).toBe(code);
     expect(refused.message).toContain(message);
   });
 
-  it('refuses to remove what someone else said', async () => {
-    const request = await escalatedRequest('admission-remove');
+  it('refuses an answer from someone RBAC does not let approve the policy', async () => {
+    const request = await escalatedRequest('admission-rbac');
+    // carol may write status (so only the approve check can stop her), but not approve the policy.
+    await grant(request.metadata.namespace ?? '', { user: 'carol' }, APPROVER_RULES.slice(0, 2));
+    const asCarol = new GreenlightApi(kubeConfigAs('carol'));
+    const refused = await refusal(asCarol.addApprovals(request, [approval('carol')]));
+    expect(refused.code).toBe(403);
+    expect(refused.message).toContain("RBAC must allow you the verb 'approve' on the ApprovalPolicy");
+  });
+
+  it('refuses an answer while the request is still Pending: it counts for nothing asked yet', async () => {
+    const request = await escalatedRequest('admission-pending');
+    const pending = await asAdmin.replaceRequestStatus(request, { ...escalated, phase: 'Pending' });
+    const refused = await eventually(async () => {
+      const attempt = await refusal(asAlice.addApprovals(pending, [approval('alice')]));
+      expect(attempt.code).toBe(403);
+      return attempt;
+    });
+    expect(refused.message).toContain(
+      'answers are taken only while the request waits for people (Escalated); it is Pending',
+    );
+  });
+
+  it('keeps what was said as it was said, in order: no entry moved, changed or removed', async () => {
+    const request = await escalatedRequest('admission-ledger');
     const withBob = await asAdmin.replaceRequestStatus(request, {
       ...escalated,
       approvals: [approval('bob')],
     });
-    const refused = await eventually(async () => {
-      const attempt = await refusal(
+    const attempts = {
+      first: await refusal(
+        asAlice.replaceRequestStatus(withBob, {
+          ...escalated,
+          approvals: [approval('alice', { at: '2000-01-01T00:00:00Z' }), approval('bob')],
+        }),
+      ),
+      changed: await refusal(
+        asAlice.replaceRequestStatus(withBob, {
+          ...escalated,
+          approvals: [approval('bob', { decision: 'Deny' }), approval('alice')],
+        }),
+      ),
+      removed: await refusal(
         asAlice.replaceRequestStatus(withBob, { ...escalated, approvals: [approval('alice')] }),
-      );
-      expect(attempt.code).toBe(403);
-      return attempt;
+      ),
+    };
+    for (const refused of Object.values(attempts)) {
+      expect(refused.code).toBe(422);
+      expect(refused.message).toContain('status.approvals is append-only');
+    }
+  });
+
+  it('holds the controller to the same ledger: history is not rewritten by anyone', async () => {
+    const request = await escalatedRequest('admission-ledger-controller');
+    const both = await asAdmin.replaceRequestStatus(request, {
+      ...escalated,
+      approvals: [approval('alice'), approval('bob')],
     });
-    expect(refused.message).toContain('add exactly one entry to status.approvals and keep the existing ones');
+    const reordered = await refusal(
+      asAdmin.replaceRequestStatus(both, { ...escalated, approvals: [approval('bob'), approval('alice')] }),
+    );
+    expect(reordered.code).toBe(422);
+    expect(reordered.message).toContain('status.approvals is append-only');
+    const twice = await refusal(
+      asAdmin.replaceRequestStatus(both, {
+        ...escalated,
+        approvals: [
+          approval('alice'),
+          approval('bob'),
+          approval('U0ALICE', { via: 'slack', kubernetesUser: 'Alice' }),
+        ],
+      }),
+    );
+    expect(twice.code).toBe(422);
+    expect(twice.message).toContain('a person answers each policy once');
   });
 
   it('refuses approvals once the request is decided', async () => {
@@ -169,11 +258,11 @@ describe('admission: people may only add one approval naming themselves', () => 
       },
     });
     const refused = await eventually(async () => {
-      const attempt = await refusal(asAlice.addApproval(denied, approval('alice')));
+      const attempt = await refusal(asAlice.addApprovals(denied, [approval('alice')]));
       expect(attempt.code).toBe(403);
       return attempt;
     });
-    expect(refused.message).toContain('only undecided requests take approvals');
+    expect(refused.message).toContain('answers are taken only while the request waits for people');
   });
 
   it('lets the controller write any status', async () => {

@@ -123,12 +123,14 @@ function controllerGrants(scope: string, leaseNamespace: string, leaseName: stri
       `${verb} greenlight.dev/approvalpolicies in ${scope}`,
     ]),
     `update greenlight.dev/approvalrequests/status in ${scope}`,
-    // Slack clicks are appended to status.approvals with a JSON patch (GreenlightApi.addApproval).
+    // Slack clicks are appended to status.approvals with a JSON patch (GreenlightApi.addApprovals).
     `patch greenlight.dev/approvalrequests/status in ${scope}`,
     `update greenlight.dev/approvalpolicies/status in ${scope}`,
     `decide greenlight.dev/approvalrequests in ${scope}`,
     `create core/events in ${scope}`,
     'create authorization.k8s.io/subjectaccessreviews in cluster',
+    // The SlackIdentity that links a Slack user who clicks (SlackPeople.link).
+    'get greenlight.dev/slackidentities in cluster',
     `create coordination.k8s.io/leases in ${leaseNamespace}`,
     `get coordination.k8s.io/leases (${leaseName}) in ${leaseNamespace}`,
     `update coordination.k8s.io/leases (${leaseName}) in ${leaseNamespace}`,
@@ -480,7 +482,7 @@ describe('the Helm chart', () => {
     const withoutKeep = parseManifests(await template({ values: { crds: { keep: false } } }));
     expect(
       withoutKeep.filter((m) => m.kind === 'CustomResourceDefinition').map((m) => m.metadata.annotations),
-    ).toEqual([undefined, undefined]);
+    ).toEqual(CRDS.map(() => undefined));
     const off = parseManifests(await template({ values: { crds: { enabled: false } } }));
     expect(off.some((m) => m.kind === 'CustomResourceDefinition')).toBe(false);
   });

@@ -102,7 +102,10 @@ describe('greenlight request / wait', () => {
       '--comment',
       'vendor verified',
     ]);
-    expect(approve).toMatchObject({ code: 0, stdout: `recorded: alice approves ${namespace}/big\n` });
+    expect(approve).toMatchObject({
+      code: 0,
+      stdout: `recorded: alice approves ${namespace}/big (policy payments)\n`,
+    });
     const deny = await greenlight('bob', ['deny', 'bigger', '-n', namespace, '--comment', 'duplicate']);
     expect(deny.code).toBe(0);
 

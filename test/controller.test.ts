@@ -1,8 +1,9 @@
 import { AppsV1Api, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ApprovalPolicySpec } from '../src/api/v1alpha1/approval-policy.ts';
-import type { Approval } from '../src/api/v1alpha1/approval-request.ts';
 import { GreenlightApi } from '../src/k8s/greenlight-api.ts';
+import { answersTo } from './support/answers.ts';
+import { refusal } from './support/api-error.ts';
 import { greenlightAs } from './support/greenlight-objects.ts';
 import { cluster, createTestNamespace, kubeConfigAs } from './support/cluster.ts';
 import { startController, waitForCondition, type RunningController } from './support/controller.ts';
@@ -49,14 +50,6 @@ async function workspace(prefix: string, policies: Record<string, ApprovalPolicy
   return namespace;
 }
 
-const approval = (approver: string, decision: 'Approve' | 'Deny', groups: string[]): Approval => ({
-  approver,
-  via: 'kubernetes',
-  decision,
-  at: new Date().toISOString(),
-  groups,
-});
-
 async function eventsOf(namespace: string, name: string): Promise<string[]> {
   const list = await kubeConfigAs('admin').makeApiClient(CoreV1Api).listNamespacedEvent({ namespace });
   return list.items
@@ -81,12 +74,19 @@ describe('the controller', () => {
       reason: 'payments: payments below $500 are approved automatically',
     });
     expect(decided.status?.evaluations).toEqual([
-      { policy: 'payments', rule: 'over-limit', result: 'NoMatch', message: 'when is false' },
+      {
+        policy: 'payments',
+        rule: 'over-limit',
+        result: 'NoMatch',
+        message: 'when is false',
+        policyGeneration: 1,
+      },
       {
         policy: 'payments',
         rule: 'below-500',
         result: 'Approve',
         message: 'payments below $500 are approved automatically',
+        policyGeneration: 1,
       },
     ]);
     const conditions = Object.fromEntries((decided.status?.conditions ?? []).map((c) => [c.type, c]));
@@ -112,13 +112,16 @@ describe('the controller', () => {
     expect(escalated.status?.expiresAt).toBeDefined();
 
     const alice = new GreenlightApi(kubeConfigAs('alice'));
-    await alice.addApproval(escalated, approval('alice', 'Approve', ['approvers', 'system:authenticated']));
+    await alice.addApprovals(
+      escalated,
+      answersTo(escalated, 'alice', 'Approve', { groups: ['approvers', 'system:authenticated'] }),
+    );
     const approved = await waitForCondition(admin, namespace, 'inv-43', 'Approved');
     expect(approved.status?.decision).toMatchObject({ outcome: 'Approved', decidedBy: 'user:alice' });
     expect(approved.status?.conditions?.find((c) => c.type === 'Escalated')?.status).toBe('False');
   });
 
-  it('ignores an approval from someone RBAC does not allow to approve, and says why', async () => {
+  it('ignores an approval from someone the policy does not list, and says why', async () => {
     const namespace = await workspace('ctl-outsider', { payments });
     const escalated = await (async () => {
       await ci.createRequest(namespace, 'inv-44', {
@@ -128,10 +131,14 @@ describe('the controller', () => {
       });
       return waitForCondition(admin, namespace, 'inv-44', 'Escalated');
     })();
-    // carol is not in the approvers group: give her just enough RBAC to write her entry.
-    await grant(namespace, { user: 'carol' }, APPROVER_RULES.slice(0, 2));
+    // RBAC lets carol answer (so the API server takes her entry), but the policy lists only the
+    // approvers group, and she is not in it.
+    await grant(namespace, { user: 'carol' }, APPROVER_RULES);
     const carol = new GreenlightApi(kubeConfigAs('carol'));
-    await carol.addApproval(escalated, approval('carol', 'Approve', ['developers', 'system:authenticated']));
+    await carol.addApprovals(
+      escalated,
+      answersTo(escalated, 'carol', 'Approve', { groups: ['developers', 'system:authenticated'] }),
+    );
     await eventually(async () => {
       const request = await admin.getRequest(namespace, 'inv-44');
       expect(request.status?.phase).toBe('Escalated');
@@ -171,21 +178,26 @@ describe('the controller', () => {
     const alice = new GreenlightApi(kubeConfigAs('alice'));
     const bob = new GreenlightApi(kubeConfigAs('bob'));
     const groups = ['approvers', 'system:authenticated'];
-    request = await alice.addApproval(request, approval('alice', 'Approve', groups));
-    request = await alice.addApproval(request, approval('alice', 'Approve', groups));
+    request = await alice.addApprovals(request, answersTo(request, 'alice', 'Approve', { groups }));
+    const again = await refusal(
+      alice.addApprovals(request, answersTo(request, 'alice', 'Approve', { groups })),
+    );
+    expect(again.code).toBe(422);
+    expect(again.message).toContain('a person answers each policy once');
     await eventually(async () => {
       const current = await admin.getRequest(namespace, 'big');
       expect(current.status?.conditions?.find((c) => c.type === 'Escalated')?.message).toContain(
         'waiting for 1 of 2 approvals for policy payments',
       );
     });
-    await bob.addApproval(await admin.getRequest(namespace, 'big'), approval('bob', 'Approve', groups));
+    const current = await admin.getRequest(namespace, 'big');
+    await bob.addApprovals(current, answersTo(current, 'bob', 'Approve', { groups }));
     const approved = await waitForCondition(admin, namespace, 'big', 'Approved');
     expect(approved.status?.decision).toMatchObject({
       decidedBy: 'user:bob',
       reason: 'approved by alice, bob',
     });
-    expect(request.status?.approvals).toHaveLength(2);
+    expect(approved.status?.approvals?.map((a) => a.approver)).toEqual(['alice', 'bob']);
   });
 
   it('denies, as the controller, a request no policy selects', async () => {

@@ -1,19 +1,17 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ApprovalPolicySpec } from '../src/api/v1alpha1/approval-policy.ts';
-import type { ManagerOptions } from '../src/controllers/manager.ts';
 import { GreenlightApi } from '../src/k8s/greenlight-api.ts';
-import { freeLoopbackPort } from '../src/local-cluster/ports.ts';
 import { ActionId, buttonValue } from '../src/slack/messages.ts';
-import { greenlightAs } from './support/greenlight-objects.ts';
+import { greenlightAs, linkSlackUser } from './support/greenlight-objects.ts';
 import { createTestNamespace, kubeConfigAs } from './support/cluster.ts';
 import { startController, waitForCondition, type RunningController } from './support/controller.ts';
+import { httpClick, slackSettings, trackedInSlack } from './support/slack.ts';
 import { eventually } from './support/eventually.ts';
 import { grant, REQUESTER_RULES } from './support/rbac.ts';
 import {
   DEFAULT_USERS,
   deliverInteraction,
   startSlackEmulator,
-  type HttpClickResult,
   type SlackEmulator,
 } from './slack-emulator/index.ts';
 
@@ -76,25 +74,6 @@ async function setup(
   return { namespace, slack, controller, eventsUrl: `http://127.0.0.1:${port}/slack/events` };
 }
 
-/** The controller's Slack settings for this emulator, with HTTP interactivity on a free port. */
-async function slackSettings(
-  slack: SlackEmulator,
-  options: { socket?: boolean; paceMs?: number } = {},
-): Promise<{ settings: NonNullable<ManagerOptions['slack']>; port: number }> {
-  const port = await freeLoopbackPort();
-  const settings = {
-    settings: {
-      botToken: slack.workspace.botToken,
-      signingSecret: slack.workspace.signingSecret,
-      appToken: options.socket ? slack.workspace.appToken : undefined,
-      apiUrl: slack.apiUrl,
-    },
-    bindAddress: `127.0.0.1:${port}`,
-    paceMs: options.paceMs ?? 200,
-  };
-  return { settings, port };
-}
-
 /** A second controller process for the namespace, after the first one stopped (a restart). */
 async function restart(env: Setup): Promise<RunningController> {
   const restarted = await startController(env.namespace, {
@@ -111,24 +90,7 @@ async function escalate(env: Setup, name: string, amount = 5000) {
     requester: ciUser,
     parameters: { amount, currency: 'USD' },
   });
-  await waitForCondition(admin, env.namespace, name, 'Escalated');
-  const tracked = await eventually(async () => {
-    const request = await admin.getRequest(env.namespace, name);
-    if (!request.status?.slack?.ts) throw new Error('no tracking message recorded yet');
-    return request;
-  });
-  const slack = tracked.status?.slack;
-  if (!slack) throw new Error('unreachable');
-  return { request: tracked, channel: slack.channel, ts: slack.ts };
-}
-
-type HttpClick = Omit<Extract<Parameters<SlackEmulator['click']>[0], { via: 'http' }>, 'via'>;
-
-/** A click delivered over HTTP, as Slack does it; the result has the status and the request sent. */
-async function httpClick(slack: SlackEmulator, options: HttpClick): Promise<HttpClickResult> {
-  const result = await slack.click({ ...options, via: 'http' });
-  if (result.via !== 'http') throw new Error('the emulator answered a socket click');
-  return result;
+  return trackedInSlack(admin, env.namespace, name);
 }
 
 /** The Greenlight keys a message's metadata carries (one for a message, several for a digest). */
@@ -253,7 +215,7 @@ describe('Slack', () => {
     expect((await admin.getRequest(env.namespace, 'inv-45')).status?.phase).toBe('Escalated');
     await click('U0BOB');
     const approved = await waitForCondition(admin, env.namespace, 'inv-45', 'Approved');
-    expect(approved.status?.decision?.reason).toBe('approved by U0ALICE, U0BOB');
+    expect(approved.status?.decision?.reason).toBe('approved by U0ALICE (alice), U0BOB (bob)');
   });
 
   it('refuses an outsider, a forged signature and a replay, and changes nothing', async () => {
@@ -302,9 +264,10 @@ describe('Slack', () => {
     expect((current.status?.approvals ?? []).map((a) => a.approver)).toEqual([]);
   });
 
-  it('refuses a self-approval: the Slack user whose email is the requester', async () => {
-    // The CI pipeline's service account has a Slack user (its email is the Kubernetes username)
-    // listed as an approver: still, it cannot approve what it asked for.
+  it('refuses a self-approval: the Slack user linked to the requester', async () => {
+    // The CI pipeline's service account has a Slack user, linked to it and listed as an approver:
+    // still, it cannot approve what it asked for.
+    await linkSlackUser('U0ROBOT', ciUser);
     const env = await setup('slack-self', {
       spec: payments({ approvers: { slackUsers: ['U0ROBOT'] } }),
       robot: true,
@@ -323,7 +286,7 @@ describe('Slack', () => {
       () => env.slack.ephemerals().find((e) => e.user === 'U0ROBOT'),
       10_000,
     );
-    expect(ephemeral.text).toBe('You asked for this; someone else has to approve it.');
+    expect(ephemeral.text).toBe(`You asked for this (as ${ciUser}); someone else has to approve it.`);
     expect((await env.controller.metrics.metrics()).body).toMatch(
       /greenlight_slack_interactions_total\{result="self_approval"\} 1/,
     );

@@ -1,4 +1,5 @@
 import type { ApprovalRequest } from '../api/v1alpha1/approval-request.ts';
+import { describeAnswerer } from '../policy/person.ts';
 
 /** One line for a phase change or a final decision: `Approved by policy:payments/below-500: below $500`. */
 export function summarize(request: ApprovalRequest): string {
@@ -62,8 +63,15 @@ function why(request: ApprovalRequest): string[] {
 function people(request: ApprovalRequest): string[] {
   const approvals = request.status?.approvals ?? [];
   if (approvals.length === 0) return [];
-  const rows = approvals.map((a) => [a.approver, a.via, a.decision, a.at, a.comment ?? '']);
-  return section('People', table([['WHO', 'VIA', 'ANSWER', 'AT', 'COMMENT'], ...rows]));
+  const rows = approvals.map((a) => [
+    describeAnswerer(a),
+    a.via,
+    a.decision,
+    `${a.policy} (generation ${String(a.policyGeneration)})`,
+    a.at,
+    a.comment ?? '',
+  ]);
+  return section('People', table([['WHO', 'VIA', 'ANSWER', 'FOR POLICY', 'AT', 'COMMENT'], ...rows]));
 }
 
 function conditions(request: ApprovalRequest): string[] {

@@ -6,7 +6,8 @@ import {
   type V1PolicyRule,
 } from '@kubernetes/client-node';
 import { isConflict } from '../k8s/api-errors.ts';
-import { CI_USERNAME } from '../local-cluster/identities.ts';
+import { GreenlightApi } from '../k8s/greenlight-api.ts';
+import { CI_USERNAME, HUMANS } from '../local-cluster/identities.ts';
 import { installAdmissionPolicies, installCrds, kubectl } from '../local-cluster/kubectl.ts';
 import type { LocalCluster } from '../local-cluster/control-plane.ts';
 
@@ -60,9 +61,18 @@ async function role(
   );
 }
 
+/** Links each person's Slack account to their Kubernetes user (SlackIdentity objects), as a platform team would. */
+export async function linkSlackIdentities(admin: KubeConfig): Promise<void> {
+  const api = new GreenlightApi(admin);
+  for (const human of Object.values(HUMANS)) {
+    await ignoreExisting(api.linkSlackUser(human.slackUser, human.name));
+  }
+}
+
 /**
  * What a platform team does once: the CRDs and admission policies, the sample namespaces, RBAC for
- * the CI pipeline (asks) and the approvers group (answers), and the example policies.
+ * the CI pipeline (asks) and the approvers group (answers), people's Slack identities, and the
+ * example policies.
  */
 export async function installDemo(cluster: LocalCluster, admin: KubeConfig): Promise<void> {
   const kubeconfig = cluster.kubeconfigs.admin;
@@ -83,6 +93,7 @@ export async function installDemo(cluster: LocalCluster, admin: KubeConfig): Pro
       subject: { kind: 'Group', name: 'approvers' },
     });
   }
+  await linkSlackIdentities(admin);
   for (const policy of ['deployments/policy.yaml', 'payments/policy.yaml']) {
     await kubectl(cluster.kubectl, kubeconfig, [
       'apply',

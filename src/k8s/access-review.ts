@@ -49,3 +49,25 @@ export class SubjectAccessReviewer implements AccessReviewer {
     return allowed;
   }
 }
+
+/** Whether the caller may `approve` the policy (a SelfSubjectAccessReview, as admission will check it). */
+export async function callerMayApprove(
+  kubeConfig: KubeConfig,
+  namespace: string,
+  policy: string,
+): Promise<boolean> {
+  const review = await kubeConfig.makeApiClient(AuthorizationV1Api).createSelfSubjectAccessReview({
+    body: {
+      spec: {
+        resourceAttributes: {
+          group: GROUP,
+          resource: APPROVAL_POLICY_PLURAL,
+          verb: 'approve',
+          namespace,
+          name: policy,
+        },
+      },
+    },
+  });
+  return review.status?.allowed === true;
+}

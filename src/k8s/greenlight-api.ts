@@ -14,6 +14,13 @@ import {
   type ApprovalRequestStatus,
 } from '../api/v1alpha1/approval-request.ts';
 import { API_VERSION, GROUP, VERSION } from '../api/v1alpha1/schema.ts';
+import {
+  SLACK_IDENTITY_KIND,
+  SLACK_IDENTITY_PLURAL,
+  slackIdentityName,
+  type SlackIdentity,
+} from '../api/v1alpha1/slack-identity.ts';
+import { isNotFound } from './api-errors.ts';
 import { collectionPath } from './resources.ts';
 
 const LIST_PAGE_SIZE = 500;
@@ -63,6 +70,16 @@ export class GreenlightApi {
       plural: APPROVAL_REQUEST_PLURAL,
       name,
     })) as ApprovalRequest;
+  }
+
+  async getPolicy(namespace: string, name: string): Promise<ApprovalPolicy> {
+    return (await this.#objects.getNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace,
+      plural: APPROVAL_POLICY_PLURAL,
+      name,
+    })) as ApprovalPolicy;
   }
 
   async createRequest(
@@ -122,16 +139,17 @@ export class GreenlightApi {
   }
 
   /**
-   * Appends one entry to status.approvals with a JSON patch that first tests the resourceVersion,
-   * so a concurrent change makes the patch fail instead of losing anyone's answer.
+   * Appends entries (a person's answer, one per policy it answers) to status.approvals with a JSON
+   * patch that first tests the resourceVersion, so a concurrent change makes the patch fail instead
+   * of losing anyone's answer.
    */
-  async addApproval(request: ApprovalRequest, approval: Approval): Promise<ApprovalRequest> {
+  async addApprovals(request: ApprovalRequest, approvals: readonly Approval[]): Promise<ApprovalRequest> {
     const existing = request.status?.approvals;
     const patch = [
       { op: 'test', path: '/metadata/resourceVersion', value: request.metadata.resourceVersion },
-      existing
-        ? { op: 'add', path: '/status/approvals/-', value: approval }
-        : { op: 'add', path: '/status/approvals', value: [approval] },
+      ...(existing
+        ? approvals.map((value) => ({ op: 'add', path: '/status/approvals/-', value }))
+        : [{ op: 'add', path: '/status/approvals', value: approvals }]),
     ];
     return (await this.#objects.patchNamespacedCustomObjectStatus(
       {
@@ -144,5 +162,37 @@ export class GreenlightApi {
       },
       setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
     )) as ApprovalRequest;
+  }
+
+  /** Links a Slack user to a Kubernetes user: creates their SlackIdentity. */
+  async linkSlackUser(slackUser: string, kubernetesUser: string): Promise<SlackIdentity> {
+    return (await this.#objects.createClusterCustomObject({
+      group: GROUP,
+      version: VERSION,
+      plural: SLACK_IDENTITY_PLURAL,
+      body: {
+        apiVersion: API_VERSION,
+        kind: SLACK_IDENTITY_KIND,
+        metadata: { name: slackIdentityName(slackUser) },
+        spec: { slackUser, kubernetesUser },
+      },
+    })) as SlackIdentity;
+  }
+
+  /** The Kubernetes user a SlackIdentity links the Slack user to; undefined when none does. */
+  async linkedKubernetesUser(slackUser: string): Promise<string | undefined> {
+    try {
+      const identity = (await this.#objects.getClusterCustomObject({
+        group: GROUP,
+        version: VERSION,
+        plural: SLACK_IDENTITY_PLURAL,
+        name: slackIdentityName(slackUser),
+      })) as SlackIdentity;
+      // The CRD's own rules keep name and spec in step; checking again costs nothing.
+      return identity.spec.slackUser === slackUser ? identity.spec.kubernetesUser : undefined;
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
   }
 }

@@ -10,12 +10,16 @@ export interface StaticUser {
 
 export const ADMIN: StaticUser = { name: 'greenlight-admin', groups: ['system:masters'] };
 
-/** Two approvers and one colleague who is not an approver (for "an outsider clicks" cases). */
+/**
+ * Two approvers and one colleague who is not an approver (for "an outsider clicks" cases), each with
+ * the Slack account the demo's Slack emulator gives them: the local control plane links them with
+ * SlackIdentity objects, as a platform team would (dave, the emulator's fourth user, stays unlinked).
+ */
 export const HUMANS = {
-  alice: { name: 'alice', groups: ['approvers'] },
-  bob: { name: 'bob', groups: ['approvers'] },
-  carol: { name: 'carol', groups: ['developers'] },
-} as const satisfies Record<string, StaticUser>;
+  alice: { name: 'alice', groups: ['approvers'], slackUser: 'U0ALICE' },
+  bob: { name: 'bob', groups: ['approvers'], slackUser: 'U0BOB' },
+  carol: { name: 'carol', groups: ['developers'], slackUser: 'U0CAROL' },
+} as const satisfies Record<string, StaticUser & { slackUser: string }>;
 
 export const CI_SERVICE_ACCOUNT = { namespace: 'ci', name: 'deployer' } as const;
 export const CI_USERNAME = `system:serviceaccount:${CI_SERVICE_ACCOUNT.namespace}:${CI_SERVICE_ACCOUNT.name}`;

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { RuleDecision } from '../api/v1alpha1/approval-policy.ts';
 import type { Approval } from '../api/v1alpha1/approval-request.ts';
 import { combine, type Combined } from './combine.ts';
-import { tally, type Tally } from './tally.ts';
+import { personOf } from './person.ts';
+import { tally, type CountedQuestion, type Tally } from './tally.ts';
 import type { JudgedApproval, PolicyVerdict } from './verdict.ts';
 
 function verdict(
@@ -21,33 +22,53 @@ function verdict(
   };
 }
 
+/**
+ * One answer to the `payments` policy (generation 1 unless said otherwise); answers arrive in the
+ * order the list gives them (the index), whatever `at` says.
+ */
 function answer(
   approver: string,
   decision: 'Approve' | 'Deny',
   at: string,
   approverOf: string[],
-  extra: { isRequester?: boolean; via?: 'slack' | 'kubernetes'; comment?: string } = {},
-): JudgedApproval {
+  extra: {
+    via?: 'slack' | 'kubernetes';
+    kubernetesUser?: string;
+    comment?: string;
+    policy?: string;
+    generation?: number;
+  } = {},
+): Omit<JudgedApproval, 'index'> {
   const approval: Approval = {
     approver,
     via: extra.via ?? 'kubernetes',
     decision,
     at,
+    policy: extra.policy ?? approverOf[0] ?? 'payments',
+    policyGeneration: extra.generation ?? 1,
+    ...(extra.kubernetesUser ? { kubernetesUser: extra.kubernetesUser } : {}),
     ...(extra.comment ? { comment: extra.comment } : {}),
   };
-  return {
-    approval,
-    identity: approver,
-    approverOf: new Set(approverOf),
-    isRequester: extra.isRequester ?? false,
-  };
+  return { approval, person: personOf(approval), approverOf: new Set(approverOf) };
 }
+
+/** Answers in arrival order. */
+const arrived = (answers: Omit<JudgedApproval, 'index'>[]): JudgedApproval[] =>
+  answers.map((a, index) => ({ ...a, index }));
+
+const question = (policy: string, extra: Partial<CountedQuestion> = {}): CountedQuestion => ({
+  policy,
+  generation: 1,
+  allowSelfApproval: false,
+  requester: 'system:serviceaccount:ci:deployer',
+  ...extra,
+});
 
 const noAnswers = (): Tally => ({ approvals: [], ignored: [] });
 const answered =
-  (answers: JudgedApproval[], allowSelfApproval = false) =>
+  (answers: Omit<JudgedApproval, 'index'>[], extra: Partial<CountedQuestion> = {}) =>
   (policy: string): Tally =>
-    tally(answers, { name: policy, allowSelfApproval });
+    tally(arrived(answers), question(policy, extra));
 
 describe('combine', () => {
   it.each<[string, PolicyVerdict[], Partial<Combined>]>([
@@ -112,22 +133,46 @@ describe('combine', () => {
       kind: 'Escalated',
       waitingOn: [{ policy: 'payments', approvals: 1, required: 2 }],
     });
-    const both = [...first, answer('bob', 'Approve', '2026-11-26T10:05:00Z', ['payments'], { via: 'slack' })];
+    const both = [
+      ...first,
+      answer('U0BOB', 'Approve', '2026-11-26T10:05:00Z', ['payments'], {
+        via: 'slack',
+        kubernetesUser: 'bob',
+      }),
+    ];
     expect(combine(verdicts, answered(both))).toEqual({
       kind: 'Decided',
       outcome: 'Approved',
-      decidedBy: 'slack:bob',
-      reason: 'approved by alice, bob',
+      decidedBy: 'slack:U0BOB',
+      reason: 'approved by alice, U0BOB (bob)',
     });
   });
 
-  it('counts a person once, whatever they click twice', () => {
+  it('counts a person once, whether they answer with kubectl, in Slack, or both', () => {
     const verdicts = [verdict('payments', 'Escalate', { required: 2 })];
     const twice = [
       answer('alice', 'Approve', '2026-11-26T10:00:00Z', ['payments']),
-      answer('alice', 'Approve', '2026-11-26T10:01:00Z', ['payments'], { via: 'slack' }),
+      answer('U0ALICE', 'Approve', '2026-11-26T10:01:00Z', ['payments'], {
+        via: 'slack',
+        kubernetesUser: 'Alice',
+      }),
     ];
-    expect(combine(verdicts, answered(twice))).toMatchObject({ kind: 'Escalated' });
+    expect(combine(verdicts, answered(twice))).toMatchObject({
+      kind: 'Escalated',
+      waitingOn: [{ policy: 'payments', approvals: 1, required: 2 }],
+    });
+  });
+
+  it('credits the answer that arrived last, whatever time its author wrote on it', () => {
+    const verdicts = [verdict('payments', 'Escalate', { required: 2 })];
+    const answers = [
+      answer('alice', 'Approve', '2099-01-01T00:00:00Z', ['payments']),
+      answer('bob', 'Approve', '2000-01-01T00:00:00Z', ['payments']),
+    ];
+    expect(combine(verdicts, answered(answers))).toMatchObject({
+      outcome: 'Approved',
+      decidedBy: 'user:bob',
+    });
   });
 
   it('denies when any approver of an escalating policy denies, with their comment', () => {
@@ -166,41 +211,81 @@ describe('combine', () => {
 });
 
 describe('tally', () => {
-  const policy = { name: 'payments', allowSelfApproval: false };
-
   it('ignores outsiders and the requester, and says why', () => {
     const result = tally(
-      [
-        answer('carol', 'Approve', '2026-11-26T10:00:00Z', ['other']),
-        answer('dave', 'Approve', '2026-11-26T10:01:00Z', ['payments'], { isRequester: true }),
+      arrived([
+        answer('carol', 'Approve', '2026-11-26T10:00:00Z', [], { policy: 'payments' }),
+        answer('dave', 'Approve', '2026-11-26T10:01:00Z', ['payments']),
         answer('alice', 'Approve', '2026-11-26T10:02:00Z', ['payments']),
-      ],
-      policy,
+      ]),
+      question('payments', { requester: 'dave' }),
     );
-    expect(result.approvals.map((a) => a.approver)).toEqual(['alice']);
+    expect(result.approvals.map((a) => a.approval.approver)).toEqual(['alice']);
     expect(result.ignored.map((i) => [i.approval.approver, i.why])).toEqual([
       ['carol', 'not an approver of policy payments'],
       ['dave', 'the requester cannot approve their own request'],
     ]);
   });
 
-  it('counts the requester when the policy allows self-approval', () => {
+  it('knows the requester in Slack too, whatever the case of their username', () => {
     const result = tally(
-      [answer('dave', 'Approve', '2026-11-26T10:01:00Z', ['payments'], { isRequester: true })],
-      { ...policy, allowSelfApproval: true },
+      arrived([
+        answer('U0DAVE', 'Approve', '2026-11-26T10:01:00Z', ['payments'], {
+          via: 'slack',
+          kubernetesUser: 'Dave@Example.com',
+        }),
+      ]),
+      question('payments', { requester: 'dave@example.com' }),
     );
-    expect(result.approvals.map((a) => a.approver)).toEqual(['dave']);
+    expect(result.approvals).toEqual([]);
+    expect(result.ignored.map((i) => i.why)).toEqual(['the requester cannot approve their own request']);
   });
 
-  it("keeps each person's latest answer", () => {
+  it('counts the requester when the policy allows self-approval', () => {
     const result = tally(
-      [
+      arrived([answer('dave', 'Approve', '2026-11-26T10:01:00Z', ['payments'])]),
+      question('payments', { requester: 'dave', allowSelfApproval: true }),
+    );
+    expect(result.approvals.map((a) => a.approval.approver)).toEqual(['dave']);
+  });
+
+  it('never counts a Slack answer that is not linked to a Kubernetes user', () => {
+    const result = tally(
+      arrived([answer('U0ALICE', 'Approve', '2026-11-26T10:01:00Z', ['payments'], { via: 'slack' })]),
+      question('payments'),
+    );
+    expect(result.approvals).toEqual([]);
+    expect(result.ignored[0]?.why).toContain('Slack user U0ALICE is not linked to a Kubernetes user');
+  });
+
+  it("keeps each person's first answer: an answer is final", () => {
+    const result = tally(
+      arrived([
         answer('alice', 'Deny', '2026-11-26T10:00:00Z', ['payments']),
         answer('alice', 'Approve', '2026-11-26T10:03:00Z', ['payments']),
-      ],
-      policy,
+      ]),
+      question('payments'),
     );
-    expect(result.denial).toBeUndefined();
-    expect(result.approvals.map((a) => a.at)).toEqual(['2026-11-26T10:03:00Z']);
+    expect(result.denial?.approval.decision).toBe('Deny');
+    expect(result.approvals).toEqual([]);
+    expect(result.ignored.map((i) => i.why)).toEqual(['alice already answered for policy payments']);
+  });
+
+  it('counts only answers to this policy at its current generation', () => {
+    const result = tally(
+      arrived([
+        answer('alice', 'Approve', '2026-11-26T10:00:00Z', ['payments'], { generation: 1 }),
+        answer('bob', 'Approve', '2026-11-26T10:01:00Z', ['security'], { policy: 'security' }),
+        answer('carol', 'Approve', '2026-11-26T10:02:00Z', ['payments'], { generation: 2 }),
+      ]),
+      question('payments', { generation: 2 }),
+    );
+    expect(result.approvals.map((a) => a.approval.approver)).toEqual(['carol']);
+    expect(result.ignored.map((i) => [i.approval.approver, i.why])).toEqual([
+      [
+        'alice',
+        'given to generation 1 of policy payments, which has changed since (generation 2): answer again',
+      ],
+    ]);
   });
 });

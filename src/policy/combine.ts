@@ -1,6 +1,7 @@
 import type { Approval } from '../api/v1alpha1/approval-request.ts';
+import { describeAnswerer } from './person.ts';
 import type { Tally } from './tally.ts';
-import { DecidedBy, type PolicyVerdict } from './verdict.ts';
+import { DecidedBy, type JudgedApproval, type PolicyVerdict } from './verdict.ts';
 
 export interface WaitingOn {
   readonly policy: string;
@@ -58,9 +59,14 @@ function combineEscalation(
   tallyFor: (policy: string) => Tally,
 ): Combined {
   const tallies = escalating.map((verdict) => ({ verdict, tally: tallyFor(verdict.policy) }));
-  const denial = tallies.map((t) => t.tally.denial).find((d): d is Approval => d !== undefined);
+  const denial = firstArrived(tallies.map((t) => t.tally.denial));
   if (denial) {
-    return decided('Denied', DecidedBy.person(denial), withComment(`denied by ${denial.approver}`, denial));
+    const { approval } = denial;
+    return decided(
+      'Denied',
+      DecidedBy.person(approval),
+      withComment(`denied by ${describeAnswerer(approval)}`, approval),
+    );
   }
   const waitingOn = tallies.map(({ verdict, tally }) => ({
     policy: verdict.policy,
@@ -68,23 +74,52 @@ function combineEscalation(
     required: verdict.requiredApprovals,
   }));
   if (waitingOn.every((w) => w.approvals >= w.required)) {
-    // The person whose answer completed the last missing approval decided.
-    const last = tallies
-      .map(({ verdict, tally }) => tally.approvals[verdict.requiredApprovals - 1])
-      .filter((a): a is Approval => a !== undefined)
-      .sort((a, b) => a.at.localeCompare(b.at))
-      .at(-1);
+    // Whoever's answer arrived last among those that completed a quorum decided (by arrival, never by a
+    // time a client wrote).
+    const last = lastArrived(
+      tallies.map(({ verdict, tally }) => tally.approvals[verdict.requiredApprovals - 1]),
+    );
     if (last) {
-      const approvers = [...new Set(tallies.flatMap(({ tally }) => tally.approvals.map((a) => a.approver)))];
+      const names = distinctApprovers(tallies.map(({ tally }) => tally))
+        .map(describeAnswerer)
+        .join(', ');
       return decided(
         'Approved',
-        DecidedBy.person(last),
-        withComment(`approved by ${approvers.join(', ')}`, last),
+        DecidedBy.person(last.approval),
+        withComment(`approved by ${names}`, last.approval),
       );
     }
   }
   const reason = escalating.map((v) => `${v.policy}: ${v.message}`).join('; ');
   return { kind: 'Escalated', waitingOn, reason };
+}
+
+/** Each person whose approval counted, once, in the order they first answered. */
+function distinctApprovers(tallies: readonly Tally[]): Approval[] {
+  const byPerson = new Map<string, Approval>();
+  for (const counted of tallies.flatMap((tally) => tally.approvals).sort((a, b) => a.index - b.index)) {
+    const key = counted.person ?? counted.approval.approver;
+    if (!byPerson.has(key)) byPerson.set(key, counted.approval);
+  }
+  return [...byPerson.values()];
+}
+
+function firstArrived(answers: readonly (JudgedApproval | undefined)[]): JudgedApproval | undefined {
+  return answers
+    .filter((a): a is JudgedApproval => a !== undefined)
+    .reduce<JudgedApproval | undefined>(
+      (first, a) => (first === undefined || a.index < first.index ? a : first),
+      undefined,
+    );
+}
+
+function lastArrived(answers: readonly (JudgedApproval | undefined)[]): JudgedApproval | undefined {
+  return answers
+    .filter((a): a is JudgedApproval => a !== undefined)
+    .reduce<JudgedApproval | undefined>(
+      (last, a) => (last === undefined || a.index > last.index ? a : last),
+      undefined,
+    );
 }
 
 function withComment(text: string, approval: Approval): string {

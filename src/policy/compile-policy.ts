@@ -71,7 +71,7 @@ export function compilePolicy(policy: ApprovalPolicy): CompiledPolicy {
     policy,
     name: policy.metadata.name ?? '',
     namespace: policy.metadata.namespace ?? '',
-    generation: policy.metadata.generation ?? 0,
+    generation: policy.metadata.generation ?? 1,
     rules,
     context,
     ...decisionDefaults(spec),

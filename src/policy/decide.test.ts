@@ -88,8 +88,8 @@ describe('decide', () => {
       reason: 'payments: below $500',
     });
     expect(resolution.evaluations).toEqual([
-      { policy: 'payments', rule: 'huge', result: 'NoMatch', message: 'when is false' },
-      { policy: 'payments', rule: 'small', result: 'Approve', message: 'below $500' },
+      { policy: 'payments', rule: 'huge', result: 'NoMatch', message: 'when is false', policyGeneration: 1 },
+      { policy: 'payments', rule: 'small', result: 'Approve', message: 'below $500', policyGeneration: 1 },
     ]);
     expect(resolution.selected).toEqual(['payments']);
   });
@@ -102,10 +102,17 @@ describe('decide', () => {
     expect(pending.expiresAt).toEqual(new Date('2026-11-27T11:59:00Z'));
 
     const alice: JudgedApproval = {
-      approval: { approver: 'alice', via: 'kubernetes', decision: 'Approve', at: '2026-11-26T12:00:00Z' },
-      identity: 'alice',
+      approval: {
+        approver: 'alice',
+        via: 'kubernetes',
+        decision: 'Approve',
+        at: '2026-11-26T12:00:00Z',
+        policy: 'payments',
+        policyGeneration: 1,
+      },
+      index: 0,
+      person: 'alice',
       approverOf: new Set(['payments']),
-      isRequester: false,
     };
     const approved = run({
       request: request({ parameters: { amount: 5000, currency: 'USD' } }),
@@ -145,6 +152,7 @@ describe('decide', () => {
         policy: 'staging-soak',
         result: 'Error',
         message: 'waiting for context: ConfigMap shop/web-staging: deployments is forbidden',
+        policyGeneration: 1,
       },
     ]);
   });
@@ -158,6 +166,7 @@ describe('decide', () => {
         rule: 'huge',
         result: 'Error',
         message: 'rule huge failed: field not found: amount',
+        policyGeneration: 1,
       },
     ]);
   });
@@ -195,6 +204,7 @@ describe('decide', () => {
       rule: 'deny-all',
       result: 'Deny',
       message: 'rule deny-all matched',
+      policyGeneration: 1,
       dryRun: true,
     });
   });

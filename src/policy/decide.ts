@@ -86,7 +86,12 @@ export function decide(input: DecideInput): Resolution {
   const tallies = new Map<string, Tally>();
   const tallyFor = (name: string): Tally => {
     const policy = selected.find((p) => p.name === name);
-    const result = tally(input.approvals, { name, allowSelfApproval: policy?.allowSelfApproval ?? false });
+    const result = tally(input.approvals, {
+      policy: name,
+      generation: policy?.generation ?? 0,
+      allowSelfApproval: policy?.allowSelfApproval ?? false,
+      requester: request.spec.requester,
+    });
     tallies.set(name, result);
     return result;
   };
@@ -102,7 +107,7 @@ export function decide(input: DecideInput): Resolution {
         phase: 'Escalated',
         reason: combined.reason,
         waitingOn: combined.waitingOn,
-        ignoredApprovals: ignoredEverywhere(input.approvals, [...tallies.values()]),
+        ignoredApprovals: ignoredEverywhere(input.approvals, tallies),
       };
   }
 }
@@ -157,14 +162,20 @@ function boundTrace(verdicts: readonly PolicyVerdict[]): Evaluation[] {
     .slice(0, MAX_EVALUATIONS);
 }
 
-/** Answers that count for no escalating policy, with the first reason found. */
-function ignoredEverywhere(approvals: readonly JudgedApproval[], tallies: readonly Tally[]) {
-  const counted = new Set(tallies.flatMap((t) => [...t.approvals, ...(t.denial ? [t.denial] : [])]));
+/** Answers that count for no escalating policy, each with why. */
+function ignoredEverywhere(approvals: readonly JudgedApproval[], tallies: ReadonlyMap<string, Tally>) {
+  const counted = new Set(
+    [...tallies.values()].flatMap((t) =>
+      [...t.approvals, ...(t.denial ? [t.denial] : [])].map((a) => a.approval),
+    ),
+  );
   const ignored: { approval: Approval; why: string }[] = [];
   for (const { approval } of approvals) {
     if (counted.has(approval)) continue;
-    const why = tallies.flatMap((t) => t.ignored).find((entry) => entry.approval === approval)?.why;
-    ignored.push({ approval, why: why ?? 'superseded by a later answer of the same person' });
+    const why =
+      tallies.get(approval.policy)?.ignored.find((entry) => entry.approval === approval)?.why ??
+      `given to policy ${approval.policy}, which does not ask for approvals now`;
+    ignored.push({ approval, why });
   }
   return ignored;
 }

@@ -14,6 +14,7 @@ import { API_VERSION } from '../api/v1alpha1/schema.ts';
 import { compileExpression, evaluate, prepareBindings } from './cel/index.ts';
 import { compilePolicy } from './compile-policy.ts';
 import { decide, MAX_EVALUATIONS, type Resolution } from './decide.ts';
+import { personOf } from './person.ts';
 import type { JudgedApproval } from './verdict.ts';
 
 // Properties of the whole engine (compilePolicy, then decide) that hold whatever the input. The
@@ -530,7 +531,8 @@ const requestArbitrary = (parametersArbitrary: Arbitrary<unknown>): Arbitrary<Ap
       },
     }));
 
-const judgedApproval: Arbitrary<JudgedApproval> = fc
+/** An answer as judged, before its place in the list (the index) is known. */
+const judgedApproval: Arbitrary<Omit<JudgedApproval, 'index'>> = fc
   .record(
     {
       approver: fc.oneof(
@@ -538,26 +540,26 @@ const judgedApproval: Arbitrary<JudgedApproval> = fc
         fc.string({ minLength: 1, maxLength: 8 }),
       ),
       via: fc.constantFrom('slack', 'kubernetes'),
+      kubernetesUser: fc.constantFrom(...PEOPLE, ...REQUESTERS),
       decision: fc.constantFrom('Approve', 'Deny'),
       comment: fc.string({ maxLength: 20 }),
       at: fc.oneof(isoTimeAfterBase(0, 80 * HOUR_MS), fc.string({ maxLength: 8 })),
+      policy: fc.oneof(
+        fc.constantFrom(...APPROVABLE_POLICY_NAMES),
+        fc.string({ minLength: 1, maxLength: 4 }),
+      ),
+      policyGeneration: fc.constantFrom(1, 2),
       approverOf: fc.subarray(APPROVABLE_POLICY_NAMES),
-      isRequester: fc.boolean(),
     },
-    { requiredKeys: ['approver', 'via', 'decision', 'at', 'approverOf', 'isRequester'] },
+    { requiredKeys: ['approver', 'via', 'decision', 'at', 'policy', 'policyGeneration', 'approverOf'] },
   )
-  .map(
-    ({
-      approverOf,
-      isRequester,
-      ...approval
-    }: { approverOf: string[]; isRequester: boolean } & Approval) => ({
-      approval,
-      identity: approval.approver,
-      approverOf: new Set(approverOf),
-      isRequester,
-    }),
-  );
+  .map(({ approverOf, kubernetesUser, ...answer }) => {
+    const approval: Approval = {
+      ...answer,
+      ...(answer.via === 'slack' && kubernetesUser !== undefined ? { kubernetesUser } : {}),
+    };
+    return { approval, person: personOf(approval), approverOf: new Set(approverOf) };
+  });
 
 const contextObject: Arbitrary<unknown> = fc.oneof(
   fc.constant(null),
@@ -610,7 +612,9 @@ const scenarioArbitrary = (options: {
     request: requestArbitrary(options.parameters),
     policies: options.policies,
     contextObjects,
-    approvals: fc.array(judgedApproval, { maxLength: 6 }),
+    approvals: fc
+      .array(judgedApproval, { maxLength: 6 })
+      .map((answers) => answers.map((answer, index) => ({ ...answer, index }))),
     now: anyTime,
   });
 

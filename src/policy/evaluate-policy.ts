@@ -72,6 +72,7 @@ export function evaluatePolicy(compiled: CompiledPolicy, input: PolicyInput): Po
     ...(rule === undefined ? {} : { rule }),
     result,
     message,
+    policyGeneration: compiled.generation,
     ...(dryRun ? { dryRun: true } : {}),
   });
   const verdict = (decision: RuleDecision, message: string, rule?: string): PolicyVerdict => ({

@@ -13,14 +13,18 @@ export interface PolicyVerdict {
   readonly trace: readonly Evaluation[];
 }
 
-/** A person's approval as the controller judged it (identity resolved, authorization checked). */
+/** A person's answer as the controller judged it (identity related, authorization checked). */
 export interface JudgedApproval {
   readonly approval: Approval;
-  /** The same person has the same identity whether they answered in Slack or with kubectl. */
-  readonly identity: string;
-  /** Policies whose approvers include this person. */
+  /** Its position in status.approvals, an append-only list: the order the API server accepted answers in. */
+  readonly index: number;
+  /**
+   * The person, as a canonical Kubernetes username (personOf): the same whether they answered in Slack
+   * or with kubectl. Undefined for a Slack user not linked to a Kubernetes user.
+   */
+  readonly person: string | undefined;
+  /** Policies whose approvers include this person, their authorization checked. */
   readonly approverOf: ReadonlySet<string>;
-  readonly isRequester: boolean;
 }
 
 export const DecidedBy = {

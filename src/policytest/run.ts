@@ -1,7 +1,8 @@
 import type { ApprovalPolicy } from '../api/v1alpha1/approval-policy.ts';
-import type { ApprovalRequest, Evaluation, Phase } from '../api/v1alpha1/approval-request.ts';
+import type { Approval, ApprovalRequest, Evaluation, Phase } from '../api/v1alpha1/approval-request.ts';
 import { compilePolicy, formatProblem, type CompiledPolicy } from '../policy/compile-policy.ts';
 import { decide, type Resolution } from '../policy/decide.ts';
+import { personOf } from '../policy/person.ts';
 import type { JudgedApproval } from '../policy/verdict.ts';
 import type { LoadedSuite } from './load.ts';
 import type { PolicyTestCase, SampleApproval } from './suite.ts';
@@ -88,7 +89,7 @@ function runCase(testCase: PolicyTestCase, environment: CaseEnvironment): CaseRe
     request,
     policies: compiled,
     now,
-    approvals: (testCase.approvals ?? []).map((sample) => judge(sample, request, compiled, now)),
+    approvals: judge(testCase.approvals ?? [], compiled, now),
     lookup: (reference) =>
       environment.contextObjects.find((object) => {
         const candidate = object as KubernetesObject;
@@ -114,30 +115,42 @@ function runCase(testCase: PolicyTestCase, environment: CaseEnvironment): CaseRe
 
 /**
  * Offline, a person approves for a policy when the policy lists them (or one of their groups). In a
- * cluster the controller also asks the API server whether they may `approve` the policy.
+ * cluster the controller also asks the API server whether they may `approve` the policy. A sample
+ * answer stands for one answer to each policy with an escalation, unless it names its policy.
  */
 function judge(
-  sample: SampleApproval,
-  request: ApprovalRequest,
+  samples: readonly SampleApproval[],
   policies: readonly CompiledPolicy[],
   now: Date,
-): JudgedApproval {
-  const via = sample.via ?? 'kubernetes';
-  const approverOf = new Set(
-    policies.filter((policy) => lists(policy, via, sample)).map((policy) => policy.name),
-  );
-  return {
-    approval: {
-      approver: sample.approver,
-      via,
-      decision: sample.decision,
-      at: sample.at ?? now.toISOString(),
-      ...(sample.comment ? { comment: sample.comment } : {}),
-    },
-    identity: `${via}:${sample.approver}`,
-    approverOf,
-    isRequester: via === 'kubernetes' && sample.approver === request.spec.requester,
-  };
+): JudgedApproval[] {
+  const judged: JudgedApproval[] = [];
+  for (const sample of samples) {
+    const via = sample.via ?? 'kubernetes';
+    const answered = policies.filter((policy) =>
+      sample.policy === undefined
+        ? policy.policy.spec.escalation !== undefined
+        : policy.name === sample.policy,
+    );
+    for (const policy of answered) {
+      const approval: Approval = {
+        approver: sample.approver,
+        via,
+        decision: sample.decision,
+        at: sample.at ?? now.toISOString(),
+        policy: policy.name,
+        policyGeneration: policy.generation,
+        ...(via === 'slack' && sample.kubernetesUser ? { kubernetesUser: sample.kubernetesUser } : {}),
+        ...(sample.comment ? { comment: sample.comment } : {}),
+      };
+      judged.push({
+        approval,
+        index: judged.length,
+        person: personOf(approval),
+        approverOf: new Set(lists(policy, via, sample) ? [policy.name] : []),
+      });
+    }
+  }
+  return judged;
 }
 
 function lists(policy: CompiledPolicy, via: 'kubernetes' | 'slack', sample: SampleApproval): boolean {

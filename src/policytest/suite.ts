@@ -18,6 +18,20 @@ const SampleApprovalSchema = Type.Object(
           'Kubernetes groups (or Slack user groups) of the approver, to match the policy approvers.',
       }),
     ),
+    kubernetesUser: Type.Optional(
+      Type.String({
+        description:
+          'Via slack: the Kubernetes user the Slack user is linked to. Without it, a Slack answer cannot be ' +
+          'related to anyone and does not count (as in a cluster).',
+        minLength: 1,
+      }),
+    ),
+    policy: Type.Optional(
+      Type.String({
+        description: 'The policy the answer is for; default: every policy with an escalation.',
+        minLength: 1,
+      }),
+    ),
     decision: StringEnum(['Approve', 'Deny'], { description: 'Approve or Deny.' }),
     comment: Type.Optional(Type.String({ description: 'What the person said.' })),
     at: Type.Optional(Timestamp('When; defaults to the case time.')),

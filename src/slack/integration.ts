@@ -13,6 +13,7 @@ import type { GreenlightApi } from '../k8s/greenlight-api.ts';
 import { pages, trimmed } from '../k8s/informer.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { GreenlightMetrics } from '../observability/metrics.ts';
+import { DEFAULT_IDENTITY_OPTIONS } from './identity.ts';
 import { handleBlockAction, parseBlockAction, type InteractionDeps } from './interactions.ts';
 import { SlackOutbox } from './outbox.ts';
 import { SlackDirectory, type SlackPeople } from './people.ts';
@@ -72,7 +73,12 @@ export class SlackIntegration {
       metrics: deps.metrics,
     });
     this.#web = web;
-    this.people = new SlackDirectory(web, deps.access);
+    this.people = new SlackDirectory({
+      web,
+      access: deps.access,
+      linkedUser: (slackUser) => deps.api.linkedKubernetesUser(slackUser),
+      options: deps.settings.identity ?? DEFAULT_IDENTITY_OPTIONS,
+    });
     const logger = deps.logger.child({ component: 'slack' });
     this.#outbox = new SlackOutbox({
       web,

@@ -5,6 +5,8 @@ import { isNotFound, lostRace } from '../k8s/api-errors.ts';
 import type { GreenlightApi } from '../k8s/greenlight-api.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { SlackInteractionResult } from '../observability/metrics.ts';
+import { canonicalUser, isSamePerson } from '../policy/person.ts';
+import { hasAnswered, questionsAsked, type Question } from '../policy/questions.ts';
 import { ActionId, describeDecider, parseButtonValue } from './messages.ts';
 import type { SlackPeople } from './people.ts';
 
@@ -78,9 +80,11 @@ async function readRequest(
 }
 
 /**
- * A click on Approve or Deny. It counts only from an approver of a policy that escalated the request,
- * never from the requester (unless the policy allows it), and never on a request that is decided,
- * replaced or unknown; the answer is recorded in status.approvals, where the controller counts it.
+ * A click on Approve or Deny. It counts only from a person Greenlight can relate to a Kubernetes user
+ * (identity rules: docs/security.md), who is an approver of a policy that escalated the request, who is
+ * not the requester (unless the policy allows it) and has not answered that policy yet, and only on a
+ * request that is waiting for people and is the one the button was made for. The answer is recorded in
+ * status.approvals, one entry per policy it answers, where the controller counts it.
  */
 export async function handleBlockAction(
   action: BlockAction,
@@ -89,6 +93,7 @@ export async function handleBlockAction(
   const decision = decisionOf(action.actionId);
   const target = parseButtonValue(action.value);
   if (!decision || !target) return { result: 'stale', reply: 'This button is not one of Greenlight’s.' };
+  const where = `${target.namespace}/${target.name}`;
   const logger = deps.logger.child({
     namespace: target.namespace,
     name: target.name,
@@ -96,22 +101,33 @@ export async function handleBlockAction(
   });
   for (let attempt = 1; ; attempt++) {
     const request = await readRequest(deps.api, target.namespace, target.name);
-    if (!request) return { result: 'stale', reply: `${target.namespace}/${target.name} no longer exists.` };
-    const refusal = stateRefusal(request, target.uid) ?? (await authorityRefusal(request, action.user, deps));
-    if (refusal) {
-      logger.info('Refused a Slack answer', { result: refusal.result, why: refusal.reply });
-      return refusal;
+    if (!request) return { result: 'stale', reply: `${where} no longer exists.` };
+    const answer = stateRefusal(request, target.uid) ?? (await answerOf(request, action.user, deps));
+    if ('result' in answer) {
+      logger.info('Refused a Slack answer', { result: answer.result, why: answer.reply });
+      return answer;
     }
+    const at = deps.now().toISOString();
     try {
-      await deps.api.addApproval(request, {
-        approver: action.user,
-        via: 'slack',
-        decision,
-        at: deps.now().toISOString(),
-      });
-      logger.info('Recorded a Slack answer', { decision });
+      await deps.api.addApprovals(
+        request,
+        answer.questions.map((question) => ({
+          approver: action.user,
+          via: 'slack' as const,
+          kubernetesUser: answer.kubernetesUser,
+          decision,
+          at,
+          policy: question.policy,
+          policyGeneration: question.generation,
+        })),
+      );
+      const policies = answer.questions.map((question) => question.policy).join(', ');
+      logger.info('Recorded a Slack answer', { decision, kubernetesUser: answer.kubernetesUser, policies });
       const what = decision === 'Approve' ? 'approval' : 'denial';
-      return { result: 'accepted', reply: `Recorded your ${what} of ${target.namespace}/${target.name}.` };
+      return {
+        result: 'accepted',
+        reply: `Recorded your ${what} of ${where} as ${answer.kubernetesUser} (policy ${policies}).`,
+      };
     } catch (error) {
       if (!lostRace(error) || attempt >= MAX_ATTEMPTS) throw error;
     }
@@ -134,24 +150,53 @@ function stateRefusal(request: ApprovalRequest, uid: string): InteractionOutcome
   return undefined;
 }
 
-async function authorityRefusal(
+/** What the clicker may answer, as whom; or why they may not. */
+async function answerOf(
   request: ApprovalRequest,
-  user: string,
+  slackUser: string,
   deps: InteractionDeps,
-): Promise<InteractionOutcome | undefined> {
-  const escalating = (request.status?.evaluations ?? [])
-    .filter((e) => e.result === 'Escalate' && !e.dryRun)
-    .map((e) => deps.policies.get(e.policy, request.metadata.namespace))
-    .filter((policy): policy is ApprovalPolicy => policy !== undefined);
-  const allowed: ApprovalPolicy[] = [];
-  for (const policy of escalating) if (await deps.people.mayApprove(policy, user)) allowed.push(policy);
-  if (allowed.length === 0) {
-    const names = escalating.map((policy) => policy.metadata.name).join(', ');
+): Promise<{ kubernetesUser: string; questions: readonly Question[] } | InteractionOutcome> {
+  const link = await deps.people.link(slackUser);
+  if (!link.linked) return { result: 'unauthorized', reply: `Your answer was not recorded: ${link.why}.` };
+  const { kubernetesUser } = link;
+  const asked = questionsAsked(request);
+  const mine = await approverOf(asked, request, { slackUser, kubernetesUser }, deps);
+  if (mine.length === 0) {
+    const names = asked.map((question) => question.policy).join(', ');
     return { result: 'unauthorized', reply: `You are not an approver of ${names || 'this request'}.` };
   }
-  const self = (await deps.people.kubernetesUser(user)) === request.spec.requester;
-  if (self && !allowed.some((policy) => policy.spec.escalation?.allowSelfApproval)) {
-    return { result: 'self_approval', reply: 'You asked for this; someone else has to approve it.' };
+  const allowed = isSamePerson(canonicalUser(kubernetesUser), request.spec.requester)
+    ? mine.filter(({ policy }) => policy.spec.escalation?.allowSelfApproval === true)
+    : mine;
+  if (allowed.length === 0) {
+    return {
+      result: 'self_approval',
+      reply: `You asked for this (as ${kubernetesUser}); someone else has to approve it.`,
+    };
   }
-  return undefined;
+  const open = allowed.filter(({ question }) => !hasAnswered(request, kubernetesUser, question));
+  if (open.length === 0) {
+    return {
+      result: 'stale',
+      reply: `You already answered as ${kubernetesUser}; an answer is final and counts once.`,
+    };
+  }
+  return { kubernetesUser, questions: open.map(({ question }) => question) };
+}
+
+/** The questions the Slack user may answer as an approver, with the policies that ask them. */
+async function approverOf(
+  asked: readonly Question[],
+  request: ApprovalRequest,
+  { slackUser, kubernetesUser }: { readonly slackUser: string; readonly kubernetesUser: string },
+  deps: InteractionDeps,
+): Promise<{ question: Question; policy: ApprovalPolicy }[]> {
+  const mine: { question: Question; policy: ApprovalPolicy }[] = [];
+  for (const question of asked) {
+    const policy = deps.policies.get(question.policy, request.metadata.namespace);
+    if (policy && (await deps.people.mayApprove(policy, slackUser, kubernetesUser))) {
+      mine.push({ question, policy });
+    }
+  }
+  return mine;
 }

@@ -1,19 +1,20 @@
 import type { ApprovalPolicy } from '../api/v1alpha1/approval-policy.ts';
 import type { AccessReviewer } from '../k8s/access-review.ts';
+import { linkSlackUser, type HomeWorkspace, type SlackIdentityOptions, type SlackLink } from './identity.ts';
 import type { SlackWeb } from './web.ts';
 
 const GROUP_TTL_MS = 60_000;
-const EMAIL_TTL_MS = 10 * 60_000;
+const ACCOUNT_TTL_MS = 60_000;
 
 /** Who a Slack user is to Greenlight, and for which policies they may answer. */
 export interface SlackPeople {
-  /** The Kubernetes username a Slack user maps to (their email), when Slack knows it. */
-  kubernetesUser(slackUser: string): Promise<string | undefined>;
+  /** The Kubernetes user a Slack user is, or why they cannot answer (identity rules: docs/security.md). */
+  link(slackUser: string): Promise<SlackLink>;
   /**
    * Whether the user may answer for the policy: listed in slackUsers, a member of one of its
-   * slackUserGroups, or their email is a listed Kubernetes user whom RBAC allows `approve`.
+   * slackUserGroups, or linked to a Kubernetes user listed in kubernetesUsers whom RBAC allows `approve`.
    */
-  mayApprove(policy: ApprovalPolicy, slackUser: string): Promise<boolean>;
+  mayApprove(policy: ApprovalPolicy, slackUser: string, kubernetesUser: string | undefined): Promise<boolean>;
 }
 
 interface Cached<T> {
@@ -21,24 +22,51 @@ interface Cached<T> {
   readonly until: number;
 }
 
-/** Answers from Slack's directory (user groups, emails), cached briefly so a burst of clicks stays cheap. */
+export interface SlackDirectoryDeps {
+  readonly web: SlackWeb;
+  readonly access: AccessReviewer;
+  /** spec.kubernetesUser of the SlackIdentity for a Slack user, read fresh (a removed link stops at once). */
+  readonly linkedUser: (slackUser: string) => Promise<string | undefined>;
+  readonly options: SlackIdentityOptions;
+}
+
+/** Answers from Slack's directory (accounts, user groups), cached briefly so a burst of clicks stays cheap. */
 export class SlackDirectory implements SlackPeople {
-  readonly #web: SlackWeb;
-  readonly #access: AccessReviewer;
+  readonly #deps: SlackDirectoryDeps;
   readonly #groups = new Map<string, Cached<Promise<readonly string[]>>>();
-  readonly #emails = new Map<string, Cached<Promise<string | undefined>>>();
+  readonly #accounts = new Map<string, Cached<Promise<Awaited<ReturnType<SlackWeb['account']>>>>>();
+  #home: Promise<HomeWorkspace> | undefined;
 
-  constructor(web: SlackWeb, access: AccessReviewer) {
-    this.#web = web;
-    this.#access = access;
+  constructor(deps: SlackDirectoryDeps) {
+    this.#deps = deps;
   }
 
-  kubernetesUser(slackUser: string): Promise<string | undefined> {
-    return remember(this.#emails, slackUser, EMAIL_TTL_MS, () => this.#web.userEmail(slackUser));
+  async link(slackUser: string): Promise<SlackLink> {
+    const { web, linkedUser, options } = this.#deps;
+    const [account, linked, home] = await Promise.all([
+      remember(this.#accounts, slackUser, ACCOUNT_TTL_MS, () => web.account(slackUser)),
+      linkedUser(slackUser),
+      this.#workspace(),
+    ]);
+    return linkSlackUser({ account, linkedUser: linked, home, options });
   }
 
-  async mayApprove(policy: ApprovalPolicy, slackUser: string): Promise<boolean> {
-    return (await this.#listedInSlack(policy, slackUser)) || this.#listedInKubernetes(policy, slackUser);
+  async mayApprove(
+    policy: ApprovalPolicy,
+    slackUser: string,
+    kubernetesUser: string | undefined,
+  ): Promise<boolean> {
+    if (await this.#listedInSlack(policy, slackUser)) return true;
+    return kubernetesUser !== undefined && (await this.#listedInKubernetes(policy, kubernetesUser));
+  }
+
+  /** The bot's own workspace never changes while the token lives; a failed lookup is asked again. */
+  #workspace(): Promise<HomeWorkspace> {
+    this.#home ??= this.#deps.web.home();
+    this.#home.catch(() => {
+      this.#home = undefined;
+    });
+    return this.#home;
   }
 
   async #listedInSlack(policy: ApprovalPolicy, slackUser: string): Promise<boolean> {
@@ -46,18 +74,17 @@ export class SlackDirectory implements SlackPeople {
     if (approvers?.slackUsers?.includes(slackUser)) return true;
     for (const group of approvers?.slackUserGroups ?? []) {
       const members = await remember(this.#groups, group, GROUP_TTL_MS, () =>
-        this.#web.userGroupMembers(group),
+        this.#deps.web.userGroupMembers(group),
       );
       if (members.includes(slackUser)) return true;
     }
     return false;
   }
 
-  async #listedInKubernetes(policy: ApprovalPolicy, slackUser: string): Promise<boolean> {
-    const user = await this.kubernetesUser(slackUser);
-    if (!user || !policy.spec.escalation?.approvers.kubernetesUsers?.includes(user)) return false;
-    return this.#access.mayApprove({
-      user,
+  async #listedInKubernetes(policy: ApprovalPolicy, kubernetesUser: string): Promise<boolean> {
+    if (!policy.spec.escalation?.approvers.kubernetesUsers?.includes(kubernetesUser)) return false;
+    return this.#deps.access.mayApprove({
+      user: kubernetesUser,
       namespace: policy.metadata.namespace ?? '',
       policy: policy.metadata.name ?? '',
     });

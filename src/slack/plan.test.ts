@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ApprovalPolicy, ApprovalPolicySpec } from '../api/v1alpha1/approval-policy.ts';
-import type { ApprovalRequest, ApprovalRequestStatus } from '../api/v1alpha1/approval-request.ts';
+import type { Approval, ApprovalRequest, ApprovalRequestStatus } from '../api/v1alpha1/approval-request.ts';
 import { planSlack } from './plan.ts';
 
 const policy = (name: string, spec: ApprovalPolicySpec): ApprovalPolicy => ({
@@ -23,7 +23,13 @@ const request = (status: ApprovalRequestStatus): ApprovalRequest => ({
   spec: { action: 'payment', requester: 'ci' },
   status,
 });
-const escalate = { policy: 'payments', result: 'Escalate', message: 'default' } as const;
+const escalate = { policy: 'payments', result: 'Escalate', message: 'default', policyGeneration: 1 } as const;
+const answer = (entry: Pick<Approval, 'approver' | 'via' | 'at'> & Partial<Approval>): Approval => ({
+  decision: 'Approve',
+  policy: 'payments',
+  policyGeneration: 1,
+  ...entry,
+});
 
 describe('planSlack', () => {
   it('plans nothing for a pending request', () => {
@@ -50,8 +56,8 @@ describe('planSlack', () => {
       slack: { channel: 'C0PAYMENTS', ts: '1.1' },
       observedApprovals: 2,
       approvals: [
-        { approver: 'U0ALICE', via: 'slack', decision: 'Approve', at: '2026-11-26T10:00:00Z' },
-        { approver: 'bob', via: 'kubernetes', decision: 'Approve', at: '2026-11-26T10:01:00Z' },
+        answer({ approver: 'U0ALICE', via: 'slack', kubernetesUser: 'alice', at: '2026-11-26T10:00:00Z' }),
+        answer({ approver: 'bob', via: 'kubernetes', at: '2026-11-26T10:01:00Z' }),
       ],
       decision: {
         outcome: 'Approved',
@@ -69,12 +75,30 @@ describe('planSlack', () => {
     ]);
   });
 
+  it('replies once for an answer that answers several policies', () => {
+    const answered = request({
+      phase: 'Escalated',
+      evaluations: [escalate, { ...escalate, policy: 'security' }],
+      slack: { channel: 'C0PAYMENTS', ts: '1.1' },
+      observedApprovals: 3,
+      approvals: [
+        answer({ approver: 'alice', via: 'kubernetes', at: '2026-11-26T10:00:00Z' }),
+        answer({ approver: 'alice', via: 'kubernetes', at: '2026-11-26T10:00:00Z', policy: 'security' }),
+        answer({ approver: 'bob', via: 'kubernetes', at: '2026-11-26T10:01:00Z' }),
+      ],
+    });
+    const replies = planSlack(answered, policies).filter((intent) => intent.kind === 'progress');
+    expect(replies.map((intent) => intent.key)).toEqual(['u1/answer/0', 'u1/answer/2']);
+  });
+
   it('replies only for the answers the controller has counted', () => {
     const answered = request({
       phase: 'Escalated',
       evaluations: [escalate],
       slack: { channel: 'C0PAYMENTS', ts: '1.1' },
-      approvals: [{ approver: 'U0ALICE', via: 'slack', decision: 'Approve', at: '2026-11-26T10:00:00Z' }],
+      approvals: [
+        answer({ approver: 'U0ALICE', via: 'slack', kubernetesUser: 'alice', at: '2026-11-26T10:00:00Z' }),
+      ],
     });
     expect(planSlack(answered, policies).filter((intent) => intent.kind === 'progress')).toEqual([]);
     const counted = { ...answered, status: { ...answered.status, observedApprovals: 1 } };

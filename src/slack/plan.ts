@@ -1,5 +1,5 @@
 import { NotifyOn, type ApprovalPolicy } from '../api/v1alpha1/approval-policy.ts';
-import { isFinal, type ApprovalRequest } from '../api/v1alpha1/approval-request.ts';
+import { isFinal, type Approval, type ApprovalRequest } from '../api/v1alpha1/approval-request.ts';
 
 /**
  * What Slack should show about one request, derived from its Kubernetes status alone (the source
@@ -68,13 +68,30 @@ function countedAnswers(request: ApprovalRequest): number {
   return Math.min(request.status?.observedApprovals ?? 0, request.status?.approvals?.length ?? 0);
 }
 
+/**
+ * A person's answer is one entry per policy it answers, appended together: one reply stands for all
+ * of them.
+ */
+function continuesAnswer(approvals: readonly Approval[], index: number): boolean {
+  const previous = approvals[index - 1];
+  const current = approvals[index];
+  return (
+    current !== undefined &&
+    previous?.approver === current.approver &&
+    previous.via === current.via &&
+    previous.decision === current.decision
+  );
+}
+
 function trackingIntents(request: ApprovalRequest, policies: PolicyLookup, uid: string): SlackIntent[] {
   const tracked = request.status?.slack;
   const escalated = request.status?.phase === 'Escalated';
   const channel = tracked?.channel ?? (escalated ? escalationChannel(request, policies) : undefined);
   if (!channel) return [];
   const intents: SlackIntent[] = [{ kind: 'tracking', key: trackingKey(uid), channel, uid }];
+  const approvals = request.status?.approvals ?? [];
   for (let index = 0; index < countedAnswers(request); index++) {
+    if (continuesAnswer(approvals, index)) continue;
     intents.push({ kind: 'progress', key: `${uid}/answer/${index}`, channel, uid, index });
   }
   return intents;

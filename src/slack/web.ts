@@ -4,9 +4,11 @@ import {
   LogLevel,
   WebClient,
   type Logger as SlackLogger,
+  type UsersInfoResponse,
   type WebAPICallResult,
 } from '@slack/web-api';
 import type { GreenlightMetrics } from '../observability/metrics.ts';
+import type { HomeWorkspace, SlackAccount } from './identity.ts';
 
 /** How a failed Slack call should be treated. */
 export type SlackFailure =
@@ -225,10 +227,33 @@ export class SlackWeb {
     return result.users ?? [];
   }
 
-  async userEmail(user: string): Promise<string | undefined> {
+  /** What Greenlight needs to know of a Slack user to relate them to a Kubernetes user. */
+  async account(user: string): Promise<SlackAccount> {
     const result = await this.#call('users.info', () => this.#client.users.info({ user }));
-    return result.user?.profile?.email;
+    return accountOf(user, result.user ?? {});
   }
+
+  /** The workspace (and Enterprise Grid organisation) the bot token belongs to. */
+  async home(): Promise<HomeWorkspace> {
+    const result = await this.#call('auth.test', () => this.#client.auth.test());
+    if (!result.team_id)
+      throw new SlackCallError('auth.test', { kind: 'terminal', error: 'no_team', message: 'no team_id' });
+    return { teamId: result.team_id, enterpriseId: result.enterprise_id };
+  }
+}
+
+function accountOf(id: string, user: NonNullable<UsersInfoResponse['user']>): SlackAccount {
+  const yes = (flag: boolean | undefined): boolean => flag === true;
+  return {
+    id: user.id ?? id,
+    teamId: user.team_id,
+    enterpriseId: user.enterprise_user?.enterprise_id ?? user.enterprise_id,
+    deleted: yes(user.deleted),
+    bot: yes(user.is_bot) || yes(user.is_app_user),
+    guest: yes(user.is_restricted) || yes(user.is_ultra_restricted),
+    email: user.profile?.email,
+    emailConfirmed: yes(user.is_email_confirmed),
+  };
 }
 
 function isMetadata(value: unknown): value is Metadata {

@@ -5,6 +5,16 @@ export interface SlackUser {
   readonly name: string;
   readonly email: string;
   readonly realName?: string;
+  /** The workspace the account belongs to; another one's for a Slack Connect (external) user. Default: this workspace. */
+  readonly teamId?: string;
+  /** A multi-channel guest (`is_restricted`). */
+  readonly guest?: boolean;
+  /** `is_email_confirmed`; default true. */
+  readonly emailConfirmed?: boolean;
+  /** A deactivated account. */
+  readonly deleted?: boolean;
+  /** A bot user (`is_bot`). */
+  readonly bot?: boolean;
 }
 
 export interface SlackChannel {
@@ -108,16 +118,21 @@ export function findUserGroup(workspace: Workspace, reference: string): SlackUse
 /** The `user` object of `users.info` and `users.lookupByEmail`. */
 export function userObject(user: SlackUser): JsonObject {
   const realName = user.realName ?? user.name;
+  const teamId = user.teamId ?? IDENTITY.teamId;
   return {
     id: user.id,
-    team_id: IDENTITY.teamId,
+    team_id: teamId,
     name: user.name,
     real_name: realName,
-    deleted: false,
-    is_bot: false,
+    deleted: user.deleted ?? false,
+    is_bot: user.bot ?? false,
     is_app_user: false,
+    is_restricted: user.guest ?? false,
+    is_ultra_restricted: false,
+    is_stranger: teamId !== IDENTITY.teamId,
+    is_email_confirmed: user.emailConfirmed ?? true,
     tz: 'Etc/UTC',
-    profile: { email: user.email, real_name: realName, display_name: user.name, team: IDENTITY.teamId },
+    profile: { email: user.email, real_name: realName, display_name: user.name, team: teamId },
   };
 }
 

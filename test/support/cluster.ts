@@ -1,4 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { dump, load } from 'js-yaml';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { inject } from 'vitest';
 import type { Identity } from '../../src/local-cluster/identities.ts';
@@ -30,4 +34,22 @@ export async function createTestNamespace(prefix: string): Promise<string> {
     .makeApiClient(CoreV1Api)
     .createNamespace({ body: { metadata: { name, labels: { 'greenlight.dev/test': slug } } } });
   return name;
+}
+
+/**
+ * A kubeconfig file that authenticates as the admin and impersonates `username` (kubectl's --as): a
+ * user the local control plane has no token for, such as an OIDC-shaped oidc:alice@example.com. The
+ * API server then authenticates the caller as that user, in the groups system:authenticated only.
+ */
+export async function kubeconfigImpersonating(username: string): Promise<string> {
+  const admin = load(await readFile(cluster().kubeconfigs.admin, 'utf8')) as {
+    users: { name: string; user: Record<string, unknown> }[];
+  };
+  const impersonating = {
+    ...admin,
+    users: admin.users.map((entry) => ({ ...entry, user: { ...entry.user, as: username } })),
+  };
+  const file = join(await mkdtemp(join(tmpdir(), 'greenlight-as-')), 'kubeconfig');
+  await writeFile(file, dump(impersonating));
+  return file;
 }

@@ -1,4 +1,6 @@
+import { KubeConfig } from '@kubernetes/client-node';
 import type { TestProject } from 'vitest/node';
+import { linkSlackIdentities } from '../../src/demo/setup.ts';
 import { startLocalCluster } from '../../src/local-cluster/control-plane.ts';
 import type { Identity } from '../../src/local-cluster/identities.ts';
 import { installAdmissionPolicies, installCrds } from '../../src/local-cluster/kubectl.ts';
@@ -19,7 +21,7 @@ declare module 'vitest' {
 
 /**
  * One real control plane for the whole run, with Greenlight's generated CRDs and admission policies
- * applied as a user would;
+ * applied as a user would, and alice, bob and carol's Slack accounts linked to their Kubernetes users;
  * stopped (and its state removed) when the run ends.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
@@ -32,6 +34,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   try {
     await installCrds(cluster.kubectl, cluster.kubeconfigs.admin);
     await installAdmissionPolicies(cluster.kubectl, cluster.kubeconfigs.admin);
+    const admin = new KubeConfig();
+    admin.loadFromFile(cluster.kubeconfigs.admin);
+    await linkSlackIdentities(admin);
   } catch (error) {
     await cluster.stop();
     throw error;

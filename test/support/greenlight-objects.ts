@@ -7,6 +7,7 @@ import type {
 } from '../../src/api/v1alpha1/approval-request.ts';
 import { API_VERSION, GROUP, VERSION } from '../../src/api/v1alpha1/schema.ts';
 import type { Identity } from '../../src/local-cluster/identities.ts';
+import { GreenlightApi } from '../../src/k8s/greenlight-api.ts';
 import { kubeConfigAs } from './cluster.ts';
 
 export type GreenlightClient = ReturnType<typeof greenlightAs>;
@@ -65,6 +66,14 @@ export function greenlightAs(identity: Identity) {
         name: request.metadata.name ?? '',
         body: { ...request, status },
       })) as ApprovalRequest,
+    getPolicy: async (namespace: string, name: string): Promise<ApprovalPolicy> =>
+      (await api.getNamespacedCustomObject({ ...policies(namespace), name })) as ApprovalPolicy,
+    replacePolicy: async (policy: ApprovalPolicy): Promise<ApprovalPolicy> =>
+      (await api.replaceNamespacedCustomObject({
+        ...policies(policy.metadata.namespace ?? ''),
+        name: policy.metadata.name ?? '',
+        body: policy,
+      })) as ApprovalPolicy,
     createPolicy: async (
       namespace: string,
       name: string,
@@ -75,4 +84,9 @@ export function greenlightAs(identity: Identity) {
         body: { apiVersion: API_VERSION, kind: 'ApprovalPolicy', metadata: { name }, spec },
       })) as ApprovalPolicy,
   };
+}
+
+/** Links a Slack user to a Kubernetes user (a SlackIdentity, cluster-scoped), as a platform team would. */
+export async function linkSlackUser(slackUser: string, kubernetesUser: string): Promise<void> {
+  await new GreenlightApi(kubeConfigAs('admin')).linkSlackUser(slackUser, kubernetesUser);
 }

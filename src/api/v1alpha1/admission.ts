@@ -1,11 +1,14 @@
 import { dump } from 'js-yaml';
-import { APPROVAL_REQUEST_PLURAL, ApprovalRequestStatusSchema, FINAL_PHASES } from './approval-request.ts';
+import { APPROVAL_REQUEST_PLURAL, ApprovalRequestStatusSchema } from './approval-request.ts';
+import { APPROVAL_POLICY_PLURAL } from './approval-policy.ts';
 import { GROUP } from './schema.ts';
 
 /**
  * The ValidatingAdmissionPolicies that make the API server itself guard who may say what:
  * a request's `requester` is its creator, and people (anyone not allowed Greenlight's `decide`
- * verb) may only add one approval entry naming themselves to a request's status.
+ * verb) may only add answers naming themselves, while the request waits for people, to a policy
+ * that escalated it and that RBAC lets them approve. (The CRD's own rules keep status.approvals
+ * append-only with one answer per person and policy generation, for every writer.)
  */
 
 /** The custom RBAC verb that marks the controller; only its ClusterRole grants it. */
@@ -13,7 +16,6 @@ export const CONTROLLER_VERB = 'decide';
 
 type Manifest = Readonly<Record<string, unknown>>;
 
-const finalPhases = `[${FINAL_PHASES.map((phase) => `'${phase}'`).join(', ')}]`;
 const labels = { 'app.kubernetes.io/name': 'greenlight' };
 
 function binding(policyName: string): Manifest {
@@ -93,37 +95,60 @@ export const approvalsByPeoplePolicy: Manifest = {
         expression: 'has(object.status) && has(object.status.approvals) ? object.status.approvals : []',
       },
       { name: 'added', expression: 'variables.newApprovals.filter(a, !(a in variables.oldApprovals))' },
+      {
+        name: 'asked',
+        expression:
+          'has(oldObject.status) && has(oldObject.status.evaluations) ? ' +
+          "oldObject.status.evaluations.filter(e, e.result == 'Escalate' && !(has(e.dryRun) && e.dryRun)) : []",
+      },
     ],
     validations: [
       {
-        expression: `has(oldObject.status) && has(oldObject.status.phase) && !(oldObject.status.phase in ${finalPhases})`,
-        message: 'only undecided requests take approvals: this one has no status yet or is already decided',
+        expression:
+          "has(oldObject.status) && has(oldObject.status.phase) && oldObject.status.phase == 'Escalated'",
+        messageExpression:
+          "'answers are taken only while the request waits for people (Escalated); it is ' + " +
+          "(has(oldObject.status) && has(oldObject.status.phase) ? oldObject.status.phase : 'not evaluated yet')",
         reason: 'Forbidden',
       },
       ...controllerOwnedFields.map((field) => ({
         expression:
           `has(object.status) && has(object.status.${field}) == has(oldObject.status.${field}) && ` +
           `(!has(object.status.${field}) || object.status.${field} == oldObject.status.${field})`,
-        message: `status.${field} is written by Greenlight only; people may only add an entry to status.approvals`,
+        message: `status.${field} is written by Greenlight only; people may only add entries to status.approvals`,
         reason: 'Forbidden',
       })),
       {
-        expression:
-          'size(variables.newApprovals) == size(variables.oldApprovals) + 1 && ' +
-          'variables.oldApprovals.all(a, a in variables.newApprovals)',
-        message: 'add exactly one entry to status.approvals and keep the existing ones',
+        expression: 'size(variables.newApprovals) > size(variables.oldApprovals)',
+        message: 'add your answer to the end of status.approvals and keep the existing entries',
         reason: 'Forbidden',
       },
       {
         expression:
           "variables.added.all(a, a.approver == request.userInfo.username && a.via == 'kubernetes')",
         messageExpression:
-          "'status.approvals: the new entry must name the caller (' + request.userInfo.username + ') with via: kubernetes'",
+          "'status.approvals: a new entry must name the caller (' + request.userInfo.username + ') with via: kubernetes'",
         reason: 'Forbidden',
       },
       {
         expression: 'variables.added.all(a, !has(a.groups) || a.groups == request.userInfo.groups)',
         message: "status.approvals[].groups must be the caller's groups as authenticated, or be left out",
+        reason: 'Forbidden',
+      },
+      {
+        expression:
+          'variables.added.all(a, variables.asked.exists(e, e.policy == a.policy && ' +
+          'has(e.policyGeneration) && e.policyGeneration == a.policyGeneration))',
+        message:
+          'status.approvals: a new entry must answer a policy that escalated this request, with the ' +
+          'policyGeneration status.evaluations shows for it',
+        reason: 'Forbidden',
+      },
+      {
+        expression:
+          `variables.added.all(a, authorizer.group('${GROUP}').resource('${APPROVAL_POLICY_PLURAL}')` +
+          ".namespace(request.namespace).name(a.policy).check('approve').allowed())",
+        message: `status.approvals: RBAC must allow you the verb 'approve' on the ApprovalPolicy your entry answers`,
         reason: 'Forbidden',
       },
     ],

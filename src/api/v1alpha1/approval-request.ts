@@ -135,6 +135,14 @@ export const EvaluationSchema = Type.Object(
       description: 'Approve, Deny, Escalate, Hold, NoMatch or Error.',
     }),
     message: Type.String({ description: 'The rule message, or what went wrong.', maxLength: 2048 }),
+    policyGeneration: Type.Optional(
+      Type.Integer({
+        format: 'int64',
+        minimum: 1,
+        description:
+          'The generation of the policy evaluated; answers name it (status.approvals[].policyGeneration).',
+      }),
+    ),
     dryRun: Type.Optional(
       Type.Boolean({ description: 'True when the policy runs in DryRun mode: recorded, never deciding.' }),
     ),
@@ -153,7 +161,32 @@ export const ApprovalSchema = Type.Object(
     via: StringEnum(Object.values(ApprovalVia), { description: 'slack or kubernetes.' }),
     decision: StringEnum(Object.values(HumanDecision), { description: 'Approve or Deny.' }),
     comment: Type.Optional(Type.String({ description: 'What the person said.', maxLength: 1024 })),
-    at: Timestamp('When the person decided.'),
+    at: Timestamp(
+      'When the person says they answered. Shown, never trusted: answers are ordered by their position in the list.',
+    ),
+    policy: Type.String({
+      description:
+        'The escalating policy this answer is for, as status.evaluations names it. An answer counts for that ' +
+        'policy only, and only while the policy is at policyGeneration.',
+      minLength: 1,
+      maxLength: 253,
+    }),
+    policyGeneration: Type.Integer({
+      format: 'int64',
+      minimum: 1,
+      description:
+        'The generation of the policy that asked (status.evaluations[].policyGeneration). When the policy ' +
+        'changes, answers given to the earlier generation no longer count, and people may answer again.',
+    }),
+    kubernetesUser: Type.Optional(
+      Type.String({
+        description:
+          'Answers via slack only: the Kubernetes user the Slack user is linked to, recorded by the controller ' +
+          'when the answer arrived. A person counts once however they answer, and never for their own request.',
+        minLength: 1,
+        maxLength: 512,
+      }),
+    ),
     groups: Type.Optional(
       Type.Array(Type.String({ maxLength: 512 }), {
         description:
@@ -163,7 +196,17 @@ export const ApprovalSchema = Type.Object(
       }),
     ),
   },
-  { description: "A person's approval or denial.", additionalProperties: false },
+  {
+    description: "A person's approval or denial, for one policy.",
+    additionalProperties: false,
+    'x-kubernetes-validations': [
+      {
+        rule: "self.via == 'slack' || !has(self.kubernetesUser)",
+        message: 'kubernetesUser is for answers via slack: an answer via kubernetes is by its approver',
+        fieldPath: '.kubernetesUser',
+      },
+    ],
+  },
 );
 export type Approval = Static<typeof ApprovalSchema>;
 
@@ -179,6 +222,30 @@ export const SlackThreadSchema = Type.Object(
 );
 
 const finalPhases = "['Approved', 'Denied', 'Expired']";
+
+/** The person behind an entry, as CEL: the same expression as personOf() in src/policy/person.ts. */
+const personOf = (entry: string): string =>
+  `(${entry}.via == 'kubernetes' ? ${entry}.approver : ` +
+  `(has(${entry}.kubernetesUser) ? ${entry}.kubernetesUser : 'slack:' + ${entry}.approver)).lowerAscii()`;
+
+/**
+ * status.approvals is a ledger: what was said stays said, in the order it arrived (so nobody can move
+ * their answer first or rewrite another's), and one person answers one policy generation once (so
+ * one person cannot fill the list or count twice). Enforced for every writer, the controller too.
+ */
+const APPROVALS_VALIDATIONS = [
+  {
+    rule: 'oldSelf.all(i, a, i < size(self) && self[i] == a)',
+    message: 'status.approvals is append-only: existing entries stay as they are, in order',
+  },
+  {
+    rule:
+      `self.all(a, self.exists_one(b, ${personOf('b')} == ${personOf('a')} && ` +
+      'b.policy == a.policy && b.policyGeneration == a.policyGeneration))',
+    // No FieldValueDuplicate reason: with it the API server prints "Duplicate value" instead of the message.
+    message: 'status.approvals: a person answers each policy once (per policy generation)',
+  },
+] as const;
 
 export const ApprovalRequestStatusSchema = Type.Object(
   {
@@ -198,9 +265,12 @@ export const ApprovalRequestStatusSchema = Type.Object(
     ),
     approvals: Type.Optional(
       Type.Array(ApprovalSchema, {
-        description: "People's approvals and denials, in the order they arrived.",
+        description:
+          "People's approvals and denials, in the order they arrived: entries are only ever appended, and each " +
+          'person answers each policy (at a generation) once.',
         maxItems: 64,
         'x-kubernetes-list-type': 'atomic',
+        'x-kubernetes-validations': APPROVALS_VALIDATIONS,
       }),
     ),
     observedApprovals: Type.Optional(

@@ -14,6 +14,12 @@ import {
   ApprovalRequestStatusSchema,
 } from './approval-request.ts';
 import { GROUP, VERSION, type CelValidation } from './schema.ts';
+import {
+  SLACK_IDENTITY_KIND,
+  SLACK_IDENTITY_PLURAL,
+  SLACK_IDENTITY_VALIDATIONS,
+  SlackIdentitySpecSchema,
+} from './slack-identity.ts';
 
 /**
  * An OpenAPI v3 schema in its wire form. (client-node's V1JSONSchemaProps renames the x-kubernetes-*
@@ -42,12 +48,12 @@ export interface CustomResourceDefinition {
       readonly shortNames: readonly string[];
       readonly categories: readonly string[];
     };
-    readonly scope: 'Namespaced';
+    readonly scope: 'Namespaced' | 'Cluster';
     readonly versions: readonly {
       readonly name: string;
       readonly served: boolean;
       readonly storage: boolean;
-      readonly subresources: { readonly status: Readonly<Record<string, never>> };
+      readonly subresources?: { readonly status: Readonly<Record<string, never>> };
       readonly additionalPrinterColumns: readonly PrinterColumn[];
       readonly selectableFields?: readonly { readonly jsonPath: string }[];
       readonly schema: { readonly openAPIV3Schema: OpenApiSchema };
@@ -74,10 +80,14 @@ interface KindDefinition {
   readonly plural: string;
   readonly shortName: string;
   readonly description: string;
+  readonly scope?: 'Namespaced' | 'Cluster';
   readonly spec: TSchema;
-  readonly status: TSchema;
+  /** Absent: the kind has no status (nor a status subresource). */
+  readonly status?: TSchema;
   readonly validations?: readonly CelValidation[];
   readonly printerColumns: readonly PrinterColumn[];
+  /** `kubectl get <category>` lists the kind; default: the greenlight category. */
+  readonly categories?: readonly string[];
   /** Fields a list or watch may filter on with a field selector (GA in Kubernetes 1.32). */
   readonly selectableFields?: readonly string[];
 }
@@ -96,15 +106,15 @@ function customResourceDefinition(definition: KindDefinition): CustomResourceDef
         plural,
         singular: kind.toLowerCase(),
         shortNames: [definition.shortName],
-        categories: ['greenlight'],
+        categories: definition.categories ?? ['greenlight'],
       },
-      scope: 'Namespaced',
+      scope: definition.scope ?? 'Namespaced',
       versions: [
         {
           name: VERSION,
           served: true,
           storage: true,
-          subresources: { status: {} },
+          ...(definition.status ? { subresources: { status: {} } } : {}),
           additionalPrinterColumns: definition.printerColumns,
           ...(definition.selectableFields
             ? { selectableFields: definition.selectableFields.map((jsonPath) => ({ jsonPath })) }
@@ -122,7 +132,7 @@ function customResourceDefinition(definition: KindDefinition): CustomResourceDef
                 kind: { type: 'string', description: `Kind of this object: ${kind}.` },
                 metadata: { type: 'object' },
                 spec: toStructuralSchema(definition.spec),
-                status: toStructuralSchema(definition.status),
+                ...(definition.status ? { status: toStructuralSchema(definition.status) } : {}),
               },
               ...(definition.validations ? { 'x-kubernetes-validations': definition.validations } : {}),
             },
@@ -178,7 +188,31 @@ export const approvalPolicyCrd: CustomResourceDefinition = customResourceDefinit
   ],
 });
 
-export const CRDS: readonly CustomResourceDefinition[] = [approvalRequestCrd, approvalPolicyCrd];
+export const slackIdentityCrd: CustomResourceDefinition = customResourceDefinition({
+  kind: SLACK_IDENTITY_KIND,
+  plural: SLACK_IDENTITY_PLURAL,
+  shortName: 'slid',
+  scope: 'Cluster',
+  // Not in the greenlight category: `kubectl get greenlight -n NS` shows a namespace's requests and
+  // policies, not the cluster's identity links.
+  categories: [],
+  description:
+    'Links a Slack user to the Kubernetes user they are, so that one person is one approver across Slack and ' +
+    'Kubernetes. Cluster-scoped: only whoever may create it (by default cluster administrators) links identities.',
+  spec: SlackIdentitySpecSchema,
+  validations: SLACK_IDENTITY_VALIDATIONS,
+  printerColumns: [
+    { name: 'Slack-User', type: 'string', jsonPath: '.spec.slackUser' },
+    { name: 'Kubernetes-User', type: 'string', jsonPath: '.spec.kubernetesUser' },
+    { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+  ],
+});
+
+export const CRDS: readonly CustomResourceDefinition[] = [
+  approvalRequestCrd,
+  approvalPolicyCrd,
+  slackIdentityCrd,
+];
 
 /** The file each CRD is written to, relative to the repository root. */
 export function crdFileName(crd: CustomResourceDefinition): string {

@@ -14,7 +14,7 @@ import {
 import { createLogger, parseLogFormat, parseLogLevel, type Logger } from '../../observability/logger.ts';
 import { GreenlightMetrics } from '../../observability/metrics.ts';
 import { LeaderElector } from '../../runtime/leader-election.ts';
-import { slackSettingsFromEnv } from '../../slack/settings.ts';
+import { slackIdentityOptionsFromFlags, slackSettingsFromEnv } from '../../slack/settings.ts';
 import { parseDuration } from '../../policy/duration.ts';
 import { loadKubeConfig } from '../kube.ts';
 
@@ -33,6 +33,13 @@ Flags:
   --leader-elect-lease-duration D    how long standbys wait after the leader's last renewal (default 15s)
   --leader-elect-renew-deadline D    how long a leader keeps leading without renewing (default 10s)
   --leader-elect-retry-period D      how often to renew or try to acquire (default 2s)
+  --slack-username-claim email|none  how a Slack user without a SlackIdentity is related to a Kubernetes
+                                     user: their confirmed email (when usernames are emails), or not at
+                                     all (default none: only SlackIdentity objects link people)
+  --slack-username-prefix P          put before the email, like the API server's --oidc-username-prefix
+  --slack-allowed-teams IDS          other Slack workspaces (T…) or organisations (E…) whose members may
+                                     answer, comma-separated (default: only the bot's own workspace)
+  --slack-allow-guests               let Slack guest accounts answer (default: refused)
   --namespace NS                     watch one namespace only (default: all)
   --concurrency N                    requests decided in parallel (default 16)
   --log-format json|text             (default json)
@@ -64,6 +71,10 @@ function parseFlags(args: readonly string[]) {
       'leader-elect-lease-duration': { type: 'string', default: '15s' },
       'leader-elect-renew-deadline': { type: 'string', default: '10s' },
       'leader-elect-retry-period': { type: 'string', default: '2s' },
+      'slack-username-claim': { type: 'string' },
+      'slack-username-prefix': { type: 'string' },
+      'slack-allowed-teams': { type: 'string' },
+      'slack-allow-guests': { type: 'boolean', default: false },
       namespace: { type: 'string' },
       concurrency: { type: 'string', default: '16' },
       'log-format': { type: 'string', default: 'json' },
@@ -90,7 +101,7 @@ function parseFlags(args: readonly string[]) {
     renewDeadlineMs: duration('leader-elect-renew-deadline'),
     retryPeriodMs: duration('leader-elect-retry-period'),
   };
-  return { ...values, concurrency, leaseTiming };
+  return { ...values, concurrency, leaseTiming, slackIdentity: slackIdentityOptionsFromFlags(values) };
 }
 
 export async function runController(args: readonly string[]): Promise<number> {
@@ -106,7 +117,8 @@ export async function runController(args: readonly string[]): Promise<number> {
   const kubeConfig = loadKubeConfig({ kubeconfig: flags.kubeconfig });
   const identity = `${hostname()}_${randomBytes(4).toString('hex')}`;
   const metrics = new GreenlightMetrics();
-  const slack = slackSettingsFromEnv(process.env);
+  const fromEnv = slackSettingsFromEnv(process.env);
+  const slack = fromEnv && { ...fromEnv, identity: flags.slackIdentity };
   if (!slack) {
     logger.info(
       'Slack is not configured (SLACK_BOT_TOKEN is empty): running without Slack announcements or escalations',

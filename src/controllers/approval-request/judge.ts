@@ -1,6 +1,7 @@
-import type { ApprovalRequest } from '../../api/v1alpha1/approval-request.ts';
+import type { Approval, ApprovalRequest } from '../../api/v1alpha1/approval-request.ts';
 import type { AccessReviewer } from '../../k8s/access-review.ts';
 import type { CompiledPolicy } from '../../policy/compile-policy.ts';
+import { personOf } from '../../policy/person.ts';
 import type { JudgedApproval } from '../../policy/verdict.ts';
 import type { SlackPeople } from '../../slack/people.ts';
 
@@ -21,47 +22,50 @@ export function listsSlackApprover(policy: CompiledPolicy, user: string): boolea
   return policy.policy.spec.escalation?.approvers.slackUsers?.includes(user) === true;
 }
 
+export interface Judges {
+  readonly access: AccessReviewer;
+  readonly slack?: SlackPeople | undefined;
+}
+
 /**
- * Decides, for each person's answer, which policies it counts for. A Kubernetes user counts for a
- * policy that lists them (or a group the API server authenticated them with) and only if a
- * SubjectAccessReview allows them the verb `approve` on that policy.
+ * Relates each answer in status.approvals to its person and checks whether that person is an
+ * approver of the policy the answer is for. Authorization is asked only where it can matter: for an
+ * answer to a policy that escalated the request at the generation the answer names, from someone
+ * related to a Kubernetes user. A Kubernetes user is an approver when the policy lists them (or a group
+ * the API server authenticated them with) and a SubjectAccessReview allows them `approve` on it.
  */
 export async function judgeApprovals(
   request: ApprovalRequest,
   policies: readonly CompiledPolicy[],
-  judges: { readonly access: AccessReviewer; readonly slack?: SlackPeople | undefined },
+  judges: Judges,
 ): Promise<JudgedApproval[]> {
-  const escalating = policies.filter((policy) => policy.policy.spec.escalation);
-  const judged: JudgedApproval[] = [];
-  for (const approval of request.status?.approvals ?? []) {
-    const approverOf = new Set<string>();
-    for (const policy of escalating) {
-      if (await counts(approval, policy, request, judges)) approverOf.add(policy.name);
-    }
-    // A Slack user whose email is a Kubernetes username is the same person as that user.
-    const user =
-      approval.via === 'kubernetes'
-        ? approval.approver
-        : await judges.slack?.kubernetesUser(approval.approver);
-    judged.push({
-      approval,
-      identity: user ? `user:${user}` : `slack:${approval.approver}`,
-      approverOf,
-      isRequester: user === request.spec.requester,
-    });
-  }
-  return judged;
+  const escalating = new Map(
+    policies.filter((policy) => policy.policy.spec.escalation).map((policy) => [policy.name, policy]),
+  );
+  const approvals = request.status?.approvals ?? [];
+  return Promise.all(
+    approvals.map(async (approval, index) => {
+      const person = personOf(approval);
+      const policy = escalating.get(approval.policy);
+      const approverOf = new Set<string>();
+      const asked = policy?.generation === approval.policyGeneration;
+      if (asked && person !== undefined && (await isApprover(approval, policy, request, judges))) {
+        approverOf.add(policy.name);
+      }
+      return { approval, index, person, approverOf };
+    }),
+  );
 }
 
-async function counts(
-  approval: NonNullable<NonNullable<ApprovalRequest['status']>['approvals']>[number],
+async function isApprover(
+  approval: Approval,
   policy: CompiledPolicy,
   request: ApprovalRequest,
-  judges: { readonly access: AccessReviewer; readonly slack?: SlackPeople | undefined },
+  judges: Judges,
 ): Promise<boolean> {
   if (approval.via === 'slack') {
     return judges.slack
-      ? judges.slack.mayApprove(policy.policy, approval.approver)
+      ? judges.slack.mayApprove(policy.policy, approval.approver, approval.kubernetesUser)
       : listsSlackApprover(policy, approval.approver);
   }
   const groups = approval.groups ?? [];
