@@ -193,8 +193,16 @@ describe('the Helm chart', () => {
       capabilities: { drop: ['ALL'] },
     });
     expect(pod.serviceAccountName).toBe('greenlight');
-    // Slack is off: no Secret, no Slack variables.
+    // Slack is off: no Secret, no Slack variables or flags.
     expect(container.env?.map((variable) => variable.name)).toEqual(['NODE_ENV']);
+    expect(
+      container.args.filter((arg) => arg.startsWith('--slack-') && !arg.startsWith('--slack-bind')),
+    ).toEqual([]);
+    const slackOn = deployment(
+      parseManifests(await template({ values: { slack: { enabled: true, existingSecret: 'slack' } } })),
+    );
+    // Slack on, nothing said about identity: only SlackIdentity objects link people (fail closed).
+    expect(slackOn.container.args).toContain('--slack-username-claim=none');
 
     const kinds = manifests.map((m) => m.kind).sort();
     expect(new Set(kinds)).toEqual(
@@ -332,6 +340,15 @@ describe('the Helm chart', () => {
     });
     expect(container.env?.find((v) => v.name === 'SLACK_API_URL')?.value).toBe(
       'https://slack-proxy.example.com/api/',
+    );
+    // How Slack users are related to Kubernetes users (docs/security.md).
+    expect(container.args).toEqual(
+      expect.arrayContaining([
+        '--slack-username-claim=email',
+        '--slack-username-prefix=oidc:',
+        '--slack-allowed-teams=T0PARTNER,E0ACME',
+        '--slack-allow-guests',
+      ]),
     );
     expect(find(manifests, 'Service', 'gl-greenlight-slack')['spec']).toMatchObject({
       ports: [{ name: 'http', port: 8080, targetPort: 'slack' }],
