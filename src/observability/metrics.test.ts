@@ -280,10 +280,14 @@ describe('controller-runtime and client-go metrics', () => {
 describe('policies and Slack', () => {
   it('counts evaluation errors by policy name', async () => {
     const metrics = new GreenlightMetrics({ processMetrics: false });
-    metrics.recordPolicyEvaluationError('payments');
-    metrics.recordPolicyEvaluationError('payments');
+    metrics.recordPolicyEvaluationError('finance', 'payments');
+    metrics.recordPolicyEvaluationError('finance', 'payments');
+    metrics.recordPolicyEvaluationError('shop', 'payments');
     expect(
-      valueOf(await scrape(metrics), 'greenlight_policy_evaluation_errors_total', { policy: 'payments' }),
+      valueOf(await scrape(metrics), 'greenlight_policy_evaluation_errors_total', {
+        namespace: 'finance',
+        policy: 'payments',
+      }),
     ).toBe(2);
   });
 

@@ -171,8 +171,8 @@ function createInstruments(registry: Registry) {
     }),
     policyEvaluationErrors: new Counter({
       name: 'greenlight_policy_evaluation_errors_total',
-      help: 'Policy evaluations that ended in an error, by policy.',
-      labelNames: ['policy'] as const,
+      help: 'Policy evaluations that ended in an error, by the policy and its namespace.',
+      labelNames: ['namespace', 'policy'] as const,
       registers,
     }),
     slackRequests: new Counter({
@@ -276,9 +276,12 @@ export class GreenlightMetrics {
     if (seconds !== undefined) this.#instruments.decisionDuration.observe({ decided_by: decidedBy }, seconds);
   }
 
-  /** `policy` is the ApprovalPolicy's name: bounded by the number of policies. */
-  recordPolicyEvaluationError(policy: string): void {
-    this.#instruments.policyEvaluationErrors.inc({ policy });
+  /**
+   * The ApprovalPolicy's namespace and name: bounded by the number of policies. `namespace` is the
+   * policy's, as kube-state-metrics labels objects (the chart's ServiceMonitor honours it).
+   */
+  recordPolicyEvaluationError(namespace: string, policy: string): void {
+    this.#instruments.policyEvaluationErrors.inc({ namespace, policy });
   }
 
   recordSlackRequest(method: string, result: SlackRequestResult): void {

@@ -9,6 +9,7 @@ import { trimmed } from '../../k8s/informer.ts';
 import type { GreenlightMetrics } from '../../observability/metrics.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { decide, type Resolution } from '../../policy/decide.ts';
+import { describeWaiting } from '../../policy/progress.ts';
 import type { SlackPeople } from '../../slack/people.ts';
 import { resolveContextReferences } from '../../policy/evaluate-policy.ts';
 import type { CompiledPolicyCache } from '../../policy/policy-cache.ts';
@@ -74,7 +75,8 @@ export function approvalRequestReconciler(
       lookup: (reference) => objects.get(ContextObjects.key(reference)) ?? null,
     });
     for (const evaluation of resolution.evaluations) {
-      if (evaluation.result === 'Error') deps.metrics.recordPolicyEvaluationError(evaluation.policy);
+      if (evaluation.result === 'Error')
+        deps.metrics.recordPolicyEvaluationError(namespace, evaluation.policy);
     }
 
     const status = nextStatus(request, resolution, now);
@@ -123,7 +125,9 @@ async function announce(
   } else if (resolution.phase !== previous?.phase) {
     logger.info('Updated ApprovalRequest', { phase: resolution.phase, reason: resolution.reason });
     const message =
-      resolution.phase === 'Escalated' ? `Escalated to people: ${resolution.reason}` : resolution.reason;
+      resolution.phase === 'Escalated'
+        ? `Escalated to people: ${describeWaiting(resolution.waitingOn)}; ${resolution.reason}`
+        : resolution.reason;
     await deps.events.record(request, 'Normal', resolution.phase, message);
   }
   for (const ignored of resolution.ignoredApprovals) {
