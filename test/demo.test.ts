@@ -16,14 +16,19 @@ describe('greenlight demo --once', () => {
       /delivery\/deploy-web-v2-4-1-staging: Approved by policy:deployments\/staging-is-free/,
     );
     expect(output).toMatch(/finance\/payment-inv-42: Approved by policy:payments\/below-500/);
-    expect(output).toMatch(
-      /finance\/payment-inv-43: Escalated: waiting for 0 of 1 approvals for policy payments/,
-    );
+    expect(output).toMatch(/finance\/payment-inv-43: Escalated: 0 of 1 approvals given for policy payments/);
     expect(output).toContain('Slack #payments-approvals: Approval needed: payment invoice/INV-43');
     expect(output).toContain('[Approve] [Deny]');
     expect(output).toMatch(/finance\/payment-inv-43: Approved by slack:U0ALICE/);
     expect(output).toContain(
       'Slack #workflow-updates: Approval requested for staging deployment `v2.4.1` of web. Status: AUTO-APPROVED.',
+    );
+    // One message per request per channel: the escalated payment's announcement is updated in place.
+    expect(output).toContain(
+      'Slack #workflow-updates (updated): Approval requested for payment `invoice/INV-43`. Status: APPROVED.',
+    );
+    expect(output).not.toContain(
+      'Slack #workflow-updates: Approval requested for payment `invoice/INV-43`. Status: APPROVED.',
     );
     expect(output).toContain('All sample workflows ended as expected.');
     expect(code).toBe(0);

@@ -330,9 +330,22 @@ export class SlackOutbox {
   async #updateAnnouncement(intent: Extract<SlackIntent, { kind: 'announcement-update' }>): Promise<boolean> {
     const posted = this.#announced.get(intent.updates);
     const request = this.#deps.request(intent.uid);
+    if (!request) {
+      this.#done.add(intent.key);
+      return false;
+    }
+    if (!posted) {
+      // The "Escalated" message is not known (it went out in a digest, or the history could not be read
+      // after a restart): the outcome goes out as a message of its own rather than not at all.
+      await this.#deps.web.postMessage({
+        channel: intent.channel,
+        ...announcement(request),
+        metadata: metadata([intent.key]),
+      });
+    } else {
+      await this.#deps.web.update({ channel: posted.channel, ts: posted.ts, ...announcement(request) });
+    }
     this.#done.add(intent.key);
-    if (!posted || !request) return false;
-    await this.#deps.web.update({ channel: posted.channel, ts: posted.ts, ...announcement(request) });
     return true;
   }
 
@@ -370,7 +383,7 @@ export class SlackOutbox {
   }
 }
 
-/** What the request still waits for ("waiting for 1 of 2 approvals for policy payments"), if anything. */
+/** What the request still waits for ("1 of 2 approvals given for policy payments"), if anything. */
 function waitingFor(request: ApprovalRequest): string {
   const escalated = request.status?.conditions?.find((c) => c.type === 'Escalated');
   return escalated?.status === 'True' ? escalated.message : '';

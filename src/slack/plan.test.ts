@@ -70,7 +70,7 @@ describe('planSlack', () => {
       ['tracking', 'u1/tracking', 'C0PAYMENTS'],
       ['progress', 'u1/answer/0', 'C0PAYMENTS'],
       ['progress', 'u1/answer/1', 'C0PAYMENTS'],
-      ['announcement', 'u1/announce/Approved/#workflow-updates', '#workflow-updates'],
+      // One message per request per channel: the Escalated announcement now says Approved.
       ['announcement-update', 'u1/announce/Escalated/#workflow-updates/decided', '#workflow-updates'],
     ]);
   });
@@ -119,6 +119,20 @@ describe('planSlack', () => {
         decidedAt: '2026-11-26T10:00:00Z',
       },
     });
-    expect(planSlack(denied, policies).map((intent) => intent.kind)).toEqual(['announcement-update']);
+    // Denied by a rule, never escalated: no Escalated announcement to update, and Denied is not asked for.
+    expect(planSlack(denied, policies)).toEqual([]);
+    const auto = request({
+      phase: 'Approved',
+      evaluations: [{ policy: 'payments', result: 'Approve', message: 'small' }],
+      decision: {
+        outcome: 'Approved',
+        decidedBy: 'policy:payments/r',
+        reason: 'small',
+        decidedAt: '2026-11-26T10:00:00Z',
+      },
+    });
+    expect(planSlack(auto, policies).map((intent) => intent.key)).toEqual([
+      'u1/announce/Approved/#workflow-updates',
+    ]);
   });
 });

@@ -105,19 +105,38 @@ function announcementIntents(request: ApprovalRequest, policies: PolicyLookup, u
   const add = (intent: SlackIntent): void => {
     if (!intents.some((known) => known.key === intent.key)) intents.push(intent);
   };
+  const escalated = wasEscalated(request);
   for (const policy of consulted(request, policies)) {
-    const notify = policy.spec.notify;
-    if (!notify) continue;
-    const on = notify.on?.length ? notify.on : Object.values(NotifyOn);
-    const channel = notify.slack.channel;
-    if (on.includes(outcome))
-      add({ kind: 'announcement', key: `${uid}/announce/${outcome}/${channel}`, channel, uid, outcome });
-    if (outcome !== 'Escalated' && on.includes('Escalated')) {
-      const updates = `${uid}/announce/Escalated/${channel}`;
-      add({ kind: 'announcement-update', key: `${updates}/decided`, channel, uid, updates });
-    }
+    for (const intent of policyAnnouncements(policy, { uid, outcome, escalated })) add(intent);
   }
   return intents;
+}
+
+/**
+ * One policy's announcements of an outcome. One message per request per channel: the "Escalated"
+ * announcement, when there was one, is updated to the outcome in place instead of a second message
+ * saying it again.
+ */
+function policyAnnouncements(
+  policy: ApprovalPolicy,
+  { uid, outcome, escalated }: { uid: string; outcome: NotifyOn; escalated: boolean },
+): SlackIntent[] {
+  const notify = policy.spec.notify;
+  if (!notify) return [];
+  const on = notify.on?.length ? notify.on : Object.values(NotifyOn);
+  const channel = notify.slack.channel;
+  if (outcome !== 'Escalated' && escalated && on.includes('Escalated')) {
+    const updates = `${uid}/announce/Escalated/${channel}`;
+    return [{ kind: 'announcement-update', key: `${updates}/decided`, channel, uid, updates }];
+  }
+  return on.includes(outcome)
+    ? [{ kind: 'announcement', key: `${uid}/announce/${outcome}/${channel}`, channel, uid, outcome }]
+    : [];
+}
+
+/** Whether the request waited for people (and so had an "Escalated" announcement to update). */
+function wasEscalated(request: ApprovalRequest): boolean {
+  return (request.status?.evaluations ?? []).some((e) => e.result === 'Escalate' && !e.dryRun);
 }
 
 /** Everything Slack should show about the request now. Pure. */
