@@ -6,19 +6,23 @@ import {
   APPROVAL_POLICY_KIND,
   type ApprovalPolicy,
 } from '../api/v1alpha1/approval-policy.ts';
-import { schemaProblems } from '../api/v1alpha1/validate.ts';
+import { schemaErrors, type SchemaProblem } from '../api/v1alpha1/validate.ts';
 import { messageOf } from '../errors.ts';
+import { locators, type Locate } from './positions.ts';
 import { POLICY_TEST_KIND, PolicyTestSchema, type PolicyTest } from './suite.ts';
 
 export interface Document {
   readonly file: string;
   readonly index: number;
   readonly value: unknown;
+  /** Where a field of the document stands in the file (undefined when the file's positions are unknown). */
+  readonly locate: Locate;
 }
 
 export interface LoadedPolicy {
   readonly file: string;
   readonly policy: ApprovalPolicy;
+  readonly locate: Locate;
 }
 
 export interface LoadedSuite {
@@ -56,12 +60,32 @@ async function yamlFiles(path: string, recursive: boolean): Promise<string[]> {
  */
 const KUBECTL_YAML = new Schema(CORE_SCHEMA.tags.map((tag) => (tag === boolCoreTag ? boolYaml11Tag : tag)));
 
-/** Every YAML document of a file, parsed as kubectl would. */
+/** Every YAML document of a file, parsed as kubectl would, with where its fields stand. */
 async function documents(file: string): Promise<Document[]> {
-  const values = loadAll(await readFile(file, 'utf8'), { schema: KUBECTL_YAML, filename: file });
+  const text = await readFile(file, 'utf8');
+  const values = loadAll(text, { schema: KUBECTL_YAML, filename: file });
+  const located = locators(text);
+  const unknown: Locate = () => undefined;
   return values
-    .filter((value) => value !== null && value !== undefined)
-    .map((value, index) => ({ file, index, value }));
+    .map((value, index) => ({ file, index, value, locate: located[index] ?? unknown }))
+    .filter((document) => document.value !== null && document.value !== undefined);
+}
+
+/** `policy.yaml:15:5: ` for a problem at a JSON pointer of a document (the unknown key itself when that is the problem). */
+function placeOf(document: Document, where: string, problem: SchemaProblem): string {
+  const path = pathOf(problem.pointer);
+  const unknownKey = /^unknown field (\S+)/.exec(problem.message)?.[1];
+  const position = (unknownKey && document.locate(path, { key: unknownKey })) ?? document.locate(path);
+  return position ? `${where}:${position.line}:${position.column}` : where;
+}
+
+/** `/spec/rules/0/when` → ['spec', 'rules', 0, 'when']. */
+export function pathOf(pointer: string): (string | number)[] {
+  return pointer
+    .split('/')
+    .slice(1)
+    .map((part) => part.replaceAll('~1', '/').replaceAll('~0', '~'))
+    .map((part) => (/^[0-9]+$/.test(part) ? Number(part) : part));
 }
 
 function kindOf(value: unknown): unknown {
@@ -70,12 +94,14 @@ function kindOf(value: unknown): unknown {
 
 function policyProblems(document: Document, where: string): string[] {
   const value = document.value as { metadata?: { name?: unknown }; spec?: unknown };
-  const problems = schemaProblems(ApprovalPolicySpecSchema, value.spec ?? {}, 'spec');
   const name = value.metadata?.name;
-  if (typeof name !== 'string') problems.unshift('metadata.name: required');
-  return problems.map(
-    (problem) => `${where}: ApprovalPolicy ${typeof name === 'string' ? name : ''}: ${problem}`,
+  const kind = `ApprovalPolicy ${typeof name === 'string' ? name : ''}`;
+  const problems = schemaErrors(ApprovalPolicySpecSchema, value.spec ?? {}, 'spec').map(
+    (problem) =>
+      `${placeOf(document, where, { ...problem, pointer: `/spec${problem.pointer}` })}: ${kind}: ${problem.field}: ${problem.message}`,
   );
+  if (typeof name !== 'string') problems.unshift(`${where}: ${kind}: metadata.name: required`);
+  return problems;
 }
 
 /**
@@ -108,9 +134,14 @@ export async function loadSuites(paths: readonly string[], cwd = process.cwd()):
       continue;
     }
     for (const document of found.filter((d) => kindOf(d.value) === POLICY_TEST_KIND)) {
-      const suiteProblems = schemaProblems(PolicyTestSchema, document.value, '');
+      const suiteProblems = schemaErrors(PolicyTestSchema, document.value, '');
       if (suiteProblems.length > 0) {
-        problems.push(...suiteProblems.map((problem) => `${display(document.file)}: ${problem}`));
+        problems.push(
+          ...suiteProblems.map(
+            (problem) =>
+              `${placeOf(document, display(document.file), problem)}: ${problem.field}: ${problem.message}`,
+          ),
+        );
         continue;
       }
       const test = document.value as PolicyTest;
@@ -127,7 +158,11 @@ export async function loadSuites(paths: readonly string[], cwd = process.cwd()):
       suites.push({
         file: display(document.file),
         test,
-        policies: policyDocuments.map((d) => ({ file: display(d.file), policy: d.value as ApprovalPolicy })),
+        policies: policyDocuments.map((d) => ({
+          file: display(d.file),
+          policy: d.value as ApprovalPolicy,
+          locate: d.locate,
+        })),
         contextObjects: (await named(test.context, [])).map((d) => d.value),
       });
     }

@@ -41,6 +41,7 @@ describe('greenlight test', () => {
     const run = await testRun([examples]);
     expect(run.problems).toEqual([]);
     expect(run.results.map((r) => r.file).sort()).toEqual([
+      'examples/db-migrations/db-migrations.test.yaml',
       'examples/deployments/deployments.test.yaml',
       'examples/payments/payments.test.yaml',
     ]);
@@ -87,9 +88,12 @@ describe('greenlight test', () => {
     const dir2 = await workspace({ 'policy.yaml': celOnly, 'x.test.yaml': suite('{phase: Approved}') });
     const celRun = await testRun([dir2]);
     expect(celRun.exit).toBe(2);
+    // Once, at its place in the file (not inside the expression), and the cases are not run.
     expect(celRun.report).toMatch(
-      /error: ApprovalPolicy payments: spec\.rules\[1\]\.when \(line 1, column \d+\): /,
+      /error: .*policy\.yaml:\d+:\d+: ApprovalPolicy payments: spec\.rules\[1\]\.when: /,
     );
+    expect(celRun.report.match(/spec\.rules\[1\]\.when/g)).toHaveLength(1);
+    expect(celRun.report).toContain('1 case not run: fix the policy first');
   });
 
   it('reads YAML as kubectl does: a bare notify.on key is the boolean true, and the error says to quote it', async () => {

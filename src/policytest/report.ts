@@ -44,6 +44,10 @@ export function formatReport(results: readonly SuiteResult[], loadProblems: read
   for (const suite of results) {
     lines.push(`${suite.file} (${suite.name})`);
     for (const problem of suite.problems) lines.push(`  error: ${problem}`);
+    if (suite.notRun > 0) {
+      lines.push(`  ${plural(suite.notRun, 'case')} not run: fix the policy first`, '');
+      continue;
+    }
     const rows = [['', 'CASE', 'EXPECTED', 'GOT']];
     for (const result of suite.cases) {
       rows.push([
@@ -63,13 +67,26 @@ export function formatReport(results: readonly SuiteResult[], loadProblems: read
     });
     lines.push('');
   }
+  lines.push(...summary(results, loadProblems));
+  return lines.join('\n');
+}
+
+/** "1 suite, 2 cases, 2 not run, 1 error" then "0 passed, 0 failed". */
+function summary(results: readonly SuiteResult[], loadProblems: readonly string[]): string[] {
   const cases = results.flatMap((suite) => suite.cases);
   const failed = cases.filter((c) => !c.passed).length;
-  const broken = results.filter((suite) => suite.problems.length > 0).length + loadProblems.length;
-  const errors = broken > 0 ? `, ${broken} with errors` : '';
-  lines.push(`${results.length} suites, ${cases.length} cases${errors}`);
-  lines.push(`${cases.length - failed} passed, ${failed} failed`);
-  return lines.join('\n');
+  const notRun = results.reduce((sum, suite) => sum + suite.notRun, 0);
+  const errors = loadProblems.length + results.reduce((sum, suite) => sum + suite.problems.length, 0);
+  const ran =
+    results.length === 0 && errors > 0
+      ? 'no suite ran'
+      : `${plural(results.length, 'suite')}, ${plural(cases.length + notRun, 'case')}`;
+  const counts = [ran, notRun > 0 ? `${notRun} not run` : '', errors > 0 ? plural(errors, 'error') : ''];
+  return [counts.filter(Boolean).join(', '), `${cases.length - failed} passed, ${failed} failed`];
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
 
 export const TestExit = { Passed: 0, Mismatch: 1, Invalid: 2 } as const;

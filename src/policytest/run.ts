@@ -1,10 +1,16 @@
 import type { ApprovalPolicy } from '../api/v1alpha1/approval-policy.ts';
 import type { Approval, ApprovalRequest, Evaluation, Phase } from '../api/v1alpha1/approval-request.ts';
-import { compilePolicy, formatProblem, type CompiledPolicy } from '../policy/compile-policy.ts';
+import {
+  compilePolicy,
+  formatProblem,
+  type CompiledPolicy,
+  type PolicyProblem,
+} from '../policy/compile-policy.ts';
 import { decide, type Resolution } from '../policy/decide.ts';
 import { personOf } from '../policy/person.ts';
+import { escalatedMessage } from '../policy/progress.ts';
 import type { JudgedApproval } from '../policy/verdict.ts';
-import type { LoadedSuite } from './load.ts';
+import type { LoadedPolicy, LoadedSuite } from './load.ts';
 import type { PolicyTestCase, SampleApproval } from './suite.ts';
 
 export interface Observed {
@@ -27,8 +33,13 @@ export interface SuiteResult {
   readonly file: string;
   readonly name: string;
   readonly cases: readonly CaseResult[];
-  /** Policies that do not compile (they would be Ready=False in a cluster): the suite fails. */
+  /**
+   * Policies that do not compile (they would be Ready=False in a cluster), each with its place in its
+   * file: the suite fails, and its cases are not run (each would only repeat the error).
+   */
   readonly problems: readonly string[];
+  /** Cases not run because of the problems. */
+  readonly notRun: number;
 }
 
 interface KubernetesObject {
@@ -41,18 +52,40 @@ interface KubernetesObject {
 export function runSuite(suite: LoadedSuite, runTime: Date): SuiteResult {
   const { test } = suite;
   const namespace = test.namespace ?? suite.policies[0]?.policy.metadata.namespace ?? 'default';
-  const compiled = suite.policies
-    .map(({ policy }) => withDefaults(policy, namespace))
-    .filter((policy) => policy.metadata.namespace === namespace)
-    .map(compilePolicy);
-  const problems = compiled.flatMap((policy) =>
-    policy.problems.map((problem) => `ApprovalPolicy ${policy.name}: ${formatProblem(problem)}`),
+  const loaded = suite.policies
+    .map((entry) => ({ ...entry, policy: withDefaults(entry.policy, namespace) }))
+    .filter((entry) => entry.policy.metadata.namespace === namespace)
+    .map((entry) => ({ ...entry, compiled: compilePolicy(entry.policy) }));
+  const compiled = loaded.map((entry) => entry.compiled);
+  const problems = loaded.flatMap((entry) =>
+    entry.compiled.problems.map((problem) => placedProblem(entry, problem)),
   );
+  if (problems.length > 0) {
+    return { file: suite.file, name: test.metadata.name, cases: [], problems, notRun: test.cases.length };
+  }
   const cases = test.cases.map((testCase) => {
     const now = new Date(testCase.now ?? test.now ?? runTime.toISOString());
     return runCase(testCase, { namespace, now, compiled, contextObjects: suite.contextObjects });
   });
-  return { file: suite.file, name: test.metadata.name, cases, problems };
+  return { file: suite.file, name: test.metadata.name, cases, problems, notRun: 0 };
+}
+
+/** `policy.yaml:11:38: ApprovalPolicy migrations: spec.rules[0].when: undeclared reference to 'parms' …`. */
+function placedProblem(entry: LoadedPolicy & { compiled: CompiledPolicy }, problem: PolicyProblem): string {
+  const inside = problem.line === undefined ? undefined : { line: problem.line, column: problem.column ?? 1 };
+  const position = entry.locate(fieldPathOf(problem.field), inside ? { inside } : {});
+  const kind = `ApprovalPolicy ${entry.compiled.name}`;
+  return position
+    ? `${entry.file}:${position.line}:${position.column}: ${kind}: ${problem.field}: ${problem.message}`
+    : `${entry.file}: ${kind}: ${formatProblem(problem)}`;
+}
+
+/** `spec.rules[0].when` → ['spec', 'rules', 0, 'when']. */
+function fieldPathOf(field: string): (string | number)[] {
+  return field
+    .split(/[.[\]]/)
+    .filter(Boolean)
+    .map((part) => (/^[0-9]+$/.test(part) ? Number(part) : part));
 }
 
 function withDefaults(policy: ApprovalPolicy, namespace: string): ApprovalPolicy {
@@ -164,15 +197,15 @@ function lists(policy: CompiledPolicy, via: 'kubernetes' | 'slack', sample: Samp
   return (sample.groups ?? []).some((group) => groups?.includes(group) === true);
 }
 
+/** What a case shows: the same words the request's status would say in a cluster. */
 function observe(resolution: Resolution): Observed {
-  const waiting = resolution.waitingOn.map(
-    (w) => `${w.approvals} of ${w.required} approvals for ${w.policy}`,
-  );
   return {
     phase: resolution.phase,
     ...(resolution.decision ? { decidedBy: resolution.decision.decidedBy } : {}),
     reason:
-      waiting.length > 0 ? `waiting for ${waiting.join(', ')}; ${resolution.reason}` : resolution.reason,
+      resolution.phase === 'Escalated'
+        ? `${escalatedMessage(resolution)}; ${resolution.reason}`
+        : resolution.reason,
   };
 }
 

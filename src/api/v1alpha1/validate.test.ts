@@ -10,7 +10,7 @@ describe('schemaProblems', () => {
       'spec',
     );
     expect(problems).toEqual([
-      'spec.rules[0]: unknown field wen',
+      'spec.rules[0]: unknown field wen (did you mean when?)',
       'spec.rules[0].decision: must be one of Approve, Deny, Escalate, Hold',
       'spec.mode: must be one of Enforce, DryRun',
     ]);

@@ -1,6 +1,6 @@
 import type { Signature } from './environment.ts';
 import { describeFunction } from './operators.ts';
-import { closestName } from './spelling.ts';
+import { closestName } from '../../spelling.ts';
 import {
   comprehensionParts,
   type Call,
