@@ -187,7 +187,7 @@ describe('the controller', () => {
     await eventually(async () => {
       const current = await admin.getRequest(namespace, 'big');
       expect(current.status?.conditions?.find((c) => c.type === 'Escalated')?.message).toContain(
-        'waiting for 1 of 2 approvals for policy payments',
+        '1 of 2 approvals given for policy payments',
       );
     });
     const current = await admin.getRequest(namespace, 'big');
@@ -207,7 +207,8 @@ describe('the controller', () => {
     expect(denied.status?.decision).toMatchObject({
       outcome: 'Denied',
       decidedBy: 'controller',
-      reason: 'no ApprovalPolicy in Enforce mode selects this request',
+      reason:
+        'no ApprovalPolicy in Enforce mode selects this request: payments selects actions payment, not db-migrate',
     });
   });
 

@@ -122,7 +122,7 @@ describe('one person is one approver, however they answer', () => {
     expect(reply).toBe('You already answered as alice; an answer is final and counts once.');
     const waiting = await eventually(async () => {
       const request = await admin.getRequest(env.namespace, 'wire-1');
-      expect(escalatedMessage(request)).toContain('waiting for 1 of 2 approvals for policy wires');
+      expect(escalatedMessage(request)).toContain('1 of 2 approvals given for policy wires');
       return request;
     });
     expect(waiting.status?.approvals?.map((a) => `${a.via}:${a.approver}`)).toEqual(['kubernetes:alice']);
@@ -286,7 +286,7 @@ describe('answers are bound to what was asked, in the order they arrived', () =>
     const both = await eventually(async () => {
       const request = await admin.getRequest(env.namespace, 'wire-5');
       expect(escalatedMessage(request)).toContain(
-        'waiting for 1 of 2 approvals for policy treasury, 0 of 2 approvals for policy wires',
+        '1 of 2 approvals given for policy treasury (approvers: group approvers, Slack group S0APPROVERS); 0 of 2 approvals given for policy wires',
       );
       return request;
     });
@@ -301,7 +301,7 @@ describe('answers are bound to what was asked, in the order they arrived', () =>
     expect((await greenlight('bob', ['approve', 'wire-6', '-n', env.namespace])).code).toBe(0);
     await eventually(async () => {
       const request = await admin.getRequest(env.namespace, 'wire-6');
-      expect(escalatedMessage(request)).toContain('waiting for 1 of 2 approvals');
+      expect(escalatedMessage(request)).toContain('1 of 2 approvals given');
     });
     const policy = await greenlightAs('admin').getPolicy(env.namespace, 'wires');
     await greenlightAs('admin').replacePolicy({

@@ -1,4 +1,4 @@
-import type { Condition, ConditionStatus } from '../api/v1alpha1/schema.ts';
+import { rfc3339, type Condition, type ConditionStatus } from '../api/v1alpha1/schema.ts';
 
 export interface DesiredCondition {
   readonly type: string;
@@ -23,8 +23,7 @@ export function setConditions(
     byType.set(wanted.type, {
       ...wanted,
       observedGeneration: generation,
-      lastTransitionTime:
-        previous?.status === wanted.status ? previous.lastTransitionTime : now.toISOString(),
+      lastTransitionTime: previous?.status === wanted.status ? previous.lastTransitionTime : rfc3339(now),
     });
   }
   return [...byType.values()];

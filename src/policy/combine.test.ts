@@ -145,6 +145,7 @@ describe('combine', () => {
       outcome: 'Approved',
       decidedBy: 'slack:U0BOB',
       reason: 'approved by alice, U0BOB (bob)',
+      waitingOn: [{ policy: 'payments', approvals: 2, required: 2, approvers: undefined }],
     });
   });
 
@@ -186,6 +187,7 @@ describe('combine', () => {
       outcome: 'Denied',
       decidedBy: 'user:bob',
       reason: 'denied by bob: wrong vendor',
+      waitingOn: [{ policy: 'payments', approvals: 1, required: 2, approvers: undefined }],
     });
   });
 

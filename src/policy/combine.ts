@@ -1,13 +1,8 @@
 import type { Approval } from '../api/v1alpha1/approval-request.ts';
 import { describeAnswerer } from './person.ts';
+import type { WaitingOn } from './progress.ts';
 import type { Tally } from './tally.ts';
 import { DecidedBy, type JudgedApproval, type PolicyVerdict } from './verdict.ts';
-
-export interface WaitingOn {
-  readonly policy: string;
-  readonly approvals: number;
-  readonly required: number;
-}
 
 /** The combined answer of every policy that selects a request. */
 export type Combined =
@@ -16,16 +11,18 @@ export type Combined =
       readonly outcome: 'Approved' | 'Denied';
       readonly decidedBy: string;
       readonly reason: string;
+      /** For a decision by people: where each escalating policy stood. */
+      readonly waitingOn?: readonly WaitingOn[];
     }
   | { readonly kind: 'Escalated'; readonly waitingOn: readonly WaitingOn[]; readonly reason: string }
   | { readonly kind: 'Pending'; readonly reason: string };
 
-const decided = (outcome: 'Approved' | 'Denied', decidedBy: string, reason: string): Combined => ({
-  kind: 'Decided',
-  outcome,
-  decidedBy,
-  reason,
-});
+const decided = (
+  outcome: 'Approved' | 'Denied',
+  decidedBy: string,
+  reason: string,
+  waitingOn?: readonly WaitingOn[],
+): Combined => ({ kind: 'Decided', outcome, decidedBy, reason, ...(waitingOn ? { waitingOn } : {}) });
 
 /**
  * The contract's combination: any Deny wins; otherwise any Escalate waits for people (approved once
@@ -59,20 +56,18 @@ function combineEscalation(
   tallyFor: (policy: string) => Tally,
 ): Combined {
   const tallies = escalating.map((verdict) => ({ verdict, tally: tallyFor(verdict.policy) }));
-  const denial = firstArrived(tallies.map((t) => t.tally.denial));
-  if (denial) {
-    const { approval } = denial;
-    return decided(
-      'Denied',
-      DecidedBy.person(approval),
-      withComment(`denied by ${describeAnswerer(approval)}`, approval),
-    );
-  }
   const waitingOn = tallies.map(({ verdict, tally }) => ({
     policy: verdict.policy,
     approvals: tally.approvals.length,
     required: verdict.requiredApprovals,
+    approvers: verdict.approvers,
   }));
+  const denial = firstArrived(tallies.map((t) => t.tally.denial));
+  if (denial) {
+    const { approval } = denial;
+    const reason = withComment(`denied by ${describeAnswerer(approval)}`, approval);
+    return decided('Denied', DecidedBy.person(approval), reason, waitingOn);
+  }
   if (waitingOn.every((w) => w.approvals >= w.required)) {
     // Whoever's answer arrived last among those that completed a quorum decided (by arrival, never by a
     // time a client wrote).
@@ -83,11 +78,8 @@ function combineEscalation(
       const names = distinctApprovers(tallies.map(({ tally }) => tally))
         .map(describeAnswerer)
         .join(', ');
-      return decided(
-        'Approved',
-        DecidedBy.person(last.approval),
-        withComment(`approved by ${names}`, last.approval),
-      );
+      const reason = withComment(`approved by ${names}`, last.approval);
+      return decided('Approved', DecidedBy.person(last.approval), reason, waitingOn);
     }
   }
   const reason = escalating.map((v) => `${v.policy}: ${v.message}`).join('; ');

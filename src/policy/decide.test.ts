@@ -98,7 +98,9 @@ describe('decide', () => {
     const pending = run({ request: request({ parameters: { amount: 5000, currency: 'USD' } }) });
     expect(pending.phase).toBe('Escalated');
     expect(pending.decision).toBeUndefined();
-    expect(pending.waitingOn).toEqual([{ policy: 'payments', approvals: 0, required: 1 }]);
+    expect(pending.waitingOn).toEqual([
+      { policy: 'payments', approvals: 0, required: 1, approvers: { kubernetesGroups: ['approvers'] } },
+    ]);
     expect(pending.expiresAt).toEqual(new Date('2026-11-27T11:59:00Z'));
 
     const alice: JudgedApproval = {
@@ -119,6 +121,13 @@ describe('decide', () => {
       approvals: [alice],
     });
     expect(approved.decision).toMatchObject({ outcome: 'Approved', decidedBy: 'user:alice' });
+  });
+
+  it('says in the why-trace when a parameter had another type than what its rule compared it with', () => {
+    const resolution = run({ request: request({ parameters: { amount: 450, currency: 840 } }) });
+    expect(resolution.evaluations.find((e) => e.rule === 'small')?.message).toBe(
+      'when is false; params.currency is a number (840), compared with a string',
+    );
   });
 
   it('denies by rule, whatever people said', () => {
@@ -233,7 +242,9 @@ describe('decide', () => {
     expect(resolution.decision).toEqual({
       outcome: 'Denied',
       decidedBy: 'controller',
-      reason: 'no ApprovalPolicy in Enforce mode selects this request',
+      reason:
+        'no ApprovalPolicy in Enforce mode selects this request: payments selects actions payment, not ' +
+        'db-migrate; staging-soak selects actions deploy, not db-migrate',
     });
     expect(resolution.selected).toEqual([]);
   });

@@ -5,7 +5,7 @@ import {
   type Evaluation,
   type Phase,
 } from '../api/v1alpha1/approval-request.ts';
-import { combine, type WaitingOn } from './combine.ts';
+import { combine } from './combine.ts';
 import type { CompiledPolicy } from './compile-policy.ts';
 import {
   evaluatePolicy,
@@ -15,9 +15,13 @@ import {
   type PolicyInput,
 } from './evaluate-policy.ts';
 import { deadline } from './expiry.ts';
-import { selects } from './selector.ts';
+import type { WaitingOn } from './progress.ts';
+import { selects, whyNotSelected } from './selector.ts';
 import { tally, type Tally } from './tally.ts';
 import { DecidedBy, type JudgedApproval, type PolicyVerdict } from './verdict.ts';
+
+/** How many policies a "no policy selects this request" decision names (the reason has a size limit). */
+const MAX_UNSELECTED_NAMED = 10;
 
 /** The API's limit on status.evaluations. */
 export const MAX_EVALUATIONS = 64;
@@ -50,6 +54,7 @@ export interface Resolution {
   /** Names of the policies that select the request (Enforce and DryRun). */
   readonly selected: readonly string[];
   readonly verdicts: readonly PolicyVerdict[];
+  /** Each escalating policy's progress toward its quorum (also when people decided). */
   readonly waitingOn: readonly WaitingOn[];
   readonly expiresAt?: Date;
   readonly ignoredApprovals: readonly { readonly approval: Approval; readonly why: string }[];
@@ -98,7 +103,13 @@ export function decide(input: DecideInput): Resolution {
   const combined = combine(verdicts, tallyFor);
   switch (combined.kind) {
     case 'Decided':
-      return final(base, combined.outcome, combined.decidedBy, combined.reason);
+      if (combined.decidedBy === DecidedBy.controller) {
+        return final(base, 'Denied', DecidedBy.controller, unselected(combined.reason, input));
+      }
+      return {
+        ...final(base, combined.outcome, combined.decidedBy, combined.reason),
+        waitingOn: combined.waitingOn ?? [],
+      };
     case 'Pending':
       return { ...base, phase: 'Pending', reason: combined.reason };
     case 'Escalated':
@@ -150,6 +161,23 @@ function parametersProblem(request: ApprovalRequest): string | undefined {
   return size > MAX_PARAMETERS_BYTES
     ? `spec.parameters is ${size} bytes serialized, more than the limit of ${MAX_PARAMETERS_BYTES} bytes`
     : undefined;
+}
+
+/**
+ * "no ApprovalPolicy … selects this request: payments selects actions payment, not db-migrate; …",
+ * naming the enforcing policies only (a DryRun policy never decides, so it changes nothing here).
+ */
+function unselected(reason: string, input: DecideInput): string {
+  const enforcing = input.policies.filter((policy) => policy.policy.spec.mode !== 'DryRun');
+  const why = enforcing.slice(0, MAX_UNSELECTED_NAMED).map((policy) => {
+    const not = whyNotSelected(policy.policy.spec.selector, input.request);
+    return `${policy.name} ${not ?? 'selects it'}`;
+  });
+  const more = enforcing.length - why.length;
+  if (more > 0) why.push(`and ${more} more`);
+  return why.length > 0
+    ? `${reason}: ${why.join('; ')}`
+    : `${reason}: namespace ${input.request.metadata.namespace ?? ''} has no ApprovalPolicy in Enforce mode`;
 }
 
 /** Every entry when they fit; otherwise what each policy decided, so the why is never lost. */

@@ -1,6 +1,6 @@
 import type { RuleDecision } from '../api/v1alpha1/approval-policy.ts';
 import type { ApprovalRequest, Evaluation, EvaluationResult } from '../api/v1alpha1/approval-request.ts';
-import { evaluate, prepareBindings } from './cel/index.ts';
+import { evaluate, prepareBindings, typeMismatches } from './cel/index.ts';
 import { formatProblem, type CompiledContext, type CompiledPolicy } from './compile-policy.ts';
 import type { PolicyVerdict } from './verdict.ts';
 
@@ -82,6 +82,7 @@ export function evaluatePolicy(compiled: CompiledPolicy, input: PolicyInput): Po
     ...(rule === undefined ? {} : { rule }),
     message,
     requiredApprovals: compiled.requiredApprovals,
+    approvers: compiled.policy.spec.escalation?.approvers,
     trace,
   });
   const failed = (message: string, rule?: string): PolicyVerdict => {
@@ -112,7 +113,8 @@ export function evaluatePolicy(compiled: CompiledPolicy, input: PolicyInput): Po
       const result = evaluate(rule.when, bindings);
       if (!result.ok) return failed(`rule ${rule.name} failed: ${result.error.message}`, rule.name);
       if (!result.value) {
-        trace.push(entry('NoMatch', 'when is false', rule.name));
+        const notes = typeMismatches(rule.when.parameterComparisons, input.request.spec.parameters);
+        trace.push(entry('NoMatch', ['when is false', ...notes].join('; '), rule.name));
         continue;
       }
     }

@@ -1,4 +1,4 @@
-import type { PolicyMode, RuleDecision } from '../api/v1alpha1/approval-policy.ts';
+import type { Approvers, PolicyMode, RuleDecision } from '../api/v1alpha1/approval-policy.ts';
 import type { Approval, Evaluation } from '../api/v1alpha1/approval-request.ts';
 
 /** What one policy says about one request, with the why-trace entries it contributes. */
@@ -10,6 +10,8 @@ export interface PolicyVerdict {
   readonly rule?: string;
   readonly message: string;
   readonly requiredApprovals: number;
+  /** escalation.approvers, when the policy has an escalation. */
+  readonly approvers?: Approvers | undefined;
   readonly trace: readonly Evaluation[];
 }
 

@@ -1,6 +1,7 @@
 import type { ObjectCache } from '@kubernetes/client-node';
 import type { ApprovalPolicy } from '../api/v1alpha1/approval-policy.ts';
 import type { ApprovalRequest, HumanDecision } from '../api/v1alpha1/approval-request.ts';
+import { rfc3339 } from '../api/v1alpha1/schema.ts';
 import { isNotFound, lostRace } from '../k8s/api-errors.ts';
 import type { GreenlightApi } from '../k8s/greenlight-api.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -107,7 +108,7 @@ export async function handleBlockAction(
       logger.info('Refused a Slack answer', { result: answer.result, why: answer.reply });
       return answer;
     }
-    const at = deps.now().toISOString();
+    const at = rfc3339(deps.now());
     try {
       await deps.api.addApprovals(
         request,

@@ -280,6 +280,14 @@ export const ApprovalRequestStatusSchema = Type.Object(
           'How many entries of status.approvals the controller has counted; Slack shows progress only for those.',
       }),
     ),
+    approvalProgress: Type.Optional(
+      Type.String({
+        description:
+          "Approvals counted toward the escalating policies' quorums over those required, for example 1/2 " +
+          '(kubectl get apr -o wide); the Escalated condition says it for each policy, with its approvers.',
+        maxLength: 16,
+      }),
+    ),
     slack: Type.Optional(SlackThreadSchema),
     expiresAt: Type.Optional(Timestamp('When the request expires if still undecided.')),
     observedGeneration: Type.Optional(

@@ -160,6 +160,8 @@ export const approvalRequestCrd: CustomResourceDefinition = customResourceDefini
     { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
     { name: 'Decided-By', type: 'string', jsonPath: '.status.decision.decidedBy' },
     { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+    { name: 'Approvals', type: 'string', jsonPath: '.status.approvalProgress', priority: 1 },
+    { name: 'Expires', type: 'date', jsonPath: '.status.expiresAt', priority: 1 },
   ],
   // The controller watches undecided requests only (UNDECIDED_FIELD_SELECTOR); people can filter too,
   // e.g. kubectl get apr --field-selector status.phase=Escalated,spec.requester=…

@@ -49,6 +49,15 @@ export function Duration(options: KubernetesSchemaOptions & { default?: string }
   });
 }
 
+/**
+ * A time as Kubernetes writes it (metav1.Time, RFC 3339 in UTC to the second): the one format of every
+ * time Greenlight writes or prints, 2026-11-26T12:00:00Z.
+ */
+export function rfc3339(time: Date | string): string {
+  const date = typeof time === 'string' ? new Date(time) : time;
+  return Number.isNaN(date.getTime()) ? String(time) : date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
 export function Timestamp(description: string): TString {
   return Type.String({ format: 'date-time', description });
 }

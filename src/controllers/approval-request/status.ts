@@ -1,20 +1,10 @@
 import type { ApprovalRequest, ApprovalRequestStatus, Phase } from '../../api/v1alpha1/approval-request.ts';
+import { rfc3339 } from '../../api/v1alpha1/schema.ts';
 import type { Resolution } from '../../policy/decide.ts';
+import { approvalProgress, escalatedMessage } from '../../policy/progress.ts';
 import { setConditions, type DesiredCondition } from '../conditions.ts';
 
 const bool = (value: boolean): 'True' | 'False' => (value ? 'True' : 'False');
-
-function escalatedMessage(resolution: Resolution): string {
-  const waiting = resolution.waitingOn.map(
-    (w) => `${w.approvals} of ${w.required} approvals for policy ${w.policy}`,
-  );
-  const ignored = resolution.ignoredApprovals.map((i) => `${i.approval.approver} (${i.why})`);
-  const parts = [
-    waiting.length > 0 ? `waiting for ${waiting.join(', ')}` : '',
-    ignored.length > 0 ? `ignored: ${ignored.join(', ')}` : '',
-  ].filter(Boolean);
-  return parts.length > 0 ? parts.join('; ') : resolution.reason;
-}
 
 /** A condition that is True exactly in some phases, with the resolution's reason while True. */
 function phaseCondition(
@@ -65,16 +55,26 @@ export function nextStatus(
   const { phase } = resolution;
   return {
     phase,
-    ...(resolution.decision ? { decision: { ...resolution.decision, decidedAt: now.toISOString() } } : {}),
+    ...(resolution.decision ? { decision: { ...resolution.decision, decidedAt: rfc3339(now) } } : {}),
     evaluations: [...resolution.evaluations],
     ...(current.approvals
       ? { approvals: current.approvals, observedApprovals: current.approvals.length }
       : {}),
     ...(current.slack ? { slack: current.slack } : {}),
-    ...(resolution.expiresAt ? { expiresAt: resolution.expiresAt.toISOString() } : {}),
+    ...progressOf(resolution, current),
+    ...(resolution.expiresAt ? { expiresAt: rfc3339(resolution.expiresAt) } : {}),
     observedGeneration: generation,
     conditions: setConditions(current.conditions, conditionsFor(phase, resolution), generation, now),
   };
+}
+
+/** "1/2" while people are asked, and the final count once they decided; kept as it was otherwise. */
+function progressOf(
+  resolution: Resolution,
+  current: ApprovalRequestStatus,
+): Pick<ApprovalRequestStatus, 'approvalProgress'> {
+  const progress = approvalProgress(resolution.waitingOn) ?? current.approvalProgress;
+  return progress === undefined ? {} : { approvalProgress: progress };
 }
 
 /** Whether writing `next` would change anything (ignoring key order). */

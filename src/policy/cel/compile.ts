@@ -1,6 +1,7 @@
 import { parse, plan } from '@bufbuild/cel';
 import { messageOf } from '../../errors.ts';
 import { measureAst } from './ast-shape.ts';
+import { parameterComparisons } from './comparisons.ts';
 import { checkExpression, DYN, type StaticType } from './check-expression.ts';
 import { environment, signatures } from './environment.ts';
 import { instrument } from './instrument.ts';
@@ -91,7 +92,13 @@ function compile<E extends Expectation>(
   const run = plan(environment, instrumented.expr);
   const references = Object.freeze([...checked.references]);
   const program = createProgram(
-    { source, expect, variables: Object.freeze([...variables]), references },
+    {
+      source,
+      expect,
+      variables: Object.freeze([...variables]),
+      references,
+      parameterComparisons: Object.freeze(parameterComparisons(parsed.expr)),
+    },
     { source, expect, references, run, positions: instrumented.positions },
   );
   return { ok: true, program };

@@ -295,7 +295,13 @@ describe('evaluate', () => {
     });
 
     it('with something that is not a compiled expression', () => {
-      const fake = { source: 'true', expect: 'bool', variables: [], references: [] } as const;
+      const fake = {
+        source: 'true',
+        expect: 'bool',
+        variables: [],
+        references: [],
+        parameterComparisons: [],
+      } as const;
       expect(evaluate(fake as CompiledExpression<'bool'>, bindings(null))).toEqual({
         ok: false,
         error: { message: 'not a compiled expression' },

@@ -3,6 +3,7 @@
  * request, `now` and context objects, within a cost limit. Pure code: no Kubernetes client.
  */
 export { compileExpression, type CompileOptions, type CompileResult, type SourceError } from './compile.ts';
+export { typeMismatches, type ParameterComparison } from './comparisons.ts';
 export { evaluate, type EvaluationError, type EvaluationResult } from './evaluate.ts';
 export { prepareBindings, PreparedBindings, type Bindings } from './bindings.ts';
 export { celValueFromJson, type Conversion } from './json-value.ts';

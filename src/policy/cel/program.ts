@@ -1,3 +1,4 @@
+import type { ParameterComparison } from './comparisons.ts';
 import type { CelResult, CelValue } from '@bufbuild/cel';
 
 /** What an expression must yield: rule conditions a bool, name expressions a string. */
@@ -14,6 +15,8 @@ export interface CompiledExpression<E extends Expectation = Expectation> {
   readonly variables: readonly string[];
   /** The variables the expression reads (built-in or context), so a caller can skip fetching the rest. */
   readonly references: readonly string[];
+  /** Its comparisons of request parameters with literals (to explain a rule that did not match). */
+  readonly parameterComparisons: readonly ParameterComparison[];
 }
 
 export interface ProgramInternals {
