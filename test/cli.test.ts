@@ -10,6 +10,7 @@ import { CLI, greenlight } from './support/cli.ts';
 import { greenlightAs } from './support/greenlight-objects.ts';
 import { cluster, createTestNamespace, kubeConfigAs } from './support/cluster.ts';
 import { startController, waitForCondition, type RunningController } from './support/controller.ts';
+import { eventually } from './support/eventually.ts';
 import { APPROVER_RULES, grant, REQUESTER_RULES } from './support/rbac.ts';
 
 // The CLI pipelines and people use, run as real processes against the real API server, with the
@@ -158,8 +159,9 @@ describe('greenlight request / wait', () => {
     const namespace = await workspace('cli-missing');
     const result = await greenlight('ci', ['wait', 'nope', '-n', namespace]);
     expect(result.code).toBe(3);
-    expect(result.stderr).toContain('approvalrequests.greenlight.dev "nope" not found');
-    expect(result.stderr).toContain('hint: check the name and the namespace');
+    expect(result.stderr).toContain(
+      `there is no ApprovalRequest "nope" in namespace "${namespace}" (-n): check the name and the namespace.`,
+    );
   });
 });
 
@@ -180,8 +182,106 @@ describe('greenlight approve / deny / explain', () => {
     await waitForCondition(admin, namespace, 'x', 'Escalated');
     const result = await greenlight('carol', ['approve', 'x', '-n', namespace]);
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain('forbidden');
-    expect(result.stderr).toContain('hint: ask your platform team');
+    expect(result.stderr).toContain(`you may not read ApprovalRequests in namespace "${namespace}" (-n)`);
+    expect(result.stderr).toContain(
+      'ask your platform team for greenlight-viewer (to read) or greenlight-approver',
+    );
+  });
+
+  it('finds the namespace a request is in when -n is missing, for someone who may look everywhere', async () => {
+    const namespace = await workspace('cli-find');
+    await greenlight('ci', [
+      'request',
+      '--action',
+      'payment',
+      '--param',
+      'amount=5000',
+      '-n',
+      namespace,
+      '--name',
+      'lost',
+    ]);
+    const result = await greenlight('admin', ['explain', 'lost']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(
+      `there is no ApprovalRequest "lost" in namespace "default" (the kubeconfig context's namespace); lost is in namespace "${namespace}": add -n ${namespace}`,
+    );
+  });
+
+  it('explains why no policy selects a request, policy by policy', async () => {
+    const namespace = await workspace('cli-unselected');
+    await greenlight('ci', ['request', '--action', 'db-migrate', '-n', namespace, '--name', 'm']);
+    const denied = await waitForCondition(admin, namespace, 'm', 'Denied');
+    expect(denied.status?.decision?.reason).toBe(
+      'no ApprovalPolicy in Enforce mode selects this request: payments selects actions payment, not db-migrate',
+    );
+    const result = await greenlight('alice', ['explain', 'm', '-n', namespace]);
+    expect(result.stdout).toContain('no policy selected this request');
+    expect(result.stdout).toMatch(/payments\s+Enforce\s+no\s+selects actions payment, not db-migrate/);
+  });
+
+  it('prints each answer as it is counted while a pipeline waits, and shows who may still approve', async () => {
+    const namespace = await workspace('cli-progress');
+    await greenlightAs('admin').createPolicy(namespace, 'two', {
+      selector: { actions: ['wire'] },
+      escalation: { approvers: { kubernetesGroups: ['approvers'] }, requiredApprovals: 2 },
+    });
+    const waiting = greenlight('ci', [
+      'request',
+      '--action',
+      'wire',
+      '-n',
+      namespace,
+      '--name',
+      'w',
+      '--wait',
+    ]);
+    await waitForCondition(admin, namespace, 'w', 'Escalated');
+    const explained = await greenlight('alice', ['explain', 'w', '-n', namespace]);
+    expect(explained.stdout).toContain(
+      'Waiting for:\n  0 of 2 approvals given for policy two (approvers: group approvers)',
+    );
+    expect((await greenlight('alice', ['approve', 'w', '-n', namespace, '--comment', 'ok'])).code).toBe(0);
+    await waitForCondition(admin, namespace, 'w', 'Escalated');
+    await eventually(async () => {
+      expect((await admin.getRequest(namespace, 'w')).status?.observedApprovals).toBe(1);
+    });
+    expect((await greenlight('bob', ['approve', 'w', '-n', namespace])).code).toBe(0);
+    const done = await waiting;
+    expect(done.code).toBe(0);
+    expect(done.stderr).toContain(
+      'alice approved: "ok" — Escalated: 1 of 2 approvals given for policy two (approvers: group approvers)',
+    );
+    expect(done.stderr).toContain('Approved by user:bob: approved by alice, bob');
+    expect(done.stderr).not.toContain('waiting for');
+  });
+
+  it('shows the parameters as typed before sending, and warns about words that are not booleans', async () => {
+    const namespace = await workspace('cli-typed');
+    const result = await greenlight('ci', [
+      'request',
+      '--action',
+      'payment',
+      '--param',
+      'amount=450',
+      '--param',
+      'urgent=True',
+      '--param',
+      'reversible=yes',
+      '--label',
+      'team=billing',
+      '-n',
+      namespace,
+      '--name',
+      't',
+    ]);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain('parameter amount = 450 (number)');
+    expect(result.stderr).toContain('parameter urgent = true (bool)');
+    expect(result.stderr).toContain('parameter reversible = "yes" (string) — a string, not a boolean');
+    const created = await admin.getRequest(namespace, 't');
+    expect(created.spec.parameters).toEqual({ amount: 450, urgent: true, reversible: 'yes' });
+    expect(created.metadata.labels).toEqual({ team: 'billing' });
   });
 
   it('explains a decision with the why-trace and people’s answers', async () => {

@@ -47,6 +47,14 @@ export function namespaceOf(config: KubeConfig, options: KubeOptions): string {
   return options.namespace ?? config.getContextObject(config.getCurrentContext())?.namespace ?? 'default';
 }
 
+/** Where namespaceOf() took the namespace from, in words for messages. */
+export function namespaceSource(config: KubeConfig, options: KubeOptions): string {
+  if (options.namespace) return '-n';
+  return config.getContextObject(config.getCurrentContext())?.namespace
+    ? "the kubeconfig context's namespace"
+    : 'the default, as no -n was given and the kubeconfig context names no namespace';
+}
+
 export interface Identity {
   readonly username: string;
   readonly groups: readonly string[];

@@ -20,7 +20,8 @@ Running Greenlight:
   controller  run the controller (the container's command)
   demo        start a local control plane and play the sample workflows
 
-Run 'greenlight <command> --help' for a command's flags.`;
+Run 'greenlight <command> --help' for a command's flags. A usage error (an unknown flag, a missing
+argument) exits 64.`;
 
 interface Command {
   readonly run: (args: readonly string[]) => Promise<number>;

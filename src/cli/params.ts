@@ -2,12 +2,42 @@ import { UsageError } from '../errors.ts';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
-/** A value as typed on the command line: numbers, booleans and null as such, anything else a string. */
+/**
+ * A value as typed on the command line, read like a YAML 1.2 core scalar: true/True/TRUE and
+ * false/False/FALSE are booleans, null/Null/NULL/~ is null, numbers written as JSON writes them are
+ * numbers (a leading zero keeps `007` a string), anything else is a string.
+ */
 export function parseScalar(text: string): Json {
   if (/^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?$/.test(text)) return Number(text);
-  if (text === 'true' || text === 'false') return text === 'true';
-  if (text === 'null') return null;
+  if (/^(true|True|TRUE)$/.test(text)) return true;
+  if (/^(false|False|FALSE)$/.test(text)) return false;
+  if (/^(null|Null|NULL|~)$/.test(text)) return null;
   return text;
+}
+
+/** Words that YAML 1.1 (and so some tools) read as booleans, but YAML 1.2 and Greenlight as strings. */
+const YAML11_BOOLEANS = /^(y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF)$/;
+
+/**
+ * The parameters as they will be sent, one `key = value (type)` per line, with a note for strings that
+ * look like another type: a rule comparing `params.reversible == true` never matches the string "yes".
+ */
+export function describeParams(parameters: Readonly<Record<string, unknown>>, prefix = ''): string[] {
+  const lines: string[] = [];
+  for (const [key, value] of Object.entries(parameters)) {
+    const path = `${prefix}${key}`;
+    if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+      lines.push(...describeParams(value as Record<string, unknown>, `${path}.`));
+      continue;
+    }
+    const type = value === null ? 'null' : Array.isArray(value) ? 'list' : typeof value;
+    const note =
+      typeof value === 'string' && YAML11_BOOLEANS.test(value)
+        ? ` — a string, not a boolean: write ${path}=true or ${path}=false for one`
+        : '';
+    lines.push(`${path} = ${JSON.stringify(value)} (${type === 'boolean' ? 'bool' : type})${note}`);
+  }
+  return lines;
 }
 
 /**

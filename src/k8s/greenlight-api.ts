@@ -86,8 +86,12 @@ export class GreenlightApi {
     namespace: string,
     name: string | undefined,
     spec: ApprovalRequestSpec,
+    labels: Readonly<Record<string, string>> = {},
   ): Promise<ApprovalRequest> {
-    const metadata = name ? { name } : { generateName: `${spec.action}-` };
+    const metadata = {
+      ...(name ? { name } : { generateName: `${spec.action}-` }),
+      ...(Object.keys(labels).length > 0 ? { labels } : {}),
+    };
     return (await this.#objects.createNamespacedCustomObject({
       group: GROUP,
       version: VERSION,

@@ -1,13 +1,15 @@
 import { parseArgs } from 'node:util';
 import type { ApprovalPolicy } from '../../api/v1alpha1/approval-policy.ts';
 import type { Approval, ApprovalRequest, HumanDecision } from '../../api/v1alpha1/approval-request.ts';
+import { rfc3339 } from '../../api/v1alpha1/schema.ts';
 import { UsageError } from '../../errors.ts';
 import { callerMayApprove } from '../../k8s/access-review.ts';
 import { isForbidden, lostRace } from '../../k8s/api-errors.ts';
 import { GreenlightApi } from '../../k8s/greenlight-api.ts';
 import { canonicalUser, isSamePerson } from '../../policy/person.ts';
 import { hasAnswered, questionsAsked, type Question } from '../../policy/questions.ts';
-import { KUBE_FLAGS, KUBE_FLAGS_HELP, loadKubeConfig, namespaceOf, whoAmI, type Identity } from '../kube.ts';
+import { getRequestNamed } from '../find.ts';
+import { KUBE_FLAGS, KUBE_FLAGS_HELP, loadKubeConfig, whoAmI, type Identity } from '../kube.ts';
 
 const help = (verb: string): string => `Usage: greenlight ${verb} NAME [flags]
 
@@ -42,8 +44,8 @@ export function answerCommand(decision: HumanDecision): (args: readonly string[]
     const [name, ...extra] = positionals;
     if (!name || extra.length > 0) throw new UsageError(`name exactly one request\n\n${help(verb)}`);
     const kubeConfig = loadKubeConfig(values);
-    const namespace = namespaceOf(kubeConfig, values);
     const api = new GreenlightApi(kubeConfig);
+    const { namespace } = await getRequestNamed(kubeConfig, values, name);
     const me = await whoAmI(kubeConfig);
     const answer = {
       approver: me.username,
@@ -65,7 +67,7 @@ export function answerCommand(decision: HumanDecision): (args: readonly string[]
         process.stderr.write(`greenlight: ${error.message}\n`);
         return 1;
       }
-      const at = new Date().toISOString();
+      const at = rfc3339(new Date());
       const entries: Approval[] = questions.map((q) => ({
         ...answer,
         at,

@@ -145,8 +145,16 @@ Greenlight is running. Try your own, in another shell:
   greenlight approve my-payment --context alice -n ${DEMO_NAMESPACES.finance} --comment "checked"
   greenlight explain my-payment --context alice -n ${DEMO_NAMESPACES.finance}
 
-  # carol is not an approver: her answer is recorded and ignored, and the request says why
-  kubectl get approvalrequests --all-namespaces
+  # carol may look but is no approver: her answer is refused, and says why
+  greenlight approve my-payment --context carol -n ${DEMO_NAMESPACES.finance}
+
+  # your own namespace: the CI pipeline may ask there, the approvers group may answer
+  kubectl create namespace orders
+  kubectl -n orders create rolebinding ci-requests --clusterrole=greenlight-requester --serviceaccount=ci:deployer
+  kubectl -n orders create rolebinding approvers --clusterrole=greenlight-approver --group=approvers
+  # then an ApprovalPolicy there: see docs/getting-started.md
+
+  kubectl get approvalrequests --all-namespaces -o wide
   kubectl get approvalpolicies -A
   greenlight test ${EXAMPLES}
   ${metricsUrl ? `curl -s ${metricsUrl} | grep greenlight_` : ''}

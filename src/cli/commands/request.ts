@@ -5,10 +5,9 @@ import type { ApprovalRequestSpec } from '../../api/v1alpha1/approval-request.ts
 import { UsageError } from '../../errors.ts';
 import { GreenlightApi } from '../../k8s/greenlight-api.ts';
 import { parseDuration } from '../../policy/duration.ts';
-import { summarize } from '../describe.ts';
 import { KUBE_FLAGS, KUBE_FLAGS_HELP, loadKubeConfig, namespaceOf, whoAmI } from '../kube.ts';
-import { parseParams } from '../params.ts';
-import { exitCodeFor, waitForDecision } from '../wait.ts';
+import { describeParams, parseParams } from '../params.ts';
+import { exitCodeFor, progressLines, waitForDecision } from '../wait.ts';
 
 const help = `Usage: greenlight request --action A [flags]
 
@@ -18,8 +17,11 @@ like 'greenlight wait' (exit 0 Approved, 1 Denied, 2 Expired, 3 timed out or err
 Flags:
   --action A           what you want to do: deploy, payment, db-migrate (required)
   --resource R         what it acts on: web, invoice/INV-42
-  --param K=V          a parameter for the policy rules; repeatable. Numbers, true/false and null are
-                       typed (amount=450); K:=JSON takes raw JSON; dotted keys nest (rollout.region=eu)
+  --param K=V          a parameter for the policy rules; repeatable. Read like YAML 1.2 scalars:
+                       numbers (amount=450), true/True/TRUE, false/False/FALSE and null/~ are typed,
+                       anything else is a string (yes/no/on/off too); K:=JSON takes raw JSON; dotted
+                       keys nest (rollout.region=eu). The typed parameters are shown before sending.
+  --label K=V          a label on the request (policies can select on labels); repeatable
   --params-file F      parameters from a YAML or JSON file (--param entries override it)
   --reason T           free text shown to approvers
   --name N             the request's name (default: generated from the action)
@@ -58,6 +60,17 @@ function specOf(
   };
 }
 
+/** `--label team=payments` → {team: payments}; the API server checks the key and value syntax. */
+function parseLabels(entries: readonly string[]): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const entry of entries) {
+    const split = entry.indexOf('=');
+    if (split <= 0) throw new UsageError(`--label expects key=value, got "${entry}"`);
+    labels[entry.slice(0, split)] = entry.slice(split + 1);
+  }
+  return labels;
+}
+
 export async function runRequest(args: readonly string[]): Promise<number> {
   const { values } = parseArgs({
     args: [...args],
@@ -65,6 +78,7 @@ export async function runRequest(args: readonly string[]): Promise<number> {
       action: { type: 'string' },
       resource: { type: 'string' },
       param: { type: 'string', multiple: true },
+      label: { type: 'string', multiple: true },
       'params-file': { type: 'string' },
       reason: { type: 'string' },
       name: { type: 'string' },
@@ -86,11 +100,14 @@ export async function runRequest(args: readonly string[]): Promise<number> {
   const base = values['params-file'] ? await readParamsFile(values['params-file']) : {};
   const parameters = parseParams(values.param ?? [], base);
 
+  const labels = parseLabels(values.label ?? []);
+  for (const line of describeParams(parameters)) process.stderr.write(`parameter ${line}\n`);
+
   const kubeConfig = loadKubeConfig(values);
   const namespace = namespaceOf(kubeConfig, values);
   const { username } = await whoAmI(kubeConfig);
   const spec = specOf({ ...values, action: values.action }, username, parameters);
-  const created = await new GreenlightApi(kubeConfig).createRequest(namespace, values.name, spec);
+  const created = await new GreenlightApi(kubeConfig).createRequest(namespace, values.name, spec, labels);
   const name = created.metadata.name ?? '';
   process.stdout.write(`${name}\n`);
   if (!values.wait) return 0;
@@ -100,7 +117,9 @@ export async function runRequest(args: readonly string[]): Promise<number> {
     namespace,
     name,
     timeoutMs: undefined, // the request's own timeout (or the policy's) ends the wait with Expired
-    onChange: (request) => process.stderr.write(`${summarize(request)}\n`),
+    onChange: (request, previous) => {
+      for (const line of progressLines(request, previous)) process.stderr.write(`${line}\n`);
+    },
   });
   return exitCodeFor(result);
 }

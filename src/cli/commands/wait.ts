@@ -2,8 +2,9 @@ import { parseArgs } from 'node:util';
 import { UsageError } from '../../errors.ts';
 import { parseDuration } from '../../policy/duration.ts';
 import { summarize } from '../describe.ts';
-import { KUBE_FLAGS, KUBE_FLAGS_HELP, loadKubeConfig, namespaceOf } from '../kube.ts';
-import { exitCodeFor, waitForDecision, WaitExit } from '../wait.ts';
+import { getRequestNamed } from '../find.ts';
+import { KUBE_FLAGS, KUBE_FLAGS_HELP, loadKubeConfig } from '../kube.ts';
+import { exitCodeFor, progressLines, waitForDecision, WaitExit } from '../wait.ts';
 
 const help = `Usage: greenlight wait NAME [flags]
 
@@ -34,13 +35,15 @@ export async function runWait(args: readonly string[]): Promise<number> {
     throw new UsageError(`--timeout must be a duration such as 90s, 30m or 24h, not "${values.timeout}"`);
   }
   const kubeConfig = loadKubeConfig(values);
+  const { namespace } = await getRequestNamed(kubeConfig, values, name);
   const result = await waitForDecision({
     kubeConfig,
-    namespace: namespaceOf(kubeConfig, values),
+    namespace,
     name,
     timeoutMs,
-    onChange: (request) => {
-      if (!request.status?.decision) process.stderr.write(`${summarize(request)}\n`);
+    onChange: (request, previous) => {
+      if (request.status?.decision) return; // printed on standard output below
+      for (const line of progressLines(request, previous)) process.stderr.write(`${line}\n`);
     },
   });
   if (result.kind === 'timeout') {
