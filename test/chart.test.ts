@@ -4,6 +4,7 @@ import { load } from 'js-yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ADMISSION_MANIFESTS } from '../src/api/v1alpha1/admission.ts';
 import { CRDS } from '../src/api/v1alpha1/crds.ts';
+import { USER_ROLES } from '../src/api/v1alpha1/roles.ts';
 import { cluster, createTestNamespace } from './support/cluster.ts';
 import {
   CHART_DIR,
@@ -285,23 +286,11 @@ describe('the Helm chart', () => {
     const role = (name: string): KubernetesManifest => find(manifests, 'ClusterRole', `greenlight-${name}`);
     const rules = (name: string): PolicyRule[] => role(name)['rules'] as PolicyRule[];
     expect(role('approver').metadata.labels?.['rbac.authorization.k8s.io/aggregate-to-admin']).toBe('true');
-    expect(rules('approver')).toEqual([
-      {
-        apiGroups: ['greenlight.dev'],
-        resources: ['approvalpolicies'],
-        verbs: ['get', 'list', 'watch', 'approve'],
-      },
-      { apiGroups: ['greenlight.dev'], resources: ['approvalrequests'], verbs: ['get', 'list', 'watch'] },
-      { apiGroups: ['greenlight.dev'], resources: ['approvalrequests/status'], verbs: ['patch', 'update'] },
-    ]);
+    // The same rules as the demo installs (src/api/v1alpha1/roles.ts).
+    expect(rules('approver')).toEqual(USER_ROLES.approver.rules);
     expect(role('requester').metadata.labels?.['rbac.authorization.k8s.io/aggregate-to-edit']).toBe('true');
-    expect(rules('requester')).toEqual([
-      {
-        apiGroups: ['greenlight.dev'],
-        resources: ['approvalrequests'],
-        verbs: ['create', 'get', 'list', 'watch'],
-      },
-    ]);
+    expect(rules('requester')).toEqual(USER_ROLES.requester.rules);
+    expect(rules('viewer')).toEqual(USER_ROLES.viewer.rules);
     expect(role('viewer').metadata.labels?.['rbac.authorization.k8s.io/aggregate-to-view']).toBe('true');
     // Nobody but the controller gets `decide`: the admission policy exempts exactly its holders.
     for (const manifest of manifests.filter(
@@ -448,7 +437,9 @@ describe('the Helm chart', () => {
     const notes = async (args: readonly string[]): Promise<string> => {
       const result = await helm([
         'install',
-        'greenlight',
+        // Not "greenlight": the test control plane has the greenlight-* ClusterRoles `greenlight demo`
+        // installs, which helm would refuse to take over.
+        'greenlight-notes',
         CHART_DIR,
         '--namespace',
         NAMESPACE,
@@ -464,9 +455,9 @@ describe('the Helm chart', () => {
     };
     const defaults = await notes([]);
     for (const text of [
-      'kubectl -n greenlight-system rollout status deployment/greenlight',
-      '--clusterrole=greenlight-requester',
-      '--clusterrole=greenlight-approver',
+      'kubectl -n greenlight-system rollout status deployment/greenlight-notes',
+      '--clusterrole=greenlight-notes-requester',
+      '--clusterrole=greenlight-notes-approver',
       'Policies may read no kinds as `context` yet',
       'Slack is off',
       'docs/alerts.md',

@@ -1,10 +1,6 @@
 import { packagePath } from '../package-root.ts';
-import {
-  CoreV1Api,
-  RbacAuthorizationV1Api,
-  type KubeConfig,
-  type V1PolicyRule,
-} from '@kubernetes/client-node';
+import { CoreV1Api, RbacAuthorizationV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { USER_ROLES, type UserRole } from '../api/v1alpha1/roles.ts';
 import { isConflict } from '../k8s/api-errors.ts';
 import { GreenlightApi } from '../k8s/greenlight-api.ts';
 import { CI_USERNAME, HUMANS } from '../local-cluster/identities.ts';
@@ -16,23 +12,6 @@ export const EXAMPLES = `${packagePath('examples')}/`;
 /** The namespaces of the sample workflows: the examples' policies live there. */
 export const DEMO_NAMESPACES = { delivery: 'delivery', finance: 'finance', staging: 'staging' } as const;
 
-const requesterRules: V1PolicyRule[] = [
-  {
-    apiGroups: ['greenlight.dev'],
-    resources: ['approvalrequests'],
-    verbs: ['create', 'get', 'list', 'watch'],
-  },
-];
-const approverRules: V1PolicyRule[] = [
-  { apiGroups: ['greenlight.dev'], resources: ['approvalrequests'], verbs: ['get', 'list', 'watch'] },
-  { apiGroups: ['greenlight.dev'], resources: ['approvalrequests/status'], verbs: ['patch', 'update'] },
-  {
-    apiGroups: ['greenlight.dev'],
-    resources: ['approvalpolicies'],
-    verbs: ['get', 'list', 'watch', 'approve'],
-  },
-];
-
 async function ignoreExisting(create: Promise<unknown>): Promise<void> {
   try {
     await create;
@@ -41,20 +20,32 @@ async function ignoreExisting(create: Promise<unknown>): Promise<void> {
   }
 }
 
-async function role(
+/** The ClusterRoles the chart installs for people and pipelines (USER_ROLES), as the chart names them. */
+export async function installUserRoles(admin: KubeConfig): Promise<void> {
+  const rbac = admin.makeApiClient(RbacAuthorizationV1Api);
+  for (const role of Object.values(USER_ROLES)) {
+    const rules = role.rules.map((rule) => ({
+      apiGroups: [...rule.apiGroups],
+      resources: [...rule.resources],
+      verbs: [...rule.verbs],
+    }));
+    await ignoreExisting(rbac.createClusterRole({ body: { metadata: { name: role.name }, rules } }));
+  }
+}
+
+/** A RoleBinding of one of USER_ROLES in a namespace, as `kubectl create rolebinding` makes it. */
+async function bind(
   rbac: RbacAuthorizationV1Api,
   namespace: string,
-  name: string,
-  grant: { rules: V1PolicyRule[]; subject: { kind: 'User' | 'Group'; name: string } },
+  role: UserRole,
+  subject: { kind: 'User' | 'Group'; name: string },
 ): Promise<void> {
-  const { rules, subject } = grant;
-  await ignoreExisting(rbac.createNamespacedRole({ namespace, body: { metadata: { name }, rules } }));
   await ignoreExisting(
     rbac.createNamespacedRoleBinding({
       namespace,
       body: {
-        metadata: { name },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
+        metadata: { name: `${role.name}-${subject.name.replace(/[^a-z0-9-]+/g, '-')}` },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role.name },
         subjects: [{ apiGroup: 'rbac.authorization.k8s.io', ...subject }],
       },
     }),
@@ -70,9 +61,10 @@ export async function linkSlackIdentities(admin: KubeConfig): Promise<void> {
 }
 
 /**
- * What a platform team does once: the CRDs and admission policies, the sample namespaces, RBAC for
- * the CI pipeline (asks) and the approvers group (answers), people's Slack identities, and the
- * example policies.
+ * What a platform team does once: the CRDs and admission policies, the sample namespaces, the
+ * chart's ClusterRoles for people and pipelines bound there (the CI pipeline asks, the approvers
+ * group answers, carol's developers group may look), people's Slack identities, and the example
+ * policies.
  */
 export async function installDemo(cluster: LocalCluster, admin: KubeConfig): Promise<void> {
   const kubeconfig = cluster.kubeconfigs.admin;
@@ -82,16 +74,13 @@ export async function installDemo(cluster: LocalCluster, admin: KubeConfig): Pro
   for (const namespace of Object.values(DEMO_NAMESPACES)) {
     await ignoreExisting(core.createNamespace({ body: { metadata: { name: namespace } } }));
   }
+  await installUserRoles(admin);
+  const rbac = admin.makeApiClient(RbacAuthorizationV1Api);
   for (const namespace of [DEMO_NAMESPACES.delivery, DEMO_NAMESPACES.finance]) {
-    const rbac = admin.makeApiClient(RbacAuthorizationV1Api);
-    await role(rbac, namespace, 'greenlight-requester', {
-      rules: requesterRules,
-      subject: { kind: 'User', name: CI_USERNAME },
-    });
-    await role(rbac, namespace, 'greenlight-approver', {
-      rules: approverRules,
-      subject: { kind: 'Group', name: 'approvers' },
-    });
+    await bind(rbac, namespace, USER_ROLES.requester, { kind: 'User', name: CI_USERNAME });
+    await bind(rbac, namespace, USER_ROLES.approver, { kind: 'Group', name: 'approvers' });
+    // carol may look, so that her `greenlight approve` is refused for what it is: she is no approver.
+    await bind(rbac, namespace, USER_ROLES.viewer, { kind: 'Group', name: 'developers' });
   }
   await linkSlackIdentities(admin);
   for (const policy of ['deployments/policy.yaml', 'payments/policy.yaml']) {

@@ -1,6 +1,6 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import type { TestProject } from 'vitest/node';
-import { linkSlackIdentities } from '../../src/demo/setup.ts';
+import { installUserRoles, linkSlackIdentities } from '../../src/demo/setup.ts';
 import { startLocalCluster } from '../../src/local-cluster/control-plane.ts';
 import type { Identity } from '../../src/local-cluster/identities.ts';
 import { installAdmissionPolicies, installCrds } from '../../src/local-cluster/kubectl.ts';
@@ -9,6 +9,8 @@ export interface ClusterInfo {
   readonly server: string;
   readonly dir: string;
   readonly kubeconfigs: Readonly<Record<Identity, string>>;
+  /** One kubeconfig with a context per identity (admin current), as `greenlight demo` prints it. */
+  readonly kubeconfig: string;
   readonly usernames: Readonly<Record<Identity, string>>;
   readonly kubectl: string;
 }
@@ -21,7 +23,8 @@ declare module 'vitest' {
 
 /**
  * One real control plane for the whole run, with Greenlight's generated CRDs and admission policies
- * applied as a user would, and alice, bob and carol's Slack accounts linked to their Kubernetes users;
+ * applied as a user would, the ClusterRoles the chart ships for people and pipelines, and alice, bob
+ * and carol's Slack accounts linked to their Kubernetes users;
  * stopped (and its state removed) when the run ends.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
@@ -37,6 +40,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     const admin = new KubeConfig();
     admin.loadFromFile(cluster.kubeconfigs.admin);
     await linkSlackIdentities(admin);
+    await installUserRoles(admin);
   } catch (error) {
     await cluster.stop();
     throw error;
@@ -46,6 +50,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     server: cluster.server,
     dir: cluster.dir,
     kubeconfigs: cluster.kubeconfigs,
+    kubeconfig: cluster.kubeconfig,
     usernames: cluster.usernames,
     kubectl: cluster.kubectl,
   });
