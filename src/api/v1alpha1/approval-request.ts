@@ -51,6 +51,12 @@ export const RequestConditionType = {
   Approved: 'Approved',
   Denied: 'Denied',
   Escalated: 'Escalated',
+  /** kstatus conventions (Flux, cli-utils, `kubectl wait`): True iff Approved. */
+  Ready: 'Ready',
+  /** True while undecided (Pending or Escalated): kstatus reads InProgress. */
+  Reconciling: 'Reconciling',
+  /** True iff Denied or Expired: kstatus reads Failed. */
+  Stalled: 'Stalled',
 } as const;
 export type RequestConditionType = (typeof RequestConditionType)[keyof typeof RequestConditionType];
 
@@ -76,13 +82,16 @@ export const ApprovalRequestSpecSchema = Type.Object(
         maxProperties: 128,
       }),
     ),
-    requester: Type.String({
-      description:
-        "Kubernetes username of whoever created the request. Greenlight's admission policy refuses a request " +
-        'whose requester is not the authenticated user; the CLI fills it in.',
-      minLength: 1,
-      maxLength: 512,
-    }),
+    requester: Type.Optional(
+      Type.String({
+        description:
+          "Kubernetes username of whoever created the request. Greenlight's admission policy refuses a request " +
+          'whose requester is not the authenticated user; the CLI fills it in, and on Kubernetes 1.36+ ' +
+          "Greenlight's MutatingAdmissionPolicy fills an omitted one with the caller.",
+        minLength: 1,
+        maxLength: 512,
+      }),
+    ),
     reason: Type.Optional(Type.String({ description: 'Free text shown to approvers.', maxLength: 1024 })),
     timeout: Type.Optional(
       Duration({
@@ -297,7 +306,12 @@ export const ApprovalRequestStatusSchema = Type.Object(
         description: 'The metadata.generation this status describes.',
       }),
     ),
-    conditions: Type.Optional(Conditions('Decided, Approved, Denied and Escalated.')),
+    conditions: Type.Optional(
+      Conditions(
+        'Decided, Approved, Denied and Escalated; and for GitOps tools (kstatus): Ready (True iff Approved), ' +
+          'Reconciling (True while undecided) and Stalled (True iff Denied or Expired).',
+      ),
+    ),
   },
   { description: 'What Greenlight decided, and why.', additionalProperties: false },
 );

@@ -38,6 +38,39 @@ function conditionsFor(phase: Phase, resolution: Resolution): DesiredCondition[]
       }),
       ...(phase === 'Escalated' ? { reason: 'WaitingForPeople' } : {}),
     },
+    ...kstatusConditions(phase, resolution),
+  ];
+}
+
+/**
+ * The conditions GitOps tools read (the kstatus conventions of Flux, cli-utils and `kubectl wait`):
+ * Reconciling while undecided, so a request that waits reads InProgress; Stalled once Denied or
+ * Expired, so it reads Failed; Ready once Approved, so it reads Current and a gate opens then only.
+ */
+function kstatusConditions(phase: Phase, resolution: Resolution): DesiredCondition[] {
+  const final = resolution.decision !== undefined;
+  const refused = phase === 'Denied' || phase === 'Expired';
+  const outcome = `${phase}: ${resolution.reason}`;
+  const progress = phase === 'Escalated' ? `Escalated: ${escalatedMessage(resolution)}` : outcome;
+  return [
+    {
+      type: 'Ready',
+      status: bool(phase === 'Approved'),
+      reason: phase,
+      message: final ? outcome : `not approved yet; ${progress}`,
+    },
+    {
+      type: 'Reconciling',
+      status: bool(!final),
+      reason: final ? 'Decided' : phase,
+      message: final ? `decided: ${outcome}` : progress,
+    },
+    {
+      type: 'Stalled',
+      status: bool(refused),
+      reason: refused ? phase : 'NotStalled',
+      message: refused ? outcome : `the request is ${phase}`,
+    },
   ];
 }
 
