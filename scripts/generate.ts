@@ -5,9 +5,23 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { dump } from 'js-yaml';
-import { ADMISSION_FILE, ADMISSION_MANIFESTS, renderAdmissionYaml } from '../src/api/v1alpha1/admission.ts';
+import {
+  ADMISSION_FILE,
+  ADMISSION_MANIFESTS,
+  MUTATING_ADMISSION_FILE,
+  MUTATING_ADMISSION_MANIFESTS,
+  renderAdmissionYaml,
+  renderMutatingAdmissionYaml,
+} from '../src/api/v1alpha1/admission.ts';
 import { CRDS, crdFileName, renderCrdYaml } from '../src/api/v1alpha1/crds.ts';
-import { PLAIN_MANIFESTS_FILE, renderPlainManifests } from '../test/support/chart.ts';
+import { ARGOCD_CM_FILE, ARGOCD_HEALTH_FILE, renderArgoCdPatch } from '../src/api/v1alpha1/gitops.ts';
+import {
+  MUTATING_ADMISSION_API,
+  PLAIN_MANIFESTS_FILE,
+  PLAIN_MUTATING_FILE,
+  renderPlainManifests,
+  renderPlainMutatingManifests,
+} from '../test/support/chart.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -21,6 +35,8 @@ for (const crd of CRDS) {
 await mkdir(join(root, dirname(ADMISSION_FILE)), { recursive: true });
 await writeFile(join(root, ADMISSION_FILE), renderAdmissionYaml());
 console.log(`wrote ${ADMISSION_FILE}`);
+await writeFile(join(root, MUTATING_ADMISSION_FILE), renderMutatingAdmissionYaml());
+console.log(`wrote ${MUTATING_ADMISSION_FILE}`);
 
 // The Helm chart's generated parts: CRD and admission-policy templates from the same TypeScript
 // sources, the alert rules copied from alerts/, then deploy/ rendered from the chart.
@@ -88,6 +104,18 @@ await writeFile(
 );
 console.log(`wrote ${admissionTemplate.slice(root.length + 1)}`);
 
+// Only where the API server serves the kind (Kubernetes 1.36+): helm checks the cluster's API versions.
+const mutatingTemplate = join(chart, 'templates', 'mutating-admission-policies.yaml');
+await writeFile(
+  mutatingTemplate,
+  chartTemplate(
+    'src/api/v1alpha1/admission.ts',
+    `and .Values.admissionPolicies.enabled (.Capabilities.APIVersions.Has "${MUTATING_ADMISSION_API}")`,
+    MUTATING_ADMISSION_MANIFESTS.map((manifest) => manifestTemplate(manifest)).join('\n---\n'),
+  ),
+);
+console.log(`wrote ${mutatingTemplate.slice(root.length + 1)}`);
+
 const rules = await readFile(join(root, 'alerts', 'greenlight.rules.yaml'), 'utf8');
 await mkdir(join(chart, 'files'), { recursive: true });
 await writeFile(
@@ -96,6 +124,16 @@ await writeFile(
 );
 console.log('wrote charts/greenlight/files/greenlight.rules.yaml');
 
+// Argo CD's health check for ApprovalRequests: the Lua in deploy/argocd/ is the source; the chart
+// ships a copy, and argocd-cm.yaml is the ConfigMap patch users apply.
+const health = await readFile(join(root, ARGOCD_HEALTH_FILE), 'utf8');
+await writeFile(join(chart, 'files', 'argocd-health.lua'), health);
+await writeFile(join(root, ARGOCD_CM_FILE), renderArgoCdPatch(health));
+console.log(`wrote charts/greenlight/files/argocd-health.lua and ${ARGOCD_CM_FILE}`);
+
 await mkdir(dirname(PLAIN_MANIFESTS_FILE), { recursive: true });
 await writeFile(PLAIN_MANIFESTS_FILE, await renderPlainManifests());
 console.log(`wrote ${PLAIN_MANIFESTS_FILE.slice(root.length + 1)}`);
+await mkdir(dirname(PLAIN_MUTATING_FILE), { recursive: true });
+await writeFile(PLAIN_MUTATING_FILE, await renderPlainMutatingManifests());
+console.log(`wrote ${PLAIN_MUTATING_FILE.slice(root.length + 1)}`);

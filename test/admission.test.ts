@@ -8,6 +8,7 @@ import { GreenlightApi } from '../src/k8s/greenlight-api.ts';
 import { refusal } from './support/api-error.ts';
 import { cluster, createTestNamespace, kubeConfigAs } from './support/cluster.ts';
 import { eventually } from './support/eventually.ts';
+import { servesMutatingAdmissionPolicies } from '../src/local-cluster/kubectl.ts';
 import { APPROVER_RULES, grant, REQUESTER_RULES } from './support/rbac.ts';
 
 // Greenlight's ValidatingAdmissionPolicies (config/admission-policies.yaml, applied by the global
@@ -72,6 +73,30 @@ describe('admission: the requester is the caller', () => {
     expect(spoofed.message).toContain(
       'spec.requester must be the user creating the request (system:serviceaccount:ci:deployer), not alice',
     );
+  });
+
+  it('fills an omitted requester with the caller on Kubernetes 1.36+, and asks for it before', async () => {
+    const namespace = await createTestNamespace('admission-requester-default');
+    await grant(namespace, { user: cluster().usernames.ci }, REQUESTER_RULES);
+    const fromGit = { action: 'deploy', resource: 'web' };
+    if (await servesMutatingAdmissionPolicies(cluster().kubectl, cluster().kubeconfigs.admin)) {
+      const created = await eventually(() => asCi.createRequest(namespace, 'from-git', fromGit));
+      expect(created.spec.requester).toBe(cluster().usernames.ci);
+    } else {
+      const refused = await eventually(async () => {
+        const attempt = await refusal(asCi.createRequest(namespace, 'from-git', fromGit));
+        expect(attempt.code).toBe(422);
+        return attempt;
+      });
+      expect(refused.message).toContain(
+        'spec.requester is required: set it to the user creating the request (system:serviceaccount:ci:deployer)',
+      );
+    }
+    // Either way, naming someone else is refused.
+    const spoofed = await refusal(
+      asCi.createRequest(namespace, 'spoofed', { ...fromGit, requester: 'alice' }),
+    );
+    expect(spoofed.code).toBe(403);
   });
 
   it('holds for administrators too', async () => {

@@ -9,13 +9,16 @@ import { cluster, createTestNamespace } from './support/cluster.ts';
 import {
   CHART_DIR,
   FULL_VALUES_FILE,
+  MUTATING_ADMISSION_API,
   PLAIN_MANIFESTS_FILE,
+  PLAIN_MUTATING_FILE,
   REPOSITORY_ROOT,
   find,
   helm,
   helmBinary,
   parseManifests,
   renderPlainManifests,
+  renderPlainMutatingManifests,
   run,
   template,
   tryTemplate,
@@ -244,6 +247,21 @@ describe('the Helm chart', () => {
     );
     const operations = await readFile(join(REPOSITORY_ROOT, 'docs', 'operations.md'), 'utf8');
     expect(operations).toContain('the custom verb `decide` on approvalrequests');
+    expect(operations).toContain('`delete` approvalrequests with `--retain-decided`');
+  });
+
+  it('grants delete on requests only when retention is on, and passes it to the controller', async () => {
+    const manifests = parseManifests(await template({ values: { controller: { retainDecided: '720h' } } }));
+    expect(grantsTo(manifests, 'greenlight', NAMESPACE)).toEqual(
+      [
+        ...controllerGrants('cluster', NAMESPACE, 'greenlight-controller'),
+        'delete greenlight.dev/approvalrequests in cluster',
+      ].sort(),
+    );
+    expect(deployment(manifests).container.args).toContain('--retain-decided=720h');
+    const refused = await tryTemplate({ values: { controller: { retainDecided: '30 days' } } });
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('retainDecided');
   });
 
   it('binds the controller in its namespace only with controller.watchNamespace, and grants the declared context kinds', async () => {
@@ -508,6 +526,23 @@ describe('the Helm chart', () => {
 
   it('is what deploy/ holds: the chart with its default values (run `npm run generate` after changing it)', async () => {
     expect(await readFile(PLAIN_MANIFESTS_FILE, 'utf8')).toBe(await renderPlainManifests());
+    expect(await readFile(PLAIN_MUTATING_FILE, 'utf8')).toBe(await renderPlainMutatingManifests());
+  });
+
+  it('installs the MutatingAdmissionPolicy only where the API server serves it (Kubernetes 1.36+)', async () => {
+    const kinds = (manifests: readonly KubernetesManifest[]): string[] => manifests.map((m) => m.kind);
+    expect(kinds(parseManifests(await template()))).not.toContain('MutatingAdmissionPolicy');
+    const served = parseManifests(await template({ apiVersions: [MUTATING_ADMISSION_API] }));
+    expect(kinds(served)).toEqual(
+      expect.arrayContaining(['MutatingAdmissionPolicy', 'MutatingAdmissionPolicyBinding']),
+    );
+    const off = parseManifests(
+      await template({
+        apiVersions: [MUTATING_ADMISSION_API],
+        values: { admissionPolicies: { enabled: false } },
+      }),
+    );
+    expect(kinds(off)).not.toContain('MutatingAdmissionPolicy');
   });
 
   it('ships the rules of alerts/greenlight.rules.yaml (run `npm run generate` after changing them)', async () => {

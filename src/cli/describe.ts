@@ -39,7 +39,7 @@ function header(request: ApprovalRequest): string[] {
   const created = metadata.creationTimestamp ? ` at ${rfc3339(metadata.creationTimestamp)}` : '';
   return [
     `${metadata.namespace ?? ''}/${metadata.name ?? ''}: ${spec.action}${spec.resource ? ` ${spec.resource}` : ''}`,
-    `  requested by ${spec.requester}${created}`,
+    `  requested by ${spec.requester ?? '(nobody: no requester)'}${created}`,
     ...(spec.reason ? [`  reason: ${spec.reason}`] : []),
     ...(spec.parameters ? [`  parameters: ${JSON.stringify(spec.parameters)}`] : []),
   ];

@@ -17,6 +17,7 @@ import { approvalRequestReconciler } from './approval-request/reconciler.ts';
 import type { SlackIntegration } from '../slack/integration.ts';
 import type { SlackSettings } from '../slack/settings.ts';
 import { ContextObjects, type ContextChange } from './context-objects.ts';
+import { runRetention, type RetentionOptions } from './retention.ts';
 import { Keys, runController } from './controller.ts';
 
 export interface ManagerOptions {
@@ -31,6 +32,8 @@ export interface ManagerOptions {
   readonly concurrency?: number;
   readonly now?: () => Date;
   readonly access?: AccessReviewer;
+  /** Delete decided requests older than this (`--retain-decided`); never when undefined. */
+  readonly retention?: RetentionOptions | undefined;
   /** Slack, when configured (SLACK_BOT_TOKEN), and where HTTP interactivity listens. */
   readonly slack?:
     { readonly settings: SlackSettings; readonly bindAddress: string; readonly paceMs?: number } | undefined;
@@ -215,7 +218,23 @@ export class ControllerManager {
         },
       }),
     });
-    this.#running = Promise.all([requests, policies]).then(() => undefined);
+    const retention = this.#options.retention
+      ? runRetention(
+          this.#options.retention,
+          {
+            api: this.#api,
+            namespace: this.#options.namespace,
+            logger: logger.child({ component: 'retention' }),
+            now,
+            onDeleted: () => {
+              metrics.recordRetentionDeletion();
+            },
+            pause: abortableSleep,
+          },
+          this.#stop.signal,
+        )
+      : Promise.resolve();
+    this.#running = Promise.all([requests, policies, retention]).then(() => undefined);
     this.#slack?.setLeading(true);
     return this.#running;
   }
@@ -269,4 +288,21 @@ export class ControllerManager {
     }
     return { pending, escalated, oldestCreatedAt: oldest === undefined ? undefined : new Date(oldest) };
   }
+}
+
+/** Waits `ms`, or less when the signal aborts first. */
+function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) {
+      resolve();
+      return;
+    }
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
 }

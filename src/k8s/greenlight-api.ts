@@ -20,7 +20,7 @@ import {
   slackIdentityName,
   type SlackIdentity,
 } from '../api/v1alpha1/slack-identity.ts';
-import { isNotFound } from './api-errors.ts';
+import { isConflict, isNotFound } from './api-errors.ts';
 import { collectionPath } from './resources.ts';
 
 const LIST_PAGE_SIZE = 500;
@@ -166,6 +166,34 @@ export class GreenlightApi {
       },
       setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
     )) as ApprovalRequest;
+  }
+
+  /**
+   * Deletes a request only if it is still the object that was read (same uid and resourceVersion): a
+   * request changed or replaced since stays. Returns false when it was already gone or had changed.
+   */
+  async deleteRequestAsRead(request: ApprovalRequest): Promise<boolean> {
+    try {
+      await this.#objects.deleteNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace: request.metadata.namespace ?? '',
+        plural: APPROVAL_REQUEST_PLURAL,
+        name: request.metadata.name ?? '',
+        body: {
+          preconditions: {
+            ...(request.metadata.uid ? { uid: request.metadata.uid } : {}),
+            ...(request.metadata.resourceVersion
+              ? { resourceVersion: request.metadata.resourceVersion }
+              : {}),
+          },
+        },
+      });
+      return true;
+    } catch (error) {
+      if (isNotFound(error) || isConflict(error)) return false;
+      throw error;
+    }
   }
 
   /** Links a Slack user to a Kubernetes user: creates their SlackIdentity. */

@@ -68,6 +68,8 @@ const CONTRACT_METRICS = [
   ['greenlight_slack_requests_total', 'counter'],
   ['greenlight_slack_outbox_depth', 'gauge'],
   ['greenlight_slack_interactions_total', 'counter'],
+  // Not in the original contract: the retention of decided requests (--retain-decided).
+  ['greenlight_retention_deleted_total', 'counter'],
   ['controller_runtime_reconcile_total', 'counter'],
   ['controller_runtime_reconcile_errors_total', 'counter'],
   ['controller_runtime_reconcile_time_seconds', 'histogram'],

@@ -186,6 +186,11 @@ function createInstruments(registry: Registry) {
       help: 'Slack messages waiting to be sent or updated.',
       registers,
     }),
+    retentionDeletions: new Counter({
+      name: 'greenlight_retention_deleted_total',
+      help: 'Decided ApprovalRequests deleted because they were older than --retain-decided.',
+      registers,
+    }),
     slackInteractions: new Counter({
       name: 'greenlight_slack_interactions_total',
       help: 'Button clicks received from Slack, by what became of them.',
@@ -286,6 +291,10 @@ export class GreenlightMetrics {
 
   recordSlackRequest(method: string, result: SlackRequestResult): void {
     this.#instruments.slackRequests.inc({ method: slackMethodLabel(method), result });
+  }
+
+  recordRetentionDeletion(): void {
+    this.#instruments.retentionDeletions.inc();
   }
 
   recordSlackInteraction(result: SlackInteractionResult): void {

@@ -23,6 +23,9 @@ import { DecidedBy, type JudgedApproval, type PolicyVerdict } from './verdict.ts
 /** How many policies a "no policy selects this request" decision names (the reason has a size limit). */
 const MAX_UNSELECTED_NAMED = 10;
 
+const NO_REQUESTER =
+  "spec.requester is empty: nobody can tell who asked (are Greenlight's admission policies installed?)";
+
 /** The API's limit on status.evaluations. */
 export const MAX_EVALUATIONS = 64;
 
@@ -84,6 +87,10 @@ export function decide(input: DecideInput): Resolution {
 
   const oversized = parametersProblem(request);
   if (oversized) return final(base, 'Denied', DecidedBy.controller, oversized);
+  if (!request.spec.requester) {
+    // Only without Greenlight's admission policies: nobody could tell who asked, or who may not approve.
+    return final(base, 'Denied', DecidedBy.controller, NO_REQUESTER);
+  }
   if (limit && now.getTime() >= limit.at.getTime()) {
     return final(base, 'Expired', DecidedBy.timeout, `no decision within ${limit.source}`);
   }

@@ -18,8 +18,8 @@ export function canonicalUser(username: string): string {
   return username.toLowerCase();
 }
 
-export function isSamePerson(person: string | undefined, username: string): boolean {
-  return person !== undefined && person === canonicalUser(username);
+export function isSamePerson(person: string | undefined, username: string | undefined): boolean {
+  return person !== undefined && username !== undefined && person === canonicalUser(username);
 }
 
 /** How an answer's author reads in messages: `alice`, or `U0ALICE (alice)` for a linked Slack user. */

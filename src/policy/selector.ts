@@ -43,9 +43,9 @@ function actionMismatch({ actions }: Selector, { spec }: ApprovalRequest): strin
 }
 
 function requesterMismatch({ requesters }: Selector, { spec }: ApprovalRequest): string | undefined {
-  if (!requesters?.length || requesters.some((pattern) => matchesGlob(pattern, spec.requester)))
+  if (!requesters?.length || requesters.some((pattern) => matchesGlob(pattern, spec.requester ?? '')))
     return undefined;
-  return `selects requesters ${requesters.join(', ')}, not ${spec.requester}`;
+  return `selects requesters ${requesters.join(', ')}, not ${spec.requester ?? '(no requester)'}`;
 }
 
 function labelMismatch(

@@ -16,7 +16,7 @@ export interface Tally {
 export interface CountedQuestion extends Question {
   readonly allowSelfApproval: boolean;
   /** spec.requester of the request. */
-  readonly requester: string;
+  readonly requester: string | undefined;
 }
 
 /**

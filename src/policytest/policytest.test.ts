@@ -130,5 +130,5 @@ describe('greenlight test', () => {
     expect(await exitOf('examples')).toBe(0);
     expect(await exitOf(wrong)).toBe(1);
     expect(await exitOf(join(wrong, 'missing'))).toBe(2);
-  });
+  }, 60_000); // three processes, on a machine that may be busy
 });

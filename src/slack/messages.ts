@@ -79,7 +79,7 @@ function requestFields(request: ApprovalRequest): SectionBlock {
   const fields = [
     `*Action*\n${escapeMrkdwn(spec.action)}`,
     `*Resource*\n${escapeMrkdwn(spec.resource ?? '—')}`,
-    `*Requested by*\n${escapeMrkdwn(spec.requester)}`,
+    `*Requested by*\n${escapeMrkdwn(spec.requester ?? '(unknown)')}`,
     `*Namespace*\n${escapeMrkdwn(metadata.namespace ?? '')}`,
   ];
   return { type: 'section', fields: fields.map((text) => ({ type: 'mrkdwn', text })) };
@@ -172,7 +172,7 @@ export function escalationMessage(request: ApprovalRequest): SlackMessage {
       },
     ],
   });
-  return { text: `${title} (requested by ${request.spec.requester})`, blocks };
+  return { text: `${title} (requested by ${request.spec.requester ?? 'someone unknown'})`, blocks };
 }
 
 /** A thread reply for one person's answer: "alice approved (1 of 2)". */

@@ -21,7 +21,11 @@ export interface RunningController {
  */
 export async function startController(
   namespace: string,
-  options: { identity?: string; slack?: ManagerOptions['slack'] } = {},
+  options: {
+    identity?: string;
+    slack?: ManagerOptions['slack'];
+    retention?: ManagerOptions['retention'];
+  } = {},
 ): Promise<RunningController> {
   const logs: string[] = [];
   const stream = new Writable({
@@ -36,6 +40,7 @@ export async function startController(
     namespace,
     identity: options.identity ?? `test-${namespace}`,
     slack: options.slack,
+    retention: options.retention,
     logger: createLogger({ format: 'json', level: 'debug', stream }),
     metrics,
   });

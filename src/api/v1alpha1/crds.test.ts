@@ -2,7 +2,12 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ADMISSION_FILE, renderAdmissionYaml } from './admission.ts';
+import {
+  ADMISSION_FILE,
+  MUTATING_ADMISSION_FILE,
+  renderAdmissionYaml,
+  renderMutatingAdmissionYaml,
+} from './admission.ts';
 import { CRDS, crdFileName, renderCrdYaml, type OpenApiSchema } from './crds.ts';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -42,5 +47,6 @@ describe.each(CRDS.map((crd) => [crd.metadata.name, crd] as const))('the %s CRD'
 describe('the admission policies', () => {
   it('are generated: config/ holds exactly what `npm run generate` writes', async () => {
     expect(await readFile(join(root, ADMISSION_FILE), 'utf8')).toBe(renderAdmissionYaml());
+    expect(await readFile(join(root, MUTATING_ADMISSION_FILE), 'utf8')).toBe(renderMutatingAdmissionYaml());
   });
 });

@@ -40,6 +40,8 @@ Flags:
   --slack-allowed-teams IDS          other Slack workspaces (T…) or organisations (E…) whose members may
                                      answer, comma-separated (default: only the bot's own workspace)
   --slack-allow-guests               let Slack guest accounts answer (default: refused)
+  --retain-decided D                 delete decided requests D after their decision (720h is 30
+                                     days), in small paced batches (default: keep them all)
   --namespace NS                     watch one namespace only (default: all)
   --concurrency N                    requests decided in parallel (default 16)
   --log-format json|text             (default json)
@@ -75,6 +77,7 @@ function parseFlags(args: readonly string[]) {
       'slack-username-prefix': { type: 'string' },
       'slack-allowed-teams': { type: 'string' },
       'slack-allow-guests': { type: 'boolean', default: false },
+      'retain-decided': { type: 'string' },
       namespace: { type: 'string' },
       concurrency: { type: 'string', default: '16' },
       'log-format': { type: 'string', default: 'json' },
@@ -101,7 +104,18 @@ function parseFlags(args: readonly string[]) {
     renewDeadlineMs: duration('leader-elect-renew-deadline'),
     retryPeriodMs: duration('leader-elect-retry-period'),
   };
-  return { ...values, concurrency, leaseTiming, slackIdentity: slackIdentityOptionsFromFlags(values) };
+  const retain = values['retain-decided'];
+  const retainMs = retain === undefined ? undefined : parseDuration(retain);
+  if (retain !== undefined && retainMs === undefined) {
+    throw new UsageError(`--retain-decided must be a duration such as 720h, not "${retain}"`);
+  }
+  return {
+    ...values,
+    concurrency,
+    leaseTiming,
+    retainMs,
+    slackIdentity: slackIdentityOptionsFromFlags(values),
+  };
 }
 
 export async function runController(args: readonly string[]): Promise<number> {
@@ -131,6 +145,7 @@ export async function runController(args: readonly string[]): Promise<number> {
     metrics,
     identity,
     concurrency: flags.concurrency,
+    retention: flags.retainMs === undefined ? undefined : { retainMs: flags.retainMs },
     slack: slack && { settings: slack, bindAddress: flags['slack-bind-address'] },
   });
   const servers = await startServers(flags, metrics, manager, logger);

@@ -20,18 +20,24 @@ export function cachedRequest(request: ApprovalRequest): ApprovalRequest {
   return {
     apiVersion: request.apiVersion,
     kind: request.kind,
-    metadata: {
-      ...(metadata.name === undefined ? {} : { name: metadata.name }),
-      ...(metadata.namespace === undefined ? {} : { namespace: metadata.namespace }),
-      ...(metadata.uid === undefined ? {} : { uid: metadata.uid }),
-      ...(metadata.resourceVersion === undefined ? {} : { resourceVersion: metadata.resourceVersion }),
-      ...(metadata.creationTimestamp === undefined ? {} : { creationTimestamp: metadata.creationTimestamp }),
-    },
-    spec: { action: spec.action, requester: spec.requester },
-    status: {
-      ...(status?.phase === undefined ? {} : { phase: status.phase }),
-      ...(status?.decision === undefined ? {} : { decision: status.decision }),
-    },
+    metadata: defined({
+      name: metadata.name,
+      namespace: metadata.namespace,
+      uid: metadata.uid,
+      resourceVersion: metadata.resourceVersion,
+      creationTimestamp: metadata.creationTimestamp,
+    }),
+    spec: { action: spec.action, ...defined({ requester: spec.requester }) },
+    status: defined({ phase: status?.phase, decision: status?.decision }),
+  };
+}
+
+/** The fields that have a value (exactOptionalPropertyTypes: an absent field is not `undefined`). */
+function defined<T extends Record<string, unknown>>(
+  fields: T,
+): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as {
+    [K in keyof T]?: Exclude<T[K], undefined>;
   };
 }
 
