@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { GreenlightApi } from '../src/k8s/greenlight-api.ts';
 import { REPOSITORY_ROOT } from './support/chart.ts';
-import { CLI, type CliResult } from './support/cli.ts';
+import { CLI, runProcess, type CliResult } from './support/cli.ts';
 import { cluster, kubeConfigAs } from './support/cluster.ts';
 import { startController, type RunningController } from './support/controller.ts';
 
@@ -53,20 +52,9 @@ function run(step: Step): Promise<CliResult> {
       : step.command === 'kubectl'
         ? [cluster().kubectl, step.args]
         : [step.command, step.args];
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, {
-      cwd: REPOSITORY_ROOT,
-      env: { ...process.env, KUBECONFIG: cluster().kubeconfig },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => {
-      resolve({ code, stdout, stderr });
-    });
+  return runProcess(file, args, {
+    cwd: REPOSITORY_ROOT,
+    env: { ...process.env, KUBECONFIG: cluster().kubeconfig },
   });
 }
 

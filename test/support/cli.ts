@@ -17,10 +17,22 @@ export function greenlight(
   args: readonly string[],
   env: NodeJS.ProcessEnv = {},
 ): Promise<CliResult> {
+  return runProcess(process.execPath, [CLI, ...args], {
+    env: { ...process.env, KUBECONFIG: cluster().kubeconfigs[identity], ...env },
+  });
+}
+
+/** Runs a program to its end, feeding it `stdin` when given; the exit code and output as they are. */
+export function runProcess(
+  file: string,
+  args: readonly string[],
+  options: { readonly env?: NodeJS.ProcessEnv; readonly cwd?: string; readonly stdin?: string } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      env: { ...process.env, KUBECONFIG: cluster().kubeconfigs[identity], ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const child = spawn(file, [...args], {
+      env: options.env ?? process.env,
+      ...(options.cwd ? { cwd: options.cwd } : {}),
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
     let stderr = '';
@@ -30,5 +42,8 @@ export function greenlight(
     child.once('close', (code) => {
       resolve({ code, stdout, stderr });
     });
+    // A program that exits before reading its input closes the pipe; its exit code tells why.
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(options.stdin ?? '');
   });
 }

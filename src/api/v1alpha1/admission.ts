@@ -28,6 +28,13 @@ function binding(policyName: string): Manifest {
 }
 
 const requesterIsCaller = 'greenlight-requester-is-caller';
+
+/** The ApprovalRequest creations the requester policies look at. */
+const requestCreations = {
+  resourceRules: [
+    { apiGroups: [GROUP], apiVersions: ['*'], operations: ['CREATE'], resources: [APPROVAL_REQUEST_PLURAL] },
+  ],
+};
 const approvalsByPeople = 'greenlight-approvals-by-people';
 
 export const requesterIsCallerPolicy: Manifest = {
@@ -36,16 +43,7 @@ export const requesterIsCallerPolicy: Manifest = {
   metadata: { name: requesterIsCaller, labels },
   spec: {
     failurePolicy: 'Fail',
-    matchConstraints: {
-      resourceRules: [
-        {
-          apiGroups: [GROUP],
-          apiVersions: ['*'],
-          operations: ['CREATE'],
-          resources: [APPROVAL_REQUEST_PLURAL],
-        },
-      ],
-    },
+    matchConstraints: requestCreations,
     validations: [
       {
         expression: 'has(object.spec.requester)',
@@ -195,16 +193,7 @@ export const requesterDefaultPolicy: Manifest = {
   spec: {
     failurePolicy: 'Fail',
     reinvocationPolicy: 'Never',
-    matchConstraints: {
-      resourceRules: [
-        {
-          apiGroups: [GROUP],
-          apiVersions: ['*'],
-          operations: ['CREATE'],
-          resources: [APPROVAL_REQUEST_PLURAL],
-        },
-      ],
-    },
+    matchConstraints: requestCreations,
     matchConditions: [
       {
         name: 'requester-omitted',
