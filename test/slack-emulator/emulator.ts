@@ -32,6 +32,7 @@ import {
   type SocketAck,
   type SocketConnection,
 } from './socket-mode.ts';
+import { WebView, type PageClick, type PageClickAnswer } from './web/view.ts';
 import { authenticate, callMethod, type Auth, type Outcome } from './web-api.ts';
 import {
   createWorkspace,
@@ -49,6 +50,11 @@ export interface SlackEmulatorOptions extends WorkspaceOptions {
   readonly socketPingIntervalMs?: number;
   /** Default 0: any free port on 127.0.0.1. */
   readonly port?: number;
+  /**
+   * The app's interactivity Request URL (Slack's app settings): where clicks on the web page go.
+   * Without one, clicks go over Socket Mode to a connected client. Also `setInteractivityUrl`.
+   */
+  readonly interactivityUrl?: string;
 }
 
 /** One Web API call as the emulator saw it. The token is never kept, only what it was. */
@@ -199,7 +205,10 @@ export class SlackEmulator {
   readonly workspace: Workspace;
   readonly #server: Server;
   readonly #socketMode: SocketModeServer;
-  readonly #store = new MessageStore();
+  readonly #store = new MessageStore((change) => {
+    this.#web.changed(change);
+  });
+  readonly #web: WebView;
   readonly #limiter: ChannelRateLimiter;
   readonly #faults = new FaultQueue();
   readonly #changes = new ChangeFeed();
@@ -209,6 +218,7 @@ export class SlackEmulator {
   readonly #responseTargets = new Map<string, IssuedResponseUrl>();
   readonly #responsePosts: ResponseUrlPost[] = [];
   readonly #closing = new AbortController();
+  #interactivityUrl: string | undefined;
   #outage = false;
   #latencyMs = 0;
   #port = 0;
@@ -216,6 +226,14 @@ export class SlackEmulator {
 
   constructor(options: SlackEmulatorOptions = {}) {
     this.workspace = createWorkspace(options);
+    this.#interactivityUrl = options.interactivityUrl;
+    this.#web = new WebView({
+      workspace: this.workspace,
+      messages: () => this.#store.messages(),
+      message: (channel, ts) => this.#store.find(channel, ts),
+      ephemerals: () => this.#store.ephemerals(),
+      deliverClick: (click) => this.#pageClick(click),
+    });
     this.#limiter = new ChannelRateLimiter(options.rateLimit ?? DEFAULT_RATE_LIMIT);
     this.#outsiders = new Set(
       this.workspace.channels.filter((channel) => channel.botIsMember === false).map((channel) => channel.id),
@@ -257,6 +275,16 @@ export class SlackEmulator {
   /** `http://127.0.0.1:PORT/api/`: WebClient's `slackApiUrl`, Greenlight's `SLACK_API_URL`. */
   get apiUrl(): string {
     return `${this.baseUrl}api/`;
+  }
+
+  /** The web page that shows the workspace as Slack would, live (`http://127.0.0.1:PORT/`). */
+  get webUrl(): string {
+    return this.baseUrl;
+  }
+
+  /** Sets the app's interactivity Request URL, where the web page's clicks go (`undefined`: Socket Mode). */
+  setInteractivityUrl(url: string | undefined): void {
+    this.#interactivityUrl = url;
   }
 
   close(): Promise<void> {
@@ -410,10 +438,39 @@ export class SlackEmulator {
     return { via: 'http', payload, request, ...response };
   }
 
+  /** A click on the web page: over HTTP to the Request URL when there is one, else over Socket Mode. */
+  async #pageClick(click: PageClick): Promise<PageClickAnswer> {
+    const options = {
+      user: click.user,
+      actionId: click.actionId,
+      value: click.value,
+      channel: click.channel,
+      messageTs: click.ts,
+      ...(click.blockId === '' ? {} : { blockId: click.blockId }),
+    };
+    if (this.#interactivityUrl !== undefined) {
+      const result = await this.click({ via: 'http', requestUrl: this.#interactivityUrl, ...options });
+      if (result.via !== 'http' || result.timedOut)
+        return { ok: false, error: 'the app did not answer in time' };
+      return result.status === 200
+        ? { ok: true, status: result.status }
+        : { ok: false, error: `the app answered HTTP ${result.status}`, status: result.status };
+    }
+    if (this.connectedClients() === 0) {
+      return { ok: false, error: 'the app has no Request URL and no Socket Mode connection' };
+    }
+    await this.click({ via: 'socket', ...options });
+    return { ok: true };
+  }
+
   // HTTP
 
   async #route(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = new URL(request.url ?? '/', this.baseUrl);
+    if (this.#web.handles(url.pathname)) {
+      await this.#web.handle(request, response, url, this.#port);
+      return;
+    }
     const [, area, name] = url.pathname.split('/');
     if (area === 'api' && name !== undefined && name !== '') {
       await this.#webApi(name, url.searchParams, request, response);
@@ -582,6 +639,7 @@ export class SlackEmulator {
 
   async #shutDown(): Promise<void> {
     this.#closing.abort();
+    this.#web.close();
     this.#changes.cancelAll(new Error('slack emulator closed'));
     this.#socketMode.close();
     this.#cutHeldRequests();
