@@ -7,6 +7,7 @@ export const ErrorCode = {
   Usage: 'greenlight_usage_error',
   LocalCluster: 'greenlight_local_cluster_error',
   ToolBuild: 'greenlight_tool_build_error',
+  Prometheus: 'greenlight_prometheus_error',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -37,6 +38,11 @@ export class LocalClusterError extends GreenlightError {
 /** A control-plane binary could not be built from its Go module. */
 export class ToolBuildError extends GreenlightError {
   readonly code = ErrorCode.ToolBuild;
+}
+
+/** A local Prometheus server could not be found, started or asked (the demo and the alert tests). */
+export class PrometheusError extends GreenlightError {
+  readonly code = ErrorCode.Prometheus;
 }
 
 /** The message of anything thrown, for logs and CLI output. */
