@@ -208,6 +208,7 @@ export class ControllerManager {
         compiled,
         api: this.#api,
         events,
+        metrics,
         logger: logger.child({ controller: POLICIES }),
         now,
         requeueUndecided: (namespace) => {
