@@ -71,12 +71,28 @@ function currentChannel() {
 }
 
 /** @param {string} channel */
+function messagesOf(channel) {
+  return document.querySelector(`#channel-${CSS.escape(channel)} ol.messages`);
+}
+
+/** Whether a list shows its newest message (nobody scrolled up to read older ones). @param {Element} list */
+function showsNewest(list) {
+  return list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+}
+
+/** As Slack does: a channel opens at its newest message. @param {Element | null} list */
+function scrollToNewest(list) {
+  if (list) list.scrollTop = list.scrollHeight;
+}
+
+/** @param {string} channel */
 function showChannel(channel) {
   const section = document.getElementById(`channel-${channel}`);
   if (!section) return;
   for (const other of document.querySelectorAll('section.channel')) {
     other.toggleAttribute('hidden', other !== section);
   }
+  scrollToNewest(messagesOf(channel));
   for (const link of document.querySelectorAll('.channel-link')) {
     const mine = link.getAttribute('data-channel') === channel;
     if (mine) link.setAttribute('aria-current', 'page');
@@ -132,8 +148,10 @@ function upsertMessage(event) {
       `<li class="entry" id="${event.id}" data-ts="${event.ts}"><ol class="replies" hidden></ol></li>`,
     );
     entry.prepend(article);
-    const list = document.querySelector(`#channel-${CSS.escape(event.channel)} ol.messages`);
+    const list = messagesOf(event.channel);
+    const follow = list !== null && showsNewest(list);
     if (list) insertInOrder(list, entry);
+    if (follow) scrollToNewest(list);
     markUnread(event.channel);
     if (event.channel === currentChannel()) announce(`New message in ${channelName(event.channel)}`);
   }
@@ -153,7 +171,7 @@ function addEphemeral(event) {
   entry.dataset['ts'] = event.ts;
   entry.append(element(event.html));
   entry.hidden = event.user !== viewer.value;
-  const list = document.querySelector(`#channel-${CSS.escape(event.channel)} ol.messages`);
+  const list = messagesOf(event.channel);
   if (list) insertInOrder(list, entry);
   if (!entry.hidden) {
     showChannel(event.channel);
@@ -328,6 +346,5 @@ stream.addEventListener('error', () => {
   workspace.setAttribute('data-live', 'false');
 });
 
-const initial = location.hash.slice(1);
-if (initial) showChannel(initial);
+showChannel(location.hash.slice(1) || currentChannel());
 showViewersEphemerals();
