@@ -152,6 +152,13 @@ async function alertHistory(prometheus: LocalPrometheus, start: Date): Promise<s
   return series.map((one) => `${one.metric['alertname'] ?? ''} ${one.metric['alertstate'] ?? ''}`).sort();
 }
 
+const escalateAll: ApprovalPolicySpec = {
+  selector: { actions: ['payment'] },
+  rules: [],
+  defaultDecision: 'Escalate',
+  escalation: { slack: { channel: '#payments-approvals' }, approvers: { slackUserGroups: ['S0APPROVERS'] } },
+};
+
 const approveAll: ApprovalPolicySpec = {
   selector: { actions: ['payment'] },
   rules: [{ name: 'anything', decision: 'Approve', message: 'approved by the test policy' }],
@@ -205,15 +212,7 @@ describe('the shipped alerts in a live Prometheus', { timeout: 240_000 }, () => 
 
   it('Slack down while requests escalate: GreenlightSlackOutboxBacklog goes pending, fires, and clears once Slack is back', async (context) => {
     const { namespace, slack, prometheus } = await live(context, 'alert-backlog', {
-      payments: {
-        selector: { actions: ['payment'] },
-        rules: [],
-        defaultDecision: 'Escalate',
-        escalation: {
-          slack: { channel: '#payments-approvals' },
-          approvers: { slackUserGroups: ['S0APPROVERS'] },
-        },
-      },
+      payments: escalateAll,
     });
     slack.setOutage(true);
     await burst(namespace, 60, (index) => payment(1000 + index));
@@ -256,15 +255,7 @@ describe('the shipped alerts in a live Prometheus', { timeout: 240_000 }, () => 
 
   it('forged clicks and clicks by people who may not answer: GreenlightSlackBadSignatures and GreenlightSlackUnauthorizedClicks fire', async (context) => {
     const { namespace, slack, prometheus, eventsUrl } = await live(context, 'alert-clicks', {
-      payments: {
-        selector: { actions: ['payment'] },
-        rules: [],
-        defaultDecision: 'Escalate',
-        escalation: {
-          slack: { channel: '#payments-approvals' },
-          approvers: { slackUserGroups: ['S0APPROVERS'] },
-        },
-      },
+      payments: escalateAll,
     });
     await ci.createRequest(namespace, 'big', payment(5000));
     const { request, channel, ts } = await trackedInSlack(admin, namespace, 'big');

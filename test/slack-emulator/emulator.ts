@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs, recordedArgs, stringArg, type Args } from './args.ts';
+import { readBody } from './body.ts';
 import { ChangeFeed } from './changes.ts';
 import { FaultQueue, type Failure } from './faults.ts';
 import {
@@ -170,18 +171,6 @@ function writeJson(response: ServerResponse, answer: Answer): void {
 function errorOf(answer: Answer): string | undefined {
   const error = answer.body['error'];
   return typeof error === 'string' ? error : undefined;
-}
-
-async function readBody(request: IncomingMessage): Promise<string | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request) {
-    const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
-    size += buffer.length;
-    if (size > MAX_BODY_BYTES) return undefined;
-    chunks.push(buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** The answer a scripted failure gives, or `undefined` for failures that give none. */
@@ -489,7 +478,7 @@ export class SlackEmulator {
     request: IncomingMessage,
     response: ServerResponse,
   ): Promise<void> {
-    const body = await readBody(request);
+    const body = await readBody(request, MAX_BODY_BYTES);
     const parsed = body === undefined ? undefined : parseArgs(query, request.headers['content-type'], body);
     const args = parsed?.ok === true ? parsed.args : {};
     const auth = authenticate(request.headers.authorization, stringArg(args, 'token'), this.workspace);
@@ -568,7 +557,7 @@ export class SlackEmulator {
 
   async #responseUrl(id: string, request: IncomingMessage, response: ServerResponse): Promise<void> {
     const issued = this.#responseTargets.get(id);
-    const text = await readBody(request);
+    const text = await readBody(request, MAX_BODY_BYTES);
     const body = text === undefined ? undefined : parseJson(text);
     if (issued === undefined) {
       writeJson(response, { status: 404, body: { ok: false, error: 'no_such_response_url' } });

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { readBody } from '../body.ts';
 import { isJsonObject, parseJson, type JsonObject } from '../json.ts';
 import type { EphemeralMessage, PostedMessage, StoreChange } from '../messages.ts';
 import type { Workspace } from '../workspace.ts';
@@ -254,7 +255,7 @@ export class WebView {
       plain(response, 403, 'clicks come from the page only');
       return;
     }
-    const body = await readSmallBody(request);
+    const body = await readBody(request, MAX_CLICK_BYTES);
     const click = body === undefined ? undefined : parseClick(body);
     if (!click) {
       plain(response, 400, 'expected {user, channel, ts, actionId, blockId, value}');
@@ -301,16 +302,4 @@ function replyCount(live: readonly PostedMessage[], message: PostedMessage): num
 function plain(response: ServerResponse, status: number, text: string): void {
   response.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8' });
   response.end(text);
-}
-
-async function readSmallBody(request: IncomingMessage): Promise<string | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request) {
-    const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
-    size += buffer.length;
-    if (size > MAX_CLICK_BYTES) return undefined;
-    chunks.push(buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
