@@ -218,7 +218,7 @@ export class SlackEmulator {
     this.#interactivityUrl = options.interactivityUrl;
     this.#web = new WebView({
       workspace: this.workspace,
-      messages: () => this.#store.messages(),
+      messages: (channel) => this.#store.messages(channel),
       message: (channel, ts) => this.#store.find(channel, ts),
       ephemerals: () => this.#store.ephemerals(),
       deliverClick: (click) => this.#pageClick(click),

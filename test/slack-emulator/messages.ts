@@ -156,7 +156,7 @@ export interface ThreadInfo {
 
 /** What changed in the store: a message (posted, updated or deleted), or a new ephemeral message. */
 export type StoreChange =
-  | { readonly kind: 'message'; readonly channel: string; readonly ts: string }
+  | { readonly kind: 'message'; readonly channel: string; readonly ts: string; readonly threadTs?: string }
   | { readonly kind: 'ephemeral'; readonly ephemeral: EphemeralMessage };
 
 /** Every message and ephemeral message the bot sent, in the order they were sent. */
@@ -184,7 +184,7 @@ export class MessageStore {
       history: [{ ...content, at: new Date(nowMs), via: CHANGE_SOURCES.postMessage }],
     };
     this.#messages.push(stored);
-    this.#onChange({ kind: 'message', channel, ts: stored.ts });
+    this.#changed(stored);
     return snapshot(stored);
   }
 
@@ -197,7 +197,7 @@ export class MessageStore {
     const stored = this.#find(channel, ts);
     if (stored === undefined) return undefined;
     stored.history.push({ ...content, at: new Date(), via });
-    this.#onChange({ kind: 'message', channel, ts });
+    this.#changed(stored);
     return snapshot(stored);
   }
 
@@ -205,7 +205,7 @@ export class MessageStore {
     const stored = this.#find(channel, ts);
     if (stored === undefined) return false;
     stored.deleted = true;
-    this.#onChange({ kind: 'message', channel, ts });
+    this.#changed(stored);
     return true;
   }
 
@@ -253,6 +253,10 @@ export class MessageStore {
       replyUsers: replies.length > 0 ? [IDENTITY.botUserId] : [],
       ...(latest === undefined ? {} : { latestReply: latest.ts }),
     };
+  }
+
+  #changed({ channel, ts, threadTs }: StoredMessage): void {
+    this.#onChange({ kind: 'message', channel, ts, ...(threadTs === undefined ? {} : { threadTs }) });
   }
 
   #find(channel: string, ts: string): StoredMessage | undefined {

@@ -42,7 +42,7 @@ export type PageClickAnswer =
 /** What the view reads from the emulator, and how it delivers clicks. */
 export interface WebViewSource {
   readonly workspace: Workspace;
-  messages(): readonly PostedMessage[];
+  messages(channel?: string): readonly PostedMessage[];
   message(channel: string, ts: string): PostedMessage | undefined;
   ephemerals(): readonly EphemeralMessage[];
   deliverClick(click: PageClick): Promise<PageClickAnswer>;
@@ -136,18 +136,15 @@ export class WebView {
     this.#seq += 1;
     if (change.kind === 'ephemeral') {
       this.#ephemeralSeqs.push(this.#seq);
-      this.#broadcast(this.#ephemeralEvent(change.ephemeral));
+      if (this.#streams.size > 0) this.#broadcast(this.#ephemeralEvent(change.ephemeral));
       return;
     }
-    this.#changedAt.set(key(change.channel, change.ts), this.#seq);
-    const events = [this.#messageEvent(change.channel, change.ts)];
-    const message = this.#source.message(change.channel, change.ts);
-    if (message?.threadTs !== undefined && isReply(message)) {
-      // The parent shows how many replies it has.
-      this.#changedAt.set(key(change.channel, message.threadTs), this.#seq);
-      events.push(this.#messageEvent(change.channel, message.threadTs));
-    }
-    this.#broadcast(events.join(''));
+    // A reply changes its parent too: the parent shows how many replies it has.
+    const parent = change.threadTs !== undefined && change.threadTs !== change.ts ? [change.threadTs] : [];
+    const touched = [change.ts, ...parent];
+    for (const ts of touched) this.#changedAt.set(key(change.channel, ts), this.#seq);
+    if (this.#streams.size === 0) return; // nobody watching: nothing to render
+    this.#broadcast(touched.map((ts) => this.#messageEvent(change.channel, ts)).join(''));
   }
 
   close(): void {
@@ -222,7 +219,7 @@ export class WebView {
     const message = this.#source.message(channel, ts);
     const id = entryId(channel, ts);
     if (!message) return sseEvent(this.#seq, 'remove', { id, channel, ts });
-    const live = this.#source.messages().filter((other) => other.channel === channel && !other.deleted);
+    const live = this.#source.messages(channel).filter((other) => !other.deleted);
     const view = messageView(message, replyCount(live, message));
     const directory = workspaceDirectory(this.#source.workspace);
     return sseEvent(this.#seq, 'message', {
