@@ -14,7 +14,7 @@ import { isSameOrigin, parseClick, sseEvent } from './view.ts';
 const workspace = createWorkspace({});
 const directory = workspaceDirectory(workspace);
 
-const escalated = {
+const escalated: ApprovalRequest = {
   apiVersion: 'greenlight.dev/v1alpha1',
   kind: 'ApprovalRequest',
   metadata: { namespace: 'finance', name: 'payment-inv-43', uid: 'uid-43' },
@@ -38,9 +38,9 @@ const escalated = {
       },
     ],
   },
-} as unknown as ApprovalRequest;
+};
 
-const decided = {
+const decided: ApprovalRequest = {
   ...escalated,
   status: {
     ...escalated.status,
@@ -52,7 +52,7 @@ const decided = {
       decidedAt: '2026-12-06T18:01:00Z',
     },
   },
-} as unknown as ApprovalRequest;
+};
 
 const blocksOf = (message: { blocks: readonly unknown[] }): JsonObject[] => message.blocks as JsonObject[];
 
