@@ -285,8 +285,10 @@ describe('the shipped alerts in a live Prometheus', { timeout: 240_000 }, () => 
     controller.child.kill('SIGTERM');
     expect(await controller.exited).toBe(0);
     await pendingThenFiring(prometheus, 'GreenlightControllerAbsent');
-    // Prometheus's own record of it, as the normal day below reads it.
-    expect(await alertHistory(prometheus, start)).toEqual([
+    // Prometheus's own record of it, as the normal day below reads it. (A stopping controller hands its
+    // Lease back first: on this clock GreenlightNoLeader may show for the moment that takes.)
+    const history = await alertHistory(prometheus, start);
+    expect(history.filter((entry) => entry.startsWith('GreenlightControllerAbsent '))).toEqual([
       'GreenlightControllerAbsent firing',
       'GreenlightControllerAbsent pending',
     ]);
