@@ -8,6 +8,7 @@ export const ErrorCode = {
   LocalCluster: 'greenlight_local_cluster_error',
   ToolBuild: 'greenlight_tool_build_error',
   Lookup: 'greenlight_lookup_error',
+  Prometheus: 'greenlight_prometheus_error',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -43,6 +44,11 @@ export class ToolBuildError extends GreenlightError {
 /** What the command was asked to work on is not where it looked (the message says where it is). */
 export class LookupError extends GreenlightError {
   readonly code = ErrorCode.Lookup;
+}
+
+/** A local Prometheus server could not be found, started or asked (the demo and the alert tests). */
+export class PrometheusError extends GreenlightError {
+  readonly code = ErrorCode.Prometheus;
 }
 
 /** The message of anything thrown, for logs and CLI output. */

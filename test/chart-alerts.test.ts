@@ -4,7 +4,8 @@ import { basename, join } from 'node:path';
 import { dump, load } from 'js-yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { GreenlightMetrics } from '../src/observability/metrics.ts';
-import { CHART_DIR, REPOSITORY_ROOT, promtoolBinary, run } from './support/chart.ts';
+import { REPOSITORY_ROOT, promtoolBinary, run } from './support/chart.ts';
+import { asPrometheusQuery, DASHBOARD, dashboardQueries, type Panel } from './support/dashboard.ts';
 
 // Greenlight's alerts and Grafana dashboard, checked with Prometheus's own promtool (Debian's
 // prometheus package, unpacked by hack/promtool.sh): every rule parses and passes its unit tests,
@@ -16,7 +17,6 @@ const RULES_TEST_FILES = ['greenlight.rules.test.yaml', 'anomalies.rules.test.ya
   join(REPOSITORY_ROOT, 'alerts', name),
 );
 const RUNBOOK = join(REPOSITORY_ROOT, 'docs', 'alerts.md');
-const DASHBOARD = join(CHART_DIR, 'files', 'dashboards', 'greenlight.json');
 
 interface Rule {
   readonly alert?: string;
@@ -39,30 +39,9 @@ interface RuleTests {
   }[];
 }
 
-interface Target {
-  readonly expr: string;
-  readonly datasource?: { readonly uid?: string };
-}
-
-interface Panel {
-  readonly type: string;
-  readonly title: string;
-  readonly datasource?: { readonly uid?: string };
-  readonly targets?: readonly Target[];
-  readonly panels?: readonly Panel[];
-}
-
 const alerts = async (): Promise<Rule[]> => {
   const file = load(await readFile(RULES_FILE, 'utf8')) as RuleFile;
   return file.groups.flatMap((group) => group.rules.filter((rule) => rule.alert !== undefined));
-};
-
-const dashboardQueries = async (): Promise<{ panel: string; expr: string }[]> => {
-  const dashboard = JSON.parse(await readFile(DASHBOARD, 'utf8')) as { panels: Panel[] };
-  const panels = dashboard.panels.flatMap((panel) => [panel, ...(panel.panels ?? [])]);
-  return panels.flatMap((panel) =>
-    (panel.targets ?? []).map((target) => ({ panel: panel.title, expr: target.expr })),
-  );
 };
 
 /**
@@ -116,15 +95,6 @@ export function metricNamesIn(expression: string): string[] {
     names.push(match[0]);
   }
   return names;
-}
-
-/** A Grafana query as Prometheus sees it: Grafana's variables replaced by values. */
-function asPrometheusQuery(expression: string): string {
-  return expression
-    .replaceAll('$__rate_interval', '5m')
-    .replaceAll('$__interval', '1m')
-    .replaceAll('$__range', '1h')
-    .replace(/\$\{?namespace\}?/g, '.*');
 }
 
 let promtool: string;

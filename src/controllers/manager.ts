@@ -211,6 +211,7 @@ export class ControllerManager {
         compiled,
         api: this.#api,
         events,
+        metrics,
         logger: logger.child({ controller: POLICIES }),
         now,
         requeueUndecided: (namespace) => {

@@ -321,6 +321,36 @@ describe('policies and Slack', () => {
     expect(slackMethodLabel(method)).toBe(label);
   });
 
+  it('starts a known policy’s error count at zero', async () => {
+    const metrics = new GreenlightMetrics({ processMetrics: false });
+    const labels = { namespace: 'finance', policy: 'payments' };
+    metrics.trackPolicy('finance', 'payments');
+    expect(valueOf(await scrape(metrics), 'greenlight_policy_evaluation_errors_total', labels)).toBe(0);
+    metrics.recordPolicyEvaluationError('finance', 'payments');
+    metrics.trackPolicy('finance', 'payments');
+    expect(valueOf(await scrape(metrics), 'greenlight_policy_evaluation_errors_total', labels)).toBe(1);
+  });
+
+  it('starts every result of a Slack method at zero once the method is used', async () => {
+    const metrics = new GreenlightMetrics({ processMetrics: false });
+    metrics.recordSlackRequest('chat.postMessage', 'ok');
+    metrics.recordSlackRequest('chat.postMessage', 'ok');
+    const exposition = await scrape(metrics);
+    const results = Object.fromEntries(
+      exposition.samples
+        .filter((sample) => sample.name === 'greenlight_slack_requests_total')
+        .map((sample): [string, number] => [
+          `${sample.labels['method'] ?? ''} ${sample.labels['result'] ?? ''}`,
+          sample.value,
+        ]),
+    );
+    expect(results).toEqual({
+      'chat.postMessage ok': 2,
+      'chat.postMessage error': 0,
+      'chat.postMessage rate_limited': 0,
+    });
+  });
+
   it('starts every interaction result at zero', async () => {
     const metrics = new GreenlightMetrics({ processMetrics: false });
     metrics.recordSlackInteraction('bad_signature');

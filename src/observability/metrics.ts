@@ -256,6 +256,7 @@ export class GreenlightMetrics {
   readonly #registry = new Registry();
   readonly #instruments: Instruments;
   readonly #now: () => Date;
+  readonly #slackMethods = new Set<string>();
   #pendingSource: PendingSource | undefined;
 
   constructor(options: GreenlightMetricsOptions = {}) {
@@ -289,8 +290,23 @@ export class GreenlightMetrics {
     this.#instruments.policyEvaluationErrors.inc({ namespace, policy });
   }
 
+  /**
+   * A policy the controller knows: its error series starts at zero, so a rate counts its very first
+   * error and dashboards list the policy before anything went wrong.
+   */
+  trackPolicy(namespace: string, policy: string): void {
+    this.#instruments.policyEvaluationErrors.inc({ namespace, policy }, 0);
+  }
+
+  /** The first call of a method starts all its results at zero (a first failure then shows in rates). */
   recordSlackRequest(method: string, result: SlackRequestResult): void {
-    this.#instruments.slackRequests.inc({ method: slackMethodLabel(method), result });
+    const label = slackMethodLabel(method);
+    if (!this.#slackMethods.has(label)) {
+      this.#slackMethods.add(label);
+      for (const each of Object.values(SlackRequestResult))
+        this.#instruments.slackRequests.inc({ method: label, result: each }, 0);
+    }
+    this.#instruments.slackRequests.inc({ method: label, result });
   }
 
   recordRetentionDeletion(): void {

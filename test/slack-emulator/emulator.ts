@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs, recordedArgs, stringArg, type Args } from './args.ts';
+import { readBody } from './body.ts';
 import { ChangeFeed } from './changes.ts';
 import { FaultQueue, type Failure } from './faults.ts';
 import {
@@ -32,6 +33,7 @@ import {
   type SocketAck,
   type SocketConnection,
 } from './socket-mode.ts';
+import { WebView, type PageClick, type PageClickAnswer } from './web/view.ts';
 import { authenticate, callMethod, type Auth, type Outcome } from './web-api.ts';
 import {
   createWorkspace,
@@ -49,6 +51,11 @@ export interface SlackEmulatorOptions extends WorkspaceOptions {
   readonly socketPingIntervalMs?: number;
   /** Default 0: any free port on 127.0.0.1. */
   readonly port?: number;
+  /**
+   * The app's interactivity Request URL (Slack's app settings): where clicks on the web page go.
+   * Without one, clicks go over Socket Mode to a connected client. Also `setInteractivityUrl`.
+   */
+  readonly interactivityUrl?: string;
 }
 
 /** One Web API call as the emulator saw it. The token is never kept, only what it was. */
@@ -166,18 +173,6 @@ function errorOf(answer: Answer): string | undefined {
   return typeof error === 'string' ? error : undefined;
 }
 
-async function readBody(request: IncomingMessage): Promise<string | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request) {
-    const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
-    size += buffer.length;
-    if (size > MAX_BODY_BYTES) return undefined;
-    chunks.push(buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 /** The answer a scripted failure gives, or `undefined` for failures that give none. */
 function failureAnswer(failure: Failure): Answer | undefined {
   if (typeof failure === 'object') {
@@ -199,7 +194,10 @@ export class SlackEmulator {
   readonly workspace: Workspace;
   readonly #server: Server;
   readonly #socketMode: SocketModeServer;
-  readonly #store = new MessageStore();
+  readonly #store = new MessageStore((change) => {
+    this.#web.changed(change);
+  });
+  readonly #web: WebView;
   readonly #limiter: ChannelRateLimiter;
   readonly #faults = new FaultQueue();
   readonly #changes = new ChangeFeed();
@@ -209,6 +207,7 @@ export class SlackEmulator {
   readonly #responseTargets = new Map<string, IssuedResponseUrl>();
   readonly #responsePosts: ResponseUrlPost[] = [];
   readonly #closing = new AbortController();
+  #interactivityUrl: string | undefined;
   #outage = false;
   #latencyMs = 0;
   #port = 0;
@@ -216,6 +215,14 @@ export class SlackEmulator {
 
   constructor(options: SlackEmulatorOptions = {}) {
     this.workspace = createWorkspace(options);
+    this.#interactivityUrl = options.interactivityUrl;
+    this.#web = new WebView({
+      workspace: this.workspace,
+      messages: (channel) => this.#store.messages(channel),
+      message: (channel, ts) => this.#store.find(channel, ts),
+      ephemerals: () => this.#store.ephemerals(),
+      deliverClick: (click) => this.#pageClick(click),
+    });
     this.#limiter = new ChannelRateLimiter(options.rateLimit ?? DEFAULT_RATE_LIMIT);
     this.#outsiders = new Set(
       this.workspace.channels.filter((channel) => channel.botIsMember === false).map((channel) => channel.id),
@@ -257,6 +264,16 @@ export class SlackEmulator {
   /** `http://127.0.0.1:PORT/api/`: WebClient's `slackApiUrl`, Greenlight's `SLACK_API_URL`. */
   get apiUrl(): string {
     return `${this.baseUrl}api/`;
+  }
+
+  /** The web page that shows the workspace as Slack would, live (`http://127.0.0.1:PORT/`). */
+  get webUrl(): string {
+    return this.baseUrl;
+  }
+
+  /** Sets the app's interactivity Request URL, where the web page's clicks go (`undefined`: Socket Mode). */
+  setInteractivityUrl(url: string | undefined): void {
+    this.#interactivityUrl = url;
   }
 
   close(): Promise<void> {
@@ -410,10 +427,39 @@ export class SlackEmulator {
     return { via: 'http', payload, request, ...response };
   }
 
+  /** A click on the web page: over HTTP to the Request URL when there is one, else over Socket Mode. */
+  async #pageClick(click: PageClick): Promise<PageClickAnswer> {
+    const options = {
+      user: click.user,
+      actionId: click.actionId,
+      value: click.value,
+      channel: click.channel,
+      messageTs: click.ts,
+      ...(click.blockId === '' ? {} : { blockId: click.blockId }),
+    };
+    if (this.#interactivityUrl !== undefined) {
+      const result = await this.click({ via: 'http', requestUrl: this.#interactivityUrl, ...options });
+      if (result.via !== 'http' || result.timedOut)
+        return { ok: false, error: 'the app did not answer in time' };
+      return result.status === 200
+        ? { ok: true, status: result.status }
+        : { ok: false, error: `the app answered HTTP ${result.status}`, status: result.status };
+    }
+    if (this.connectedClients() === 0) {
+      return { ok: false, error: 'the app has no Request URL and no Socket Mode connection' };
+    }
+    await this.click({ via: 'socket', ...options });
+    return { ok: true };
+  }
+
   // HTTP
 
   async #route(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = new URL(request.url ?? '/', this.baseUrl);
+    if (this.#web.handles(url.pathname)) {
+      await this.#web.handle(request, response, url, this.#port);
+      return;
+    }
     const [, area, name] = url.pathname.split('/');
     if (area === 'api' && name !== undefined && name !== '') {
       await this.#webApi(name, url.searchParams, request, response);
@@ -432,7 +478,7 @@ export class SlackEmulator {
     request: IncomingMessage,
     response: ServerResponse,
   ): Promise<void> {
-    const body = await readBody(request);
+    const body = await readBody(request, MAX_BODY_BYTES);
     const parsed = body === undefined ? undefined : parseArgs(query, request.headers['content-type'], body);
     const args = parsed?.ok === true ? parsed.args : {};
     const auth = authenticate(request.headers.authorization, stringArg(args, 'token'), this.workspace);
@@ -511,7 +557,7 @@ export class SlackEmulator {
 
   async #responseUrl(id: string, request: IncomingMessage, response: ServerResponse): Promise<void> {
     const issued = this.#responseTargets.get(id);
-    const text = await readBody(request);
+    const text = await readBody(request, MAX_BODY_BYTES);
     const body = text === undefined ? undefined : parseJson(text);
     if (issued === undefined) {
       writeJson(response, { status: 404, body: { ok: false, error: 'no_such_response_url' } });
@@ -582,6 +628,7 @@ export class SlackEmulator {
 
   async #shutDown(): Promise<void> {
     this.#closing.abort();
+    this.#web.close();
     this.#changes.cancelAll(new Error('slack emulator closed'));
     this.#socketMode.close();
     this.#cutHeldRequests();

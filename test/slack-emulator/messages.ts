@@ -154,11 +154,22 @@ export interface ThreadInfo {
   readonly latestReply?: string;
 }
 
+/** What changed in the store: a message (posted, updated or deleted), or a new ephemeral message. */
+export type StoreChange =
+  | { readonly kind: 'message'; readonly channel: string; readonly ts: string; readonly threadTs?: string }
+  | { readonly kind: 'ephemeral'; readonly ephemeral: EphemeralMessage };
+
 /** Every message and ephemeral message the bot sent, in the order they were sent. */
 export class MessageStore {
   readonly #messages: StoredMessage[] = [];
   readonly #ephemerals: EphemeralMessage[] = [];
   readonly #clock = new TsClock();
+  readonly #onChange: (change: StoreChange) => void;
+
+  /** `onChange` hears of every change once it is made (the web view streams them to browsers). */
+  constructor(onChange: (change: StoreChange) => void = () => undefined) {
+    this.#onChange = onChange;
+  }
 
   nextTs(nowMs: number): string {
     return this.#clock.next(nowMs);
@@ -173,6 +184,7 @@ export class MessageStore {
       history: [{ ...content, at: new Date(nowMs), via: CHANGE_SOURCES.postMessage }],
     };
     this.#messages.push(stored);
+    this.#changed(stored);
     return snapshot(stored);
   }
 
@@ -185,6 +197,7 @@ export class MessageStore {
     const stored = this.#find(channel, ts);
     if (stored === undefined) return undefined;
     stored.history.push({ ...content, at: new Date(), via });
+    this.#changed(stored);
     return snapshot(stored);
   }
 
@@ -192,11 +205,13 @@ export class MessageStore {
     const stored = this.#find(channel, ts);
     if (stored === undefined) return false;
     stored.deleted = true;
+    this.#changed(stored);
     return true;
   }
 
   addEphemeral(ephemeral: EphemeralMessage): void {
     this.#ephemerals.push(ephemeral);
+    this.#onChange({ kind: 'ephemeral', ephemeral: structuredClone(ephemeral) });
   }
 
   messages(channel?: string): readonly PostedMessage[] {
@@ -238,6 +253,10 @@ export class MessageStore {
       replyUsers: replies.length > 0 ? [IDENTITY.botUserId] : [],
       ...(latest === undefined ? {} : { latestReply: latest.ts }),
     };
+  }
+
+  #changed({ channel, ts, threadTs }: StoredMessage): void {
+    this.#onChange({ kind: 'message', channel, ts, ...(threadTs === undefined ? {} : { threadTs }) });
   }
 
   #find(channel: string, ts: string): StoredMessage | undefined {

@@ -4,27 +4,33 @@ import { parseArgs } from 'node:util';
 import { ControllerManager } from '../../controllers/manager.ts';
 import { PooledKubeConfig } from '../../k8s/pooled-kubeconfig.ts';
 import { DEMO_NAMESPACES, EXAMPLES, installDemo } from '../../demo/setup.ts';
+import { prometheusSummary, startDemoPrometheus } from '../../demo/prometheus.ts';
 import { emulatorSlackSide } from '../../demo/slack-side.ts';
-import { play, WORKFLOWS } from '../../demo/workflows.ts';
+import { play, WORKFLOWS, type SlackSide } from '../../demo/workflows.ts';
 import { freeLoopbackPort } from '../../local-cluster/ports.ts';
+import type { LocalPrometheus } from '../../local-cluster/prometheus.ts';
 import { startSlackEmulator } from '../../../test/slack-emulator/index.ts';
 import { startLocalCluster, type LocalCluster } from '../../local-cluster/control-plane.ts';
 import { metricsRoutes, startHttpServer } from '../../observability/http.ts';
 import { createLogger } from '../../observability/logger.ts';
 import { GreenlightMetrics } from '../../observability/metrics.ts';
 
-const help = `Usage: greenlight demo [--dir DIR] [--once]
+const help = `Usage: greenlight demo [--dir DIR] [--once] [--prometheus]
 
 Starts a local control plane (etcd and kube-apiserver, built from their Go modules on first use and
 cached), installs Greenlight's CRDs, admission policies and the example policies, runs the controller,
 and plays the sample workflows: a staging deployment of v2.4.1 auto-approved, a $450 payment
-auto-approved, a $5,000 payment escalated and approved by a person. Then it keeps running so you can
-try your own requests (Ctrl-C stops everything).
+auto-approved, a $5,000 payment escalated and approved by a person. Slack is a local emulator: it
+prints the address of a web page that shows its channels live, where you can click Approve or Deny as
+alice, bob, carol or dave. Then it keeps running so you can try your own requests (Ctrl-C stops
+everything).
 
 Flags:
-  --dir DIR   keep state, logs and kubeconfigs in DIR (default: a temporary folder)
-  --once      play the workflows, check their outcomes, and exit (0 when all went as expected)
-  -h, --help  show this help`;
+  --dir DIR     keep state, logs and kubeconfigs in DIR (default: a temporary folder)
+  --once        play the workflows, check their outcomes, and exit (0 when all went as expected)
+  --prometheus  also run a real Prometheus (Debian's package, unpacked once into a cache) that scrapes
+                the controller with Greenlight's alert rules, and print its address
+  -h, --help    show this help`;
 
 const kubeConfigOf = (file: string): PooledKubeConfig => {
   const config = new PooledKubeConfig();
@@ -35,7 +41,12 @@ const kubeConfigOf = (file: string): PooledKubeConfig => {
 export async function runDemo(args: readonly string[]): Promise<number> {
   const { values } = parseArgs({
     args: [...args],
-    options: { dir: { type: 'string' }, once: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      dir: { type: 'string' },
+      once: { type: 'boolean' },
+      prometheus: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
     strict: true,
   });
   if (values.help) {
@@ -50,7 +61,11 @@ export async function runDemo(args: readonly string[]): Promise<number> {
     onProgress: say,
   });
   try {
-    return await demonstrate(cluster, values.once === true, say);
+    return await demonstrate(
+      cluster,
+      { once: values.once === true, prometheus: values.prometheus === true },
+      say,
+    );
   } finally {
     say('Stopping the controller and the control plane');
     await cluster.stop();
@@ -59,7 +74,7 @@ export async function runDemo(args: readonly string[]): Promise<number> {
 
 async function demonstrate(
   cluster: LocalCluster,
-  once: boolean,
+  { once, prometheus: withPrometheus }: { readonly once: boolean; readonly prometheus: boolean },
   say: (line: string) => void,
 ): Promise<number> {
   const admin = kubeConfigOf(cluster.kubeconfigs.admin);
@@ -89,30 +104,33 @@ async function demonstrate(
   const running = manager.run();
   const server = await startHttpServer({ address: '127.0.0.1:0', routes: metricsRoutes(metrics) });
   say(`Controller running (logs: ${join(cluster.dir, 'controller.log')}), talking to a local Slack emulator`);
-  const slackSide = emulatorSlackSide(slack, `http://127.0.0.1:${slackPort}/slack/events`, metrics);
+  const eventsUrl = `http://127.0.0.1:${slackPort}/slack/events`;
+  slack.setInteractivityUrl(eventsUrl);
+  say(
+    `Slack, in your browser: ${slack.webUrl} (the emulator's channels, live; click as alice, bob, carol or dave)`,
+  );
+  const slackSide = emulatorSlackSide(slack, eventsUrl, metrics);
+  let prometheus: LocalPrometheus | undefined;
 
-  let failures = 0;
+  let failures: number;
   try {
-    const identities = { ci: kubeConfigOf(cluster.kubeconfigs.ci) };
-    for (const workflow of WORKFLOWS) {
-      const request = await play(workflow, identities, slackSide, say);
-      const decision = request.status?.decision;
-      if (
-        request.status?.phase !== workflow.expect.phase ||
-        decision?.decidedBy !== workflow.expect.decidedBy
-      ) {
-        failures += 1;
-        say(`  ✗ expected ${workflow.expect.phase} by ${workflow.expect.decidedBy}`);
-      }
+    if (withPrometheus && server) {
+      prometheus = await startDemoPrometheus(cluster.dir, `127.0.0.1:${server.port}`);
+      say(
+        `Prometheus, with Greenlight's alert rules: ${prometheus.url}classic/alerts (API: ${prometheus.url}api/v1/alerts)`,
+      );
     }
+    failures = await playAll(cluster, slackSide, say);
+    if (prometheus) say(`\n${await prometheusSummary(prometheus.api)}`);
     if (!once) {
-      say(tryYourOwn(cluster, server ? `http://127.0.0.1:${server.port}/metrics` : ''));
+      say(tryYourOwn(cluster, server ? `http://127.0.0.1:${server.port}/metrics` : '', slack.webUrl));
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);
       });
     }
   } finally {
+    await prometheus?.stop();
     await manager.stop();
     await running;
     await server?.close();
@@ -128,7 +146,29 @@ async function demonstrate(
   return failures === 0 ? 0 : 1;
 }
 
-function tryYourOwn(cluster: LocalCluster, metricsUrl: string): string {
+/** Plays the sample workflows; returns how many did not end as expected. */
+async function playAll(
+  cluster: LocalCluster,
+  slackSide: SlackSide,
+  say: (line: string) => void,
+): Promise<number> {
+  const identities = { ci: kubeConfigOf(cluster.kubeconfigs.ci) };
+  let failures = 0;
+  for (const workflow of WORKFLOWS) {
+    const request = await play(workflow, identities, slackSide, say);
+    const decision = request.status?.decision;
+    if (
+      request.status?.phase !== workflow.expect.phase ||
+      decision?.decidedBy !== workflow.expect.decidedBy
+    ) {
+      failures += 1;
+      say(`  ✗ expected ${workflow.expect.phase} by ${workflow.expect.decidedBy}`);
+    }
+  }
+  return failures;
+}
+
+function tryYourOwn(cluster: LocalCluster, metricsUrl: string, slackUrl: string): string {
   const cli = `node ${process.argv[1] ?? 'src/cli/main.ts'}`;
   return `
 Greenlight is running. Try your own, in another shell:
@@ -140,7 +180,7 @@ Greenlight is running. Try your own, in another shell:
   # the CI pipeline asks; the rules answer at once
   greenlight request --context ci -n ${DEMO_NAMESPACES.finance} --action payment --param amount=120 --param currency=USD --wait
 
-  # a larger payment waits for a person: in Slack (the emulator) or with greenlight approve
+  # a larger payment waits for a person: click Approve in Slack (${slackUrl}) or use greenlight approve
   greenlight request --context ci -n ${DEMO_NAMESPACES.finance} --action payment --param amount=9000 --param currency=USD --name my-payment
   greenlight approve my-payment --context alice -n ${DEMO_NAMESPACES.finance} --comment "checked"
   greenlight explain my-payment --context alice -n ${DEMO_NAMESPACES.finance}

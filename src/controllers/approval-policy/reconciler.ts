@@ -4,6 +4,7 @@ import { isConflict, isNotFound } from '../../k8s/api-errors.ts';
 import type { EventRecorder } from '../../k8s/events.ts';
 import type { GreenlightApi } from '../../k8s/greenlight-api.ts';
 import type { Logger } from '../../observability/logger.ts';
+import type { GreenlightMetrics } from '../../observability/metrics.ts';
 import type { CompiledPolicyCache } from '../../policy/policy-cache.ts';
 import { statusChanged } from '../approval-request/status.ts';
 import { Keys, type ReconcileOutcome } from '../controller.ts';
@@ -15,6 +16,7 @@ export interface PolicyReconcilerDeps {
   readonly api: GreenlightApi;
   readonly events: EventRecorder;
   readonly logger: Logger;
+  readonly metrics: Pick<GreenlightMetrics, 'trackPolicy'>;
   readonly now: () => Date;
   /** Re-queues the undecided requests of a namespace: a policy change may decide them. */
   readonly requeueUndecided: (namespace: string) => void;
@@ -29,6 +31,7 @@ export function approvalPolicyReconciler(
     deps.requeueUndecided(namespace);
     const policy = deps.policies.get(name, namespace);
     if (!policy) return {};
+    deps.metrics.trackPolicy(namespace, name);
     const compiled = deps.compiled.get(policy);
     const status = policyStatus(policy, compiled, deps.now());
     if (!statusChanged(policy.status, status)) return {};
