@@ -13,7 +13,7 @@ import {
   type ApprovalRequestSpec,
   type ApprovalRequestStatus,
 } from '../api/v1alpha1/approval-request.ts';
-import { API_VERSION, GROUP, VERSION } from '../api/v1alpha1/schema.ts';
+import { API_VERSION, GROUP, VERSION, type ObjectMeta } from '../api/v1alpha1/schema.ts';
 import {
   SLACK_IDENTITY_KIND,
   SLACK_IDENTITY_PLURAL,
@@ -86,8 +86,9 @@ export class GreenlightApi {
     namespace: string,
     name: string | undefined,
     spec: ApprovalRequestSpec,
+    extra: Pick<ObjectMeta, 'labels' | 'annotations'> = {},
   ): Promise<ApprovalRequest> {
-    const metadata = name ? { name } : { generateName: `${spec.action}-` };
+    const metadata = { ...(name ? { name } : { generateName: `${spec.action}-` }), ...extra };
     return (await this.#objects.createNamespacedCustomObject({
       group: GROUP,
       version: VERSION,

@@ -107,7 +107,7 @@ function announcementIntents(request: ApprovalRequest, policies: PolicyLookup, u
   };
   for (const policy of consulted(request, policies)) {
     const notify = policy.spec.notify;
-    if (!notify) continue;
+    if (!notify?.slack) continue;
     const on = notify.on?.length ? notify.on : Object.values(NotifyOn);
     const channel = notify.slack.channel;
     if (on.includes(outcome))
