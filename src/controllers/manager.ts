@@ -1,4 +1,5 @@
 import type { KubeConfig } from '@kubernetes/client-node';
+import { APPROVAL_INTAKE_PLURAL, type ApprovalIntake } from '../api/v1alpha1/approval-intake.ts';
 import { APPROVAL_POLICY_PLURAL, type ApprovalPolicy } from '../api/v1alpha1/approval-policy.ts';
 import { APPROVAL_REQUEST_PLURAL, isFinal, type ApprovalRequest } from '../api/v1alpha1/approval-request.ts';
 import { SubjectAccessReviewer, type AccessReviewer } from '../k8s/access-review.ts';
@@ -11,6 +12,7 @@ import type { Logger } from '../observability/logger.ts';
 import type { GreenlightMetrics } from '../observability/metrics.ts';
 import { CompiledPolicyCache } from '../policy/policy-cache.ts';
 import { WorkQueue } from '../runtime/workqueue.ts';
+import { approvalIntakeReconciler } from './approval-intake/reconciler.ts';
 import { approvalPolicyReconciler } from './approval-policy/reconciler.ts';
 import { cachedRequest, undecidedRequestSource } from './approval-request/cache.ts';
 import { approvalRequestReconciler } from './approval-request/reconciler.ts';
@@ -44,6 +46,7 @@ export const DEFAULT_CONCURRENCY = 16;
 
 const REQUESTS = 'approvalrequest';
 const POLICIES = 'approvalpolicy';
+const INTAKES = 'approvalintake';
 
 /**
  * Greenlight's two controllers over shared caches. `start()` fills the caches (a standby keeps them
@@ -54,8 +57,10 @@ export class ControllerManager {
   readonly #options: ManagerOptions;
   readonly #requestQueue: WorkQueue;
   readonly #policyQueue: WorkQueue;
+  readonly #intakeQueue: WorkQueue;
   readonly #requests: ResilientInformer<ApprovalRequest>;
   readonly #policies: ResilientInformer<ApprovalPolicy>;
+  readonly #intakes: ResilientInformer<ApprovalIntake>;
   readonly #context: ContextObjects;
   readonly #api: GreenlightApi;
   readonly #access: AccessReviewer;
@@ -81,6 +86,7 @@ export class ControllerManager {
     this.#api = new GreenlightApi(kubeConfig);
     this.#requestQueue = new WorkQueue({ metrics: metrics.workqueueMetrics(REQUESTS) });
     this.#policyQueue = new WorkQueue({ metrics: metrics.workqueueMetrics(POLICIES) });
+    this.#intakeQueue = new WorkQueue({ metrics: metrics.workqueueMetrics(INTAKES) });
     const informerLogger = logger.child({ component: 'informer' });
     this.#requests = new ResilientInformer<ApprovalRequest>({
       name: APPROVAL_REQUEST_PLURAL,
@@ -111,6 +117,18 @@ export class ControllerManager {
         this.#policyQueue.add(Keys.of(policy.metadata.namespace, policy.metadata.name));
       },
     });
+    this.#intakes = new ResilientInformer<ApprovalIntake>({
+      name: APPROVAL_INTAKE_PLURAL,
+      kubeConfig,
+      path: GreenlightApi.path(APPROVAL_INTAKE_PLURAL, namespace),
+      list: pagedList((token) => this.#api.listPage(APPROVAL_INTAKE_PLURAL, namespace, token)),
+      logger: informerLogger,
+      // Who owns a channel depends on every intake: one change re-checks them all (there are few).
+      onChange: () => {
+        for (const intake of this.#intakes.list())
+          this.#intakeQueue.add(Keys.of(intake.metadata.namespace, intake.metadata.name));
+      },
+    });
     this.#context = new ContextObjects({
       kubeConfig,
       discovery: new ResourceDiscovery(kubeConfig),
@@ -134,6 +152,7 @@ export class ControllerManager {
         requests: this.#requests,
         namespace,
         policies: this.#policies,
+        intakes: this.#intakes,
         api: this.#api,
         access: this.#access,
         events: this.#events,
@@ -143,8 +162,13 @@ export class ControllerManager {
       });
   }
 
-  /** Fills the caches; resolves once both are synced. */
+  /**
+   * Fills the caches; resolves once requests and policies are synced. Intakes sync in the background:
+   * a cluster whose ApprovalIntake CRD is missing still decides (and says in the log that it cannot
+   * list intakes), and Slack intake answers "try again" until they are synced.
+   */
   async start(): Promise<void> {
+    void this.#intakes.start();
     await Promise.all([this.#requests.start(), this.#policies.start()]);
     await this.#slack?.start();
     this.#options.logger.info('Caches synced', {
@@ -215,7 +239,23 @@ export class ControllerManager {
         },
       }),
     });
-    this.#running = Promise.all([requests, policies]).then(() => undefined);
+    const intakes = runController({
+      queue: this.#intakeQueue,
+      concurrency: 1,
+      metrics: metrics.reconcileMetrics(INTAKES),
+      signal: this.#stop.signal,
+      onError: onError(INTAKES),
+      reconcile: approvalIntakeReconciler({
+        intakes: this.#intakes,
+        slack: this.#slack,
+        api: this.#api,
+        logger: logger.child({ controller: INTAKES }),
+        now,
+      }),
+    });
+    for (const intake of this.#intakes.list())
+      this.#intakeQueue.add(Keys.of(intake.metadata.namespace, intake.metadata.name));
+    this.#running = Promise.all([requests, policies, intakes]).then(() => undefined);
     this.#slack?.setLeading(true);
     return this.#running;
   }
@@ -227,10 +267,20 @@ export class ControllerManager {
     await this.#slack?.stop();
     this.#requestQueue.shutDown();
     this.#policyQueue.shutDown();
-    await Promise.all([this.#requestQueue.shutDownWithDrain(), this.#policyQueue.shutDownWithDrain()]);
+    this.#intakeQueue.shutDown();
+    await Promise.all([
+      this.#requestQueue.shutDownWithDrain(),
+      this.#policyQueue.shutDownWithDrain(),
+      this.#intakeQueue.shutDownWithDrain(),
+    ]);
     await this.#running;
     await this.#events.flush();
-    await Promise.all([this.#requests.stop(), this.#policies.stop(), this.#context.stop()]);
+    await Promise.all([
+      this.#requests.stop(),
+      this.#policies.stop(),
+      this.#intakes.stop(),
+      this.#context.stop(),
+    ]);
   }
 
   #requeueUndecided(namespace: string): void {

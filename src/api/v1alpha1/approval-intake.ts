@@ -141,6 +141,8 @@ export interface ApprovalIntake {
 export const IntakeLabel = 'greenlight.dev/intake';
 export const SlackChannelAnnotation = 'greenlight.dev/slack-channel';
 export const SlackTsAnnotation = 'greenlight.dev/slack-ts';
+/** Set when the asking message is itself a reply: the thread it was posted in, where Greenlight answers. */
+export const SlackThreadTsAnnotation = 'greenlight.dev/slack-thread-ts';
 /**
  * The Slack user who posted the message (a bot's own user for a bot): with its linked Kubernetes
  * user, the person who asked, who never approves their own request (docs/security.md).
@@ -152,6 +154,7 @@ export const SLACK_ORIGIN_LABELS: readonly string[] = [IntakeLabel];
 export const SLACK_ORIGIN_ANNOTATIONS: readonly string[] = [
   SlackChannelAnnotation,
   SlackTsAnnotation,
+  SlackThreadTsAnnotation,
   SlackUserAnnotation,
 ];
 
