@@ -7,6 +7,7 @@ export const ErrorCode = {
   Usage: 'greenlight_usage_error',
   LocalCluster: 'greenlight_local_cluster_error',
   ToolBuild: 'greenlight_tool_build_error',
+  WebhookRefused: 'greenlight_webhook_refused',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -37,6 +38,11 @@ export class LocalClusterError extends GreenlightError {
 /** A control-plane binary could not be built from its Go module. */
 export class ToolBuildError extends GreenlightError {
   readonly code = ErrorCode.ToolBuild;
+}
+
+/** A webhook's address is one Greenlight does not send to (link-local, cloud metadata). */
+export class WebhookRefusedError extends GreenlightError {
+  readonly code = ErrorCode.WebhookRefused;
 }
 
 /** The message of anything thrown, for logs and CLI output. */

@@ -1,8 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { GreenlightApi } from '../src/k8s/greenlight-api.ts';
-import { freeLoopbackPort } from '../src/local-cluster/ports.ts';
-import { CLI } from './support/cli.ts';
+import {
+  killControllerProcesses,
+  metricsOf,
+  startControllerProcess,
+  type ControllerProcess,
+} from './support/controller-process.ts';
 import { greenlightAs } from './support/greenlight-objects.ts';
 import { cluster, createTestNamespace, kubeConfigAs } from './support/cluster.ts';
 import { waitForCondition } from './support/controller.ts';
@@ -14,58 +17,7 @@ import type { ApprovalRequest } from '../src/api/v1alpha1/approval-request.ts';
 // `greenlight controller` as the container runs it: a separate process with probes, metrics, JSON
 // logs, graceful shutdown and Lease-based leader election.
 
-interface ControllerProcess {
-  readonly child: ChildProcess;
-  readonly metricsUrl: string;
-  readonly probesUrl: string;
-  readonly logs: string[];
-  readonly exited: Promise<number | null>;
-}
-
-const started: ControllerProcess[] = [];
-afterAll(() => {
-  for (const process of started) process.child.kill('SIGKILL');
-});
-
-async function startControllerProcess(namespace: string, extra: string[] = []): Promise<ControllerProcess> {
-  const [metricsPort, probesPort] = [await freeLoopbackPort(), await freeLoopbackPort()];
-  const child = spawn(
-    process.execPath,
-    [
-      CLI,
-      'controller',
-      `--namespace=${namespace}`,
-      `--metrics-bind-address=127.0.0.1:${metricsPort}`,
-      `--health-probe-bind-address=127.0.0.1:${probesPort}`,
-      '--log-format=json',
-      ...extra,
-    ],
-    { env: { ...process.env, KUBECONFIG: cluster().kubeconfigs.admin }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const logs: string[] = [];
-  child.stderr.on('data', (chunk: Buffer) => logs.push(...chunk.toString().split('\n').filter(Boolean)));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-  const controller = {
-    child,
-    metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
-    probesUrl: `http://127.0.0.1:${probesPort}`,
-    logs,
-    exited,
-  };
-  started.push(controller);
-  // Starting a Node process is the slow part on a loaded machine: wait for it generously, once.
-  await eventually(
-    async () => {
-      expect((await fetch(`${controller.probesUrl}/healthz`)).status).toBe(200);
-    },
-    { timeoutMs: 60_000 },
-  );
-  return controller;
-}
-
-async function metricsOf(controller: ControllerProcess): Promise<string> {
-  return (await fetch(controller.metricsUrl)).text();
-}
+afterAll(killControllerProcesses);
 
 async function workspace(prefix: string, when?: string): Promise<string> {
   const namespace = await createTestNamespace(prefix);

@@ -1,17 +1,26 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { APPROVAL_INTAKE_PLURAL, type ApprovalIntake } from '../api/v1alpha1/approval-intake.ts';
 import { APPROVAL_POLICY_PLURAL, type ApprovalPolicy } from '../api/v1alpha1/approval-policy.ts';
-import { APPROVAL_REQUEST_PLURAL, isFinal, type ApprovalRequest } from '../api/v1alpha1/approval-request.ts';
+import {
+  APPROVAL_REQUEST_PLURAL,
+  FINAL_PHASES,
+  isFinal,
+  type ApprovalRequest,
+} from '../api/v1alpha1/approval-request.ts';
 import { SubjectAccessReviewer, type AccessReviewer } from '../k8s/access-review.ts';
-import { apiMessageOf } from '../k8s/api-errors.ts';
+import { apiMessageOf, fieldSelectorRefused } from '../k8s/api-errors.ts';
 import { KubernetesEventRecorder } from '../k8s/events.ts';
 import { GreenlightApi } from '../k8s/greenlight-api.ts';
-import { ResilientInformer, pagedList } from '../k8s/informer.ts';
+import { ResilientInformer, pagedList, pages, trimmed } from '../k8s/informer.ts';
+import { SecretReader } from '../k8s/secrets.ts';
 import { ResourceDiscovery } from '../k8s/resources.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { GreenlightMetrics } from '../observability/metrics.ts';
 import { CompiledPolicyCache } from '../policy/policy-cache.ts';
+import type { BackoffOptions } from '../runtime/backoff.ts';
 import { WorkQueue } from '../runtime/workqueue.ts';
+import { WebhookNotifier } from '../webhooks/notifier.ts';
+import { GIVE_UP_AFTER_MS } from '../webhooks/plan.ts';
 import { approvalIntakeReconciler } from './approval-intake/reconciler.ts';
 import { approvalPolicyReconciler } from './approval-policy/reconciler.ts';
 import { cachedRequest, undecidedRequestSource } from './approval-request/cache.ts';
@@ -36,7 +45,15 @@ export interface ManagerOptions {
   /** Slack, when configured (SLACK_BOT_TOKEN), and where HTTP interactivity listens. */
   readonly slack?:
     { readonly settings: SlackSettings; readonly bindAddress: string; readonly paceMs?: number } | undefined;
+  /** Decision webhooks: --webhook-allow-link-local, and a shorter retry schedule for tests. */
+  readonly webhooks?: { readonly allowLinkLocal?: boolean; readonly retry?: BackoffOptions };
 }
+
+/**
+ * How far back a new leader reads decisions: Slack-born requests owe their answer and webhooks are
+ * retried for a day (Slack announcements themselves go back an hour).
+ */
+const CATCH_UP_MS = GIVE_UP_AFTER_MS;
 
 /**
  * Each reconcile mostly waits on the API server, so workers are cheap; with 4 the benchmark was bound
@@ -66,6 +83,7 @@ export class ControllerManager {
   readonly #access: AccessReviewer;
   readonly #events: KubernetesEventRecorder;
   readonly #slack: SlackIntegration | undefined;
+  readonly #webhooks: WebhookNotifier;
   readonly #stop = new AbortController();
   #running: Promise<void> | undefined;
 
@@ -103,8 +121,11 @@ export class ControllerManager {
       logger: informerLogger,
       onChange: (request) => {
         this.#requestQueue.add(Keys.of(request.metadata.namespace, request.metadata.name));
-        // Decided requests reach Slack whole from the reconciler; the cache holds stubs at most.
-        if (!isFinal(request.status?.phase)) this.#slack?.requestChanged(request);
+        // Decided requests reach Slack and webhooks whole from the reconciler; the cache holds stubs at most.
+        if (!isFinal(request.status?.phase)) {
+          this.#slack?.requestChanged(request);
+          this.#webhooks.requestChanged(request);
+        }
       },
     });
     this.#policies = new ResilientInformer<ApprovalPolicy>({
@@ -141,6 +162,17 @@ export class ControllerManager {
     this.#access = options.access ?? new SubjectAccessReviewer(kubeConfig);
     this.#events = new KubernetesEventRecorder(kubeConfig, options.identity, (error) => {
       logger.warn('Could not record an event', { error: apiMessageOf(error) });
+    });
+    const secrets = new SecretReader(kubeConfig);
+    this.#webhooks = new WebhookNotifier({
+      policies: this.#policies,
+      api: this.#api,
+      secret: (secretNamespace, name, key) => secrets.read(secretNamespace, name, key),
+      metrics,
+      logger,
+      allowLinkLocal: options.webhooks?.allowLinkLocal ?? false,
+      ...(options.webhooks?.retry ? { retry: options.webhooks.retry } : {}),
+      ...(options.now ? { now: options.now } : {}),
     });
     this.#slack =
       options.slack &&
@@ -218,6 +250,7 @@ export class ControllerManager {
         now,
         onDecided: (request) => {
           this.#slack?.requestChanged(request);
+          this.#webhooks.requestChanged(request);
         },
       }),
     });
@@ -257,13 +290,58 @@ export class ControllerManager {
       this.#intakeQueue.add(Keys.of(intake.metadata.namespace, intake.metadata.name));
     this.#running = Promise.all([requests, policies, intakes]).then(() => undefined);
     this.#slack?.setLeading(true);
+    this.#webhooks.setLeading(true);
+    for (const request of this.#requests.list()) {
+      if (!isFinal(request.status?.phase)) this.#webhooks.requestChanged(request);
+    }
+    void this.#catchUp().catch((error: unknown) => {
+      logger.warn('Could not read the last day’s decisions; some answers or webhooks may be missing', {
+        error: apiMessageOf(error),
+      });
+    });
     return this.#running;
+  }
+
+  /**
+   * A new leader does what its predecessor decided but may not have told: Slack announcements (the
+   * last hour), a Slack-born request's answer and decision webhooks (the last day). The cache holds
+   * undecided requests only, so the decisions are read once, page by page, one final phase at a time —
+   * or all requests, on an API server that cannot select by phase. Keys in Slack and status.webhooks
+   * rule out doubles. Nothing is read when neither Slack nor any webhook is configured.
+   */
+  async #catchUp(): Promise<void> {
+    if (!this.#slack && !this.#webhooks.wanted()) return;
+    try {
+      for (const phase of FINAL_PHASES) await this.#catchUpWith(`status.phase=${phase}`);
+    } catch (error) {
+      if (!fieldSelectorRefused(error)) throw error;
+      await this.#catchUpWith(undefined);
+    }
+  }
+
+  async #catchUpWith(fieldSelector: string | undefined): Promise<void> {
+    const { namespace } = this.#options;
+    const now = (this.#options.now?.() ?? new Date()).getTime();
+    const read = pages<ApprovalRequest>((token) =>
+      this.#api.listPage(APPROVAL_REQUEST_PLURAL, namespace, token, fieldSelector),
+    );
+    for await (const page of read) {
+      for (const request of page.items) {
+        if (this.#stop.signal.aborted) return;
+        if (!decidedWithin(request, now, CATCH_UP_MS)) continue;
+        const whole = trimmed(request);
+        this.#slack?.requestChanged(whole);
+        this.#webhooks.requestChanged(whole);
+      }
+    }
   }
 
   /** Graceful shutdown: stop taking work, finish what is in flight, stop watching. */
   async stop(): Promise<void> {
     this.#stop.abort();
     this.#slack?.setLeading(false);
+    this.#webhooks.setLeading(false);
+    this.#webhooks.stop();
     await this.#slack?.stop();
     this.#requestQueue.shutDown();
     this.#policyQueue.shutDown();
@@ -319,4 +397,9 @@ export class ControllerManager {
     }
     return { pending, escalated, oldestCreatedAt: oldest === undefined ? undefined : new Date(oldest) };
   }
+}
+
+function decidedWithin(request: ApprovalRequest, now: number, ms: number): boolean {
+  const decidedAt = Date.parse(request.status?.decision?.decidedAt ?? '');
+  return isFinal(request.status?.phase) && now - decidedAt < ms;
 }

@@ -1,17 +1,11 @@
 import type { ObjectCache } from '@kubernetes/client-node';
 import type { ApprovalIntake } from '../api/v1alpha1/approval-intake.ts';
 import type { ApprovalPolicy } from '../api/v1alpha1/approval-policy.ts';
-import {
-  APPROVAL_REQUEST_PLURAL,
-  FINAL_PHASES,
-  isFinal,
-  type ApprovalRequest,
-} from '../api/v1alpha1/approval-request.ts';
+import { isFinal, type ApprovalRequest } from '../api/v1alpha1/approval-request.ts';
 import type { AccessReviewer } from '../k8s/access-review.ts';
-import { apiMessageOf, fieldSelectorRefused, isConflict } from '../k8s/api-errors.ts';
+import { apiMessageOf, isConflict } from '../k8s/api-errors.ts';
 import type { EventRecorder } from '../k8s/events.ts';
 import type { GreenlightApi } from '../k8s/greenlight-api.ts';
-import { pages, trimmed } from '../k8s/informer.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { GreenlightMetrics } from '../observability/metrics.ts';
 import { DEFAULT_IDENTITY_OPTIONS } from './identity.ts';
@@ -193,17 +187,13 @@ export class SlackIntegration {
 
   /**
    * Only the leader posts; standbys start posting when they take over: their caches are warm, and the
-   * decisions of the last hour (which the cache does not hold) are read once, in the background.
+   * manager hands them the recent decisions (which the cache does not hold), read once, through
+   * requestChanged.
    */
   setLeading(leading: boolean): void {
     this.#leading = leading;
     if (!leading) return;
     for (const request of this.#deps.requests.list()) this.requestChanged(request);
-    void this.#announceRecentDecisions().catch((error: unknown) => {
-      this.#deps.logger.warn('Could not read the last hour’s decisions; some may not be announced', {
-        error: apiMessageOf(error),
-      });
-    });
   }
 
   /**
@@ -277,34 +267,6 @@ export class SlackIntegration {
       forgotten.add(uid);
     }
     this.#outbox.forget(forgotten);
-  }
-
-  /**
-   * A new leader announces what an earlier one decided but may not have announced (the outbox's
-   * message keys rule out doubles): the decisions of the last hour, read page by page, one final
-   * phase at a time — or all requests, on an API server that cannot select by phase.
-   */
-  async #announceRecentDecisions(): Promise<void> {
-    try {
-      for (const phase of FINAL_PHASES) await this.#announceRecent(`status.phase=${phase}`);
-    } catch (error) {
-      if (!fieldSelectorRefused(error)) throw error;
-      await this.#announceRecent(undefined);
-    }
-  }
-
-  async #announceRecent(fieldSelector: string | undefined): Promise<void> {
-    const { api, namespace } = this.#deps;
-    const read = pages<ApprovalRequest>((token) =>
-      api.listPage(APPROVAL_REQUEST_PLURAL, namespace, token, fieldSelector),
-    );
-    for await (const page of read) {
-      for (const request of page.items) {
-        if (!this.#leading) return;
-        if (isFinal(request.status?.phase) && this.#decidedWithin(request, ANSWER_OWED_MS))
-          this.requestChanged(trimmed(request));
-      }
-    }
   }
 
   /** status.slack is written with the resourceVersion read; on a conflict, read again and retry. */

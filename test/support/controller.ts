@@ -21,7 +21,7 @@ export interface RunningController {
  */
 export async function startController(
   namespace: string,
-  options: { identity?: string; slack?: ManagerOptions['slack'] } = {},
+  options: { identity?: string; slack?: ManagerOptions['slack']; webhooks?: ManagerOptions['webhooks'] } = {},
 ): Promise<RunningController> {
   const logs: string[] = [];
   const stream = new Writable({
@@ -36,6 +36,7 @@ export async function startController(
     namespace,
     identity: options.identity ?? `test-${namespace}`,
     slack: options.slack,
+    ...(options.webhooks ? { webhooks: options.webhooks } : {}),
     logger: createLogger({ format: 'json', level: 'debug', stream }),
     metrics,
   });

@@ -40,6 +40,8 @@ Flags:
   --slack-allowed-teams IDS          other Slack workspaces (T…) or organisations (E…) whose members may
                                      answer, comma-separated (default: only the bot's own workspace)
   --slack-allow-guests               let Slack guest accounts answer (default: refused)
+  --webhook-allow-link-local         send decision webhooks to link-local and cloud metadata addresses
+                                     too (default: refused, so a policy cannot reach instance credentials)
   --namespace NS                     watch one namespace only (default: all)
   --concurrency N                    requests decided in parallel (default 16)
   --log-format json|text             (default json)
@@ -75,6 +77,7 @@ function parseFlags(args: readonly string[]) {
       'slack-username-prefix': { type: 'string' },
       'slack-allowed-teams': { type: 'string' },
       'slack-allow-guests': { type: 'boolean', default: false },
+      'webhook-allow-link-local': { type: 'boolean', default: false },
       namespace: { type: 'string' },
       concurrency: { type: 'string', default: '16' },
       'log-format': { type: 'string', default: 'json' },
@@ -132,6 +135,7 @@ export async function runController(args: readonly string[]): Promise<number> {
     identity,
     concurrency: flags.concurrency,
     slack: slack && { settings: slack, bindAddress: flags['slack-bind-address'] },
+    webhooks: { allowLinkLocal: flags['webhook-allow-link-local'] },
   });
   const servers = await startServers(flags, metrics, manager, logger);
   logger.info('Starting Greenlight controller', {

@@ -71,6 +71,7 @@ export function nextStatus(
       ? { approvals: current.approvals, observedApprovals: current.approvals.length }
       : {}),
     ...(current.slack ? { slack: current.slack } : {}),
+    ...(current.webhooks ? { webhooks: current.webhooks } : {}),
     ...(resolution.expiresAt ? { expiresAt: resolution.expiresAt.toISOString() } : {}),
     observedGeneration: generation,
     conditions: setConditions(current.conditions, conditionsFor(phase, resolution), generation, now),
