@@ -6,7 +6,7 @@ import { CLI } from './support/cli.ts';
 // three sample workflows, checked by the demo itself (--once exits non-zero when one goes wrong).
 
 describe('greenlight demo --once', () => {
-  it('plays the seed article’s workflows to the expected outcomes and cleans up', async () => {
+  it('plays the seed article’s workflows and its Slack loop to the expected outcomes and cleans up', async () => {
     const child = spawn(process.execPath, [CLI, 'demo', '--once'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -24,6 +24,23 @@ describe('greenlight demo --once', () => {
     expect(output).toMatch(/finance\/payment-inv-43: Approved by slack:U0ALICE/);
     expect(output).toContain(
       'Slack #workflow-updates: Approval requested for staging deployment `v2.4.1` of web. Status: AUTO-APPROVED.',
+    );
+    // The seed article's loop: a machine asks in Slack, hears back in the thread, its server is called.
+    expect(output).toContain('Slack sends events to');
+    expect(output).toContain('(url_verification passed)');
+    expect(output).toContain(
+      'payments-bot posts in #payments-requests: "Approval requested: payment of $300 for invoice INV-44"',
+    );
+    expect(output).toMatch(/Greenlight made finance\/slack-c0payreq-\d+-\d+ \(requester slack:B0PAYBOT\)/);
+    expect(output).toContain(
+      'Slack #payments-requests (thread): :white_check_mark: *Approved* by policy payments/below-500',
+    );
+    expect(output).toContain('Slack #payments-requests (thread): :raising_hand: *Escalated* to people');
+    expect(output).toContain(
+      'Slack #payments-requests (thread): :white_check_mark: *Approved* by <@U0ALICE>',
+    );
+    expect(output).toMatch(
+      /automation server: verified dev\.greenlight\.approvalrequest\.approved for slack-c0payreq-\d+-\d+ \(slack:U0ALICE\)/,
     );
     expect(output).toContain('All sample workflows ended as expected.');
     expect(code).toBe(0);

@@ -3,9 +3,11 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ControllerManager } from '../../controllers/manager.ts';
 import { PooledKubeConfig } from '../../k8s/pooled-kubeconfig.ts';
-import { DEMO_NAMESPACES, EXAMPLES, installDemo } from '../../demo/setup.ts';
+import { randomBytes } from 'node:crypto';
+import { startAutomationServer } from '../../demo/automation.ts';
+import { connectAutomation, DEMO_NAMESPACES, EXAMPLES, installDemo } from '../../demo/setup.ts';
 import { emulatorSlackSide } from '../../demo/slack-side.ts';
-import { play, WORKFLOWS } from '../../demo/workflows.ts';
+import { play, playAsk, SLACK_ASKS, WORKFLOWS, type SlackAsk, type Workflow } from '../../demo/workflows.ts';
 import { freeLoopbackPort } from '../../local-cluster/ports.ts';
 import { startSlackEmulator } from '../../../test/slack-emulator/index.ts';
 import { startLocalCluster, type LocalCluster } from '../../local-cluster/control-plane.ts';
@@ -18,8 +20,10 @@ const help = `Usage: greenlight demo [--dir DIR] [--once]
 Starts a local control plane (etcd and kube-apiserver, built from their Go modules on first use and
 cached), installs Greenlight's CRDs, admission policies and the example policies, runs the controller,
 and plays the sample workflows: a staging deployment of v2.4.1 auto-approved, a $450 payment
-auto-approved, a $5,000 payment escalated and approved by a person. Then it keeps running so you can
-try your own requests (Ctrl-C stops everything).
+auto-approved, a $5,000 payment escalated and approved by a person. Then the seed article's loop: a
+payments bot asks in #payments-requests, Greenlight answers in the thread, a person clicks for the
+large payment, and a local automation server prints each signed callback it verified. Then it keeps
+running so you can try your own requests (Ctrl-C stops everything).
 
 Flags:
   --dir DIR   keep state, logs and kubeconfigs in DIR (default: a temporary folder)
@@ -89,24 +93,46 @@ async function demonstrate(
   const running = manager.run();
   const server = await startHttpServer({ address: '127.0.0.1:0', routes: metricsRoutes(metrics) });
   say(`Controller running (logs: ${join(cluster.dir, 'controller.log')}), talking to a local Slack emulator`);
-  const slackSide = emulatorSlackSide(slack, `http://127.0.0.1:${slackPort}/slack/events`, metrics);
+  const eventsUrl = `http://127.0.0.1:${slackPort}/slack/events`;
+  const slackSide = emulatorSlackSide(slack, eventsUrl, metrics);
+  // The automation server the payments policy calls back, with a signing secret of this run's own.
+  const secret = `whsec_${randomBytes(32).toString('base64')}`;
+  const automation = await startAutomationServer(secret, (callback) => {
+    say(
+      `  ${new Date().toISOString().slice(11, 19)}  automation server: verified ${callback.type} for ` +
+        `${callback.subject}${callback.decidedBy ? ` (${callback.decidedBy})` : ''}, webhook-id ${callback.id}`,
+    );
+  });
+  await connectAutomation(admin, automation.url, secret);
+  const subscribed = await slack.subscribeEvents({ via: 'http', requestUrl: eventsUrl });
+  say(
+    `Slack sends events to ${eventsUrl} (url_verification ${subscribed.verified ? 'passed' : 'FAILED'}); ` +
+      `the payments policy calls ${automation.url} back`,
+  );
 
   let failures = 0;
+  const check = (
+    expect: Workflow['expect'] | SlackAsk['expect'],
+    request: { status?: { phase?: string; decision?: { decidedBy: string } } },
+  ): void => {
+    if (request.status?.phase !== expect.phase || request.status.decision?.decidedBy !== expect.decidedBy) {
+      failures += 1;
+      say(`  ✗ expected ${expect.phase} by ${expect.decidedBy}`);
+    }
+  };
   try {
     const identities = { ci: kubeConfigOf(cluster.kubeconfigs.ci) };
-    for (const workflow of WORKFLOWS) {
-      const request = await play(workflow, identities, slackSide, say);
-      const decision = request.status?.decision;
-      if (
-        request.status?.phase !== workflow.expect.phase ||
-        decision?.decidedBy !== workflow.expect.decidedBy
-      ) {
-        failures += 1;
-        say(`  ✗ expected ${workflow.expect.phase} by ${workflow.expect.decidedBy}`);
-      }
+    for (const workflow of WORKFLOWS)
+      check(workflow.expect, await play(workflow, identities, slackSide, say));
+    for (const ask of SLACK_ASKS) check(ask.expect, await playAsk(ask, identities, slackSide, say));
+    const expected = SLACK_ASKS.length + 1; // both asks approved, and the large one escalated first
+    await slack.waitFor(() => automation.callbacks.length >= expected, 10_000).catch(() => undefined);
+    if (!subscribed.verified || automation.callbacks.length < expected) {
+      failures += 1;
+      say(`  ✗ expected at least ${expected} verified callbacks, got ${automation.callbacks.length}`);
     }
     if (!once) {
-      say(tryYourOwn(cluster, server ? `http://127.0.0.1:${server.port}/metrics` : ''));
+      say(tryYourOwn(cluster, server ? `http://127.0.0.1:${server.port}/metrics` : '', slack.apiUrl));
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);
@@ -116,6 +142,7 @@ async function demonstrate(
     await manager.stop();
     await running;
     await server?.close();
+    await automation.close();
     await slack.close();
     await admin.close();
     log.end();
@@ -128,7 +155,7 @@ async function demonstrate(
   return failures === 0 ? 0 : 1;
 }
 
-function tryYourOwn(cluster: LocalCluster, metricsUrl: string): string {
+function tryYourOwn(cluster: LocalCluster, metricsUrl: string, slackApiUrl: string): string {
   const cli = `node ${process.argv[1] ?? 'src/cli/main.ts'}`;
   return `
 Greenlight is running. Try your own, in another shell:
@@ -144,6 +171,13 @@ Greenlight is running. Try your own, in another shell:
   greenlight request --context ci -n ${DEMO_NAMESPACES.finance} --action payment --param amount=9000 --param currency=USD --name my-payment
   greenlight approve my-payment --context alice -n ${DEMO_NAMESPACES.finance} --comment "checked"
   greenlight explain my-payment --context alice -n ${DEMO_NAMESPACES.finance}
+
+  # the payments bot asks in #payments-requests (the Slack emulator), as a machine without Kubernetes would
+  curl -s ${slackApiUrl}chat.postMessage -H 'Authorization: Bearer xoxb-payments-bot' \\
+    -H 'Content-Type: application/json' -d '{"channel": "#payments-requests", "text": "May I?",
+    "metadata": {"event_type": "greenlight_approval_requested", "event_payload": {"action": "payment",
+    "resource": "invoice/INV-99", "parameters": {"amount": 90, "currency": "USD"}}}}'
+  kubectl get approvalrequests -n ${DEMO_NAMESPACES.finance} -l greenlight.dev/intake
 
   # carol is not an approver: her answer is recorded and ignored, and the request says why
   kubectl get approvalrequests --all-namespaces
