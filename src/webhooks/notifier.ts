@@ -30,6 +30,12 @@ export interface WebhookNotifierDeps {
 export class WebhookNotifier {
   readonly #deps: WebhookNotifierDeps;
   readonly #outbox: WebhookOutbox;
+  /**
+   * The request as last written, by uid, while deliveries for it are pending: a result is recorded with
+   * one write carrying its resourceVersion (read again only after a conflict), so that a delivery costs
+   * the API server one status write and no read.
+   */
+  readonly #latest = new Map<string, ApprovalRequest>();
   #leading = false;
 
   constructor(deps: WebhookNotifierDeps) {
@@ -65,7 +71,9 @@ export class WebhookNotifier {
     const dues = dueWebhooks(request, (name) => this.#deps.policies.get(name, namespace), now).filter(
       (due) => now - due.since < GIVE_UP_AFTER_MS,
     );
-    if (dues.length > 0) this.#outbox.submit(request, dues);
+    if (dues.length === 0) return;
+    const uid = request.metadata.uid ?? '';
+    if (this.#outbox.submit(request, dues) > 0 && !this.#latest.has(uid)) this.#latest.set(uid, request);
   }
 
   stop(): void {
@@ -78,16 +86,19 @@ export class WebhookNotifier {
 
   /** Writes the result into status.webhooks, reading the request again on a conflict. */
   async #record(due: DueWebhook, entry: WebhookDelivery): Promise<Recorded> {
+    try {
+      return await this.#write(due, entry);
+    } finally {
+      if (!this.#outbox.pending(due.uid)) this.#latest.delete(due.uid);
+    }
+  }
+
+  async #write(due: DueWebhook, entry: WebhookDelivery): Promise<Recorded> {
     const { api } = this.#deps;
+    let current = this.#latest.get(due.uid);
     for (let attempt = 1; ; attempt++) {
-      let current: ApprovalRequest;
-      try {
-        current = await api.getRequest(due.namespace, due.name);
-      } catch (error) {
-        if (isNotFound(error)) return 'gone';
-        throw error;
-      }
-      if (current.metadata.uid !== due.uid) return 'gone';
+      current ??= await this.#read(due);
+      if (current?.metadata.uid !== due.uid) return 'gone';
       const status = recordDelivery(
         current.status ?? {},
         entry,
@@ -95,12 +106,23 @@ export class WebhookNotifier {
         this.#now(),
       );
       try {
-        await api.replaceRequestStatus(current, status);
+        this.#latest.set(due.uid, await api.replaceRequestStatus(current, status));
         return 'recorded';
       } catch (error) {
         if (isNotFound(error)) return 'gone';
         if (!isConflict(error) || attempt >= 5) throw error;
+        current = undefined;
       }
+    }
+  }
+
+  /** The request as stored now; undefined once deleted. */
+  async #read(due: DueWebhook): Promise<ApprovalRequest | undefined> {
+    try {
+      return await this.#deps.api.getRequest(due.namespace, due.name);
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
     }
   }
 }

@@ -11,7 +11,8 @@ import { GIVE_UP_AFTER_MS, type DueWebhook } from './plan.ts';
 /** 1 s doubling to an hour, with jitter: a receiver down for a while hears from Greenlight soon after. */
 export const DEFAULT_WEBHOOK_RETRY: BackoffOptions = { baseMs: 1_000, maxMs: 60 * 60_000, jitter: 0.2 };
 const TIMEOUT_MS = 10_000;
-const CONCURRENCY = 8;
+/** Deliveries in flight at once: enough to keep up with decisions, few enough never to crowd them out. */
+const CONCURRENCY = 4;
 /** What was delivered is remembered a little longer than anything is retried. */
 const REMEMBER_MS = GIVE_UP_AFTER_MS + 60 * 60_000;
 
@@ -37,6 +38,8 @@ interface Item {
   attempts: number;
   notBefore: number;
   running: boolean;
+  /** Its result is being written to the request. */
+  recording: boolean;
 }
 
 /**
@@ -58,18 +61,35 @@ export class WebhookOutbox {
     this.#deps = deps;
   }
 
-  submit(request: ApprovalRequest, dues: readonly DueWebhook[]): void {
-    if (this.#stopped) return;
+  /** Queues what is owed and not queued or finished already; says how many were new. */
+  submit(request: ApprovalRequest, dues: readonly DueWebhook[]): number {
+    if (this.#stopped) return 0;
+    let added = 0;
     for (const due of dues) {
       if (this.#items.has(due.key) || this.#finished.has(due.key)) continue;
-      this.#items.set(due.key, { due, request, attempts: due.attempts, notBefore: 0, running: false });
+      added += 1;
+      this.#items.set(due.key, {
+        due,
+        request,
+        attempts: due.attempts,
+        notBefore: 0,
+        running: false,
+        recording: false,
+      });
     }
     this.#report();
     this.#pump();
+    return added;
   }
 
   depth(): number {
     return this.#items.size;
+  }
+
+  /** Whether a delivery for this request waits (or is being sent), other than one being recorded. */
+  pending(uid: string): boolean {
+    for (const item of this.#items.values()) if (item.due.uid === uid && !item.recording) return true;
+    return false;
   }
 
   stop(): void {
@@ -125,7 +145,9 @@ export class WebhookOutbox {
       message: (givingUp ? `gave up after 24 hours: ${result.message}` : result.message).slice(0, 1024),
     };
     this.#log(due, entry);
+    item.recording = true;
     const recorded = await this.#record(due, entry);
+    item.recording = false;
     if (result.kind !== 'failed' || givingUp || recorded === 'gone') {
       this.#items.delete(due.key);
       this.#finished.set(due.key, now);
