@@ -93,11 +93,16 @@ export interface HistoryMessage {
   readonly metadata?: Metadata;
 }
 
+/** A channel name Slack did not know is looked up again after this long. */
+const MISSING_CHANNEL_TTL_MS = 60_000;
+
 /** The Slack Web API calls Greenlight makes, each counted in greenlight_slack_requests_total. */
 export class SlackWeb {
   readonly #client: WebClient;
   readonly #metrics: GreenlightMetrics;
   readonly #channelIds = new Map<string, string>();
+  /** `#name`s not found, and until when that is believed (so a bad name is not listed for every event). */
+  readonly #missing = new Map<string, number>();
 
   constructor(options: {
     token: string;
@@ -175,6 +180,16 @@ export class SlackWeb {
     if (!channel.startsWith('#')) return channel;
     const known = this.#channelIds.get(channel);
     if (known) return known;
+    if ((this.#missing.get(channel) ?? 0) > Date.now()) return undefined;
+    await this.#listChannels();
+    const found = this.#channelIds.get(channel);
+    if (found === undefined) this.#missing.set(channel, Date.now() + MISSING_CHANNEL_TTL_MS);
+    else this.#missing.delete(channel);
+    return found;
+  }
+
+  /** Learns the ids of the channels Greenlight can see (up to 4,000), by name. */
+  async #listChannels(): Promise<void> {
     let cursor: string | undefined;
     for (let page = 0; page < 20; page++) {
       const result = await this.#call('conversations.list', () =>
@@ -191,7 +206,6 @@ export class SlackWeb {
       cursor = result.response_metadata?.next_cursor;
       if (!cursor) break;
     }
-    return this.#channelIds.get(channel);
   }
 
   /** Recent messages of a channel with their metadata (newest first), at most `limit`. */

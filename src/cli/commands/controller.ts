@@ -26,7 +26,7 @@ answers, expires what nobody decides. The container's command.
 Flags:
   --metrics-bind-address ADDR        Prometheus /metrics (default :8080; 0 disables)
   --health-probe-bind-address ADDR   /healthz and /readyz (default :8081; 0 disables)
-  --slack-bind-address ADDR          Slack interactivity, POST /slack/events (default :3000)
+  --slack-bind-address ADDR          Slack clicks and events, POST /slack/events (default :3000)
   --leader-elect                     Lease-based leader election; standbys keep warm caches
   --leader-election-namespace NS     where the Lease lives (default: the pod's namespace, else default)
   --leader-election-id NAME          the Lease's name (default greenlight-controller)
