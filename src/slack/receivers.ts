@@ -151,9 +151,17 @@ export async function startSocketReceiver(options: {
     'slack_event',
     ({ ack, type, body }: { ack: () => Promise<void>; type: string; body: unknown }) => {
       if (type !== 'events_api') return;
-      void options.handleEvent(body).then(async (answer) => {
-        if (answer.status === 200) await ack();
-      });
+      void options
+        .handleEvent(body)
+        .then(async (answer) => {
+          if (answer.status === 200) await ack();
+        })
+        .catch((error: unknown) => {
+          // Not acked: Slack sends the event again.
+          logger.warn('Could not acknowledge a Slack event', {
+            error: error instanceof Error ? error.message : String(error),
+          });
+        });
     },
   );
   await client.start();
