@@ -1,7 +1,7 @@
 /**
  * Greenlight against a real control plane, side by side with the API server's own ceiling: throughput,
  * latency at a fixed rate, a burst, memory and start-up with many requests stored, and the cost of
- * Slack. Prints Markdown tables, writes bench/results/controller.json and (full runs) the figures into
+ * Slack and of decision webhooks. Prints Markdown tables, writes bench/results/controller.json and (full runs) the figures into
  * docs/benchmarks.md. What is measured and how: docs/benchmarks.md.
  *
  *   node bench/controller.ts                 full run (about 20–25 minutes on 2 cores)
@@ -23,8 +23,9 @@ import { measureRun, type RunResult } from './lib/runs.ts';
 import { measureSlack, type SlackResult } from './lib/slack.ts';
 import { oneMinuteLoad, machine } from './lib/stats.ts';
 import { measureStore, type StoreResult } from './lib/store.ts';
+import { measureWebhooks, type WebhookResult } from './lib/webhooks.ts';
 
-const PHASES = ['throughput', 'latency', 'burst', 'memory', 'slack'] as const;
+const PHASES = ['throughput', 'latency', 'burst', 'memory', 'slack', 'webhooks'] as const;
 type Phase = (typeof PHASES)[number];
 
 export interface Settings {
@@ -79,6 +80,7 @@ const help = (): string => `Usage: node bench/controller.ts [flags]
 
   --quick                       scaled-down sizes (a smoke test, not figures)
   --phases LIST                 comma-separated: ${PHASES.join(',')} (default: all)
+                                (slack and webhooks each run ${FULL.slackCount} requests off, on, on, off)
   --throughput N                requests in the throughput runs (full ${FULL.throughput})
   --concurrency N               creates in flight, ceiling and Greenlight alike (${FULL.concurrency})
   --rate R --duration S         the steady-state run (${FULL.rate}/s for ${FULL.durationSeconds} s)
@@ -167,7 +169,7 @@ interface Runs {
 async function runPhases(
   context: BenchContext,
   flags: ReturnType<typeof parseFlags>,
-): Promise<{ runs: Runs; store?: StoreResult; slack?: SlackResult }> {
+): Promise<{ runs: Runs; store?: StoreResult; slack?: SlackResult; webhooks?: WebhookResult }> {
   const { settings, phases } = flags;
   const runs: Runs = { throughput: [], latency: [], burst: [] };
   const greenlight = { kind: 'greenlight' } as const;
@@ -221,6 +223,13 @@ async function runPhases(
         concurrency: settings.concurrency,
       })
     : undefined;
+  const webhooks = phases.includes('webhooks')
+    ? await measureWebhooks(context, {
+        kind: 'in-flight',
+        count: settings.slackCount,
+        concurrency: settings.concurrency,
+      })
+    : undefined;
   // Last: it leaves 100,000 objects in etcd, which would weigh on everything measured after it.
   const store = phases.includes('memory')
     ? await measureStore(context, {
@@ -232,7 +241,12 @@ async function runPhases(
         granularity: flags.quick ? 500 : 10_000,
       })
     : undefined;
-  return { runs, ...(store ? { store } : {}), ...(slack ? { slack } : {}) };
+  return {
+    runs,
+    ...(store ? { store } : {}),
+    ...(slack ? { slack } : {}),
+    ...(webhooks ? { webhooks } : {}),
+  };
 }
 
 function profiles(directory: string | undefined, labels: readonly string[]): Record<string, ProfileSummary> {
@@ -328,9 +342,11 @@ async function main(): Promise<void> {
     runs: outcome.runs,
     store: outcome.store ?? null,
     slack: outcome.slack ?? null,
+    webhooks: outcome.webhooks ?? null,
     profiles: profiles(cpuProfileDir, [
       ...allRuns.map((run) => run.label),
       ...[...(outcome.slack?.off ?? []), ...(outcome.slack?.on ?? [])].map((run) => run.label),
+      ...[...(outcome.webhooks?.off ?? []), ...(outcome.webhooks?.on ?? [])].map((run) => run.label),
       ...(outcome.store?.steps.flatMap((step) =>
         step.rssSamplesMiB.map((_, start) => `store-${step.stored}-${start}`),
       ) ?? []),

@@ -9,6 +9,7 @@ export const ErrorCode = {
   ToolBuild: 'greenlight_tool_build_error',
   Lookup: 'greenlight_lookup_error',
   Prometheus: 'greenlight_prometheus_error',
+  WebhookRefused: 'greenlight_webhook_refused',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -49,6 +50,11 @@ export class LookupError extends GreenlightError {
 /** A local Prometheus server could not be found, started or asked (the demo and the alert tests). */
 export class PrometheusError extends GreenlightError {
   readonly code = ErrorCode.Prometheus;
+}
+
+/** A webhook's address is one Greenlight does not send to (link-local, cloud metadata). */
+export class WebhookRefusedError extends GreenlightError {
+  readonly code = ErrorCode.WebhookRefused;
 }
 
 /** The message of anything thrown, for logs and CLI output. */

@@ -6,6 +6,7 @@ import type {
 } from '../src/api/v1alpha1/approval-request.ts';
 import { GreenlightApi } from '../src/k8s/greenlight-api.ts';
 import { refusal } from './support/api-error.ts';
+import { greenlightAs } from './support/greenlight-objects.ts';
 import { cluster, createTestNamespace, kubeConfigAs } from './support/cluster.ts';
 import { eventually } from './support/eventually.ts';
 import { servesMutatingAdmissionPolicies } from '../src/local-cluster/kubectl.ts';
@@ -105,6 +106,100 @@ describe('admission: the requester is the caller', () => {
       asAdmin.createRequest(namespace, 'x', { action: 'deploy', requester: 'bob' }),
     );
     expect(refused.code).toBe(403);
+  });
+});
+
+describe('admission: requests made from Slack messages are the controller’s to make', () => {
+  const fromSlack = {
+    labels: { 'greenlight.dev/intake': 'payments' },
+    annotations: {
+      'greenlight.dev/slack-channel': 'C0PAYREQ',
+      'greenlight.dev/slack-ts': '1700000000.000100',
+      'greenlight.dev/slack-user': 'U0PAYBOT',
+    },
+  };
+
+  it('refuses a slack: requester from anyone but the controller, and says how to ask instead', async () => {
+    const namespace = await createTestNamespace('admission-slack-requester');
+    await grant(namespace, { user: cluster().usernames.ci }, REQUESTER_RULES);
+    const refused = await eventually(() =>
+      refusal(asCi.createRequest(namespace, 'x', { action: 'payment', requester: 'slack:B0PAYBOT' })),
+    );
+    expect(refused.code).toBe(403);
+    expect(refused.message).toContain(
+      'spec.requester slack:B0PAYBOT names a Slack sender: only Greenlight creates such requests',
+    );
+    expect(refused.message).toContain('ask in your own name (system:serviceaccount:ci:deployer)');
+  });
+
+  it('lets the controller (allowed the verb decide) create one, with where it came from', async () => {
+    const namespace = await createTestNamespace('admission-slack-controller');
+    const created = await asAdmin.createRequest(
+      namespace,
+      'slack-c0payreq-1700000000-000100',
+      { action: 'payment', requester: 'slack:B0PAYBOT' },
+      fromSlack,
+    );
+    expect(created.spec.requester).toBe('slack:B0PAYBOT');
+    expect(created.metadata.annotations).toEqual(fromSlack.annotations);
+  });
+
+  it('refuses anyone else marking a request as coming from Slack, or changing where it came from', async () => {
+    const namespace = await createTestNamespace('admission-slack-origin');
+    await grant(namespace, { user: cluster().usernames.ci }, [
+      { apiGroups: ['greenlight.dev'], resources: ['approvalrequests'], verbs: ['create', 'get', 'update'] },
+    ]);
+    const marked = await eventually(() =>
+      refusal(
+        asCi.createRequest(
+          namespace,
+          'own',
+          { action: 'payment', requester: cluster().usernames.ci },
+          { annotations: { 'greenlight.dev/slack-ts': '1700000000.000100' } },
+        ),
+      ),
+    );
+    expect(marked.code).toBe(403);
+    expect(marked.message).toContain(
+      "metadata.annotations[greenlight.dev/slack-ts] is set by Greenlight's Slack intake only",
+    );
+    const labelled = await refusal(
+      asCi.createRequest(
+        namespace,
+        'own',
+        { action: 'payment', requester: cluster().usernames.ci },
+        { labels: { 'greenlight.dev/intake': 'payments' } },
+      ),
+    );
+    expect(labelled.message).toContain('metadata.labels[greenlight.dev/intake]');
+
+    const made = await asAdmin.createRequest(
+      namespace,
+      'from-slack',
+      { action: 'payment', requester: 'slack:B0PAYBOT' },
+      fromSlack,
+    );
+    const ci = greenlightAs('ci');
+    const redirected = await refusal(
+      ci.replaceRequest({
+        ...made,
+        metadata: {
+          ...made.metadata,
+          annotations: { ...fromSlack.annotations, 'greenlight.dev/slack-channel': 'C0GENERAL' },
+        },
+      }),
+    );
+    expect(redirected.message).toContain('metadata.annotations[greenlight.dev/slack-channel]');
+    const hidden = await refusal(
+      ci.replaceRequest({ ...made, metadata: { ...made.metadata, annotations: {} } }),
+    );
+    expect(hidden.message).toContain('nobody else may set, change or remove it');
+    // Other metadata stays theirs to change.
+    const noted = await ci.replaceRequest({
+      ...made,
+      metadata: { ...made.metadata, labels: { ...fromSlack.labels, team: 'finance' } },
+    });
+    expect(noted.metadata.labels).toEqual({ ...fromSlack.labels, team: 'finance' });
   });
 });
 

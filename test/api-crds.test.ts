@@ -123,12 +123,26 @@ describe('ApprovalRequest CRD', () => {
     const wiped = await refusal(admin.replaceRequestStatus(request, {}));
     expect(wiped.message).toContain('status.phase is final');
 
-    // Other status fields may still change after the decision (the Slack thread, conditions).
+    // Other status fields may still change after the decision (the Slack thread, webhooks, conditions).
+    const delivered = {
+      url: 'https://automation.example.com/greenlight',
+      outcome: 'Approved' as const,
+      result: 'Delivered' as const,
+      attempts: 2,
+      lastAttemptAt: '2026-11-26T10:00:05Z',
+      message: 'HTTP 204',
+    };
     const annotated = await admin.replaceRequestStatus(request, {
       ...approved,
       slack: { channel: 'C1', ts: '1.2' },
+      webhooks: [delivered],
     });
     expect(annotated.status?.slack).toEqual({ channel: 'C1', ts: '1.2' });
+    expect(annotated.status?.webhooks).toEqual([delivered]);
+    const twice = await refusal(
+      admin.replaceRequestStatus(annotated, { ...approved, webhooks: [delivered, delivered] }),
+    );
+    expect(twice.message).toContain('status.webhooks[1]: Duplicate value');
   });
 
   it('refuses a final phase without a matching decision', async () => {
@@ -169,6 +183,24 @@ describe('ApprovalRequest CRD', () => {
 });
 
 describe('ApprovalPolicy CRD', () => {
+  it('accepts decision webhooks, with or without a Slack channel', async () => {
+    const namespace = await createTestNamespace('crd-policy-webhooks');
+    const webhooks = [
+      {
+        url: 'https://automation.example.com/greenlight?team=payments',
+        secretRef: { name: 'greenlight-webhook', key: 'secret' },
+        on: ['Approved' as const, 'Denied' as const],
+      },
+      { url: 'http://automation.finance.svc:8080/hook', secretRef: { name: 'other', key: 'whsec' } },
+    ];
+    const created = await admin.createPolicy(namespace, 'hooks', { notify: { webhooks } });
+    expect(created.spec.notify?.webhooks).toEqual(webhooks);
+    const both = await admin.createPolicy(namespace, 'both', {
+      notify: { slack: { channel: '#workflow-updates' }, webhooks },
+    });
+    expect(both.spec.notify?.slack?.channel).toBe('#workflow-updates');
+  });
+
   it('accepts a full policy and fills in the documented defaults', async () => {
     const namespace = await createTestNamespace('crd-policy-good');
     const created = await admin.createPolicy(namespace, 'payments', goodPolicy);
@@ -249,11 +281,112 @@ describe('ApprovalPolicy CRD', () => {
     ['an unknown mode', { ...goodPolicy, mode: 'Audit' }, 'spec.mode'],
     ['a selector action with capitals', { selector: { actions: ['Deploy'] } }, 'spec.selector.actions[0]'],
     [
+      'a notify without a Slack channel or webhooks',
+      { ...goodPolicy, notify: { on: ['Approved'] } },
+      'spec.notify: Invalid value: notify needs a Slack channel, webhooks, or both',
+    ],
+    [
+      'a webhook that is not http(s)',
+      { notify: { webhooks: [{ url: 'ftp://files.example.com/x', secretRef: { name: 's', key: 'k' } }] } },
+      'spec.notify.webhooks[0].url',
+    ],
+    [
+      'a webhook URL with a password in it',
+      {
+        notify: {
+          webhooks: [{ url: 'https://bot:hunter2@example.com/hook', secretRef: { name: 's', key: 'k' } }],
+        },
+      },
+      'must not carry user:password',
+    ],
+    [
+      'the same webhook twice',
+      {
+        notify: {
+          webhooks: [
+            { url: 'https://example.com/hook', secretRef: { name: 's', key: 'k' } },
+            { url: 'https://example.com/hook', secretRef: { name: 't', key: 'k' } },
+          ],
+        },
+      },
+      'webhook urls must be unique',
+    ],
+    [
+      'a webhook without a secret',
+      { notify: { webhooks: [{ url: 'https://example.com/hook' }] } },
+      'spec.notify.webhooks[0].secretRef',
+    ],
+    [
+      'a webhook outcome that does not exist',
+      {
+        notify: {
+          webhooks: [
+            { url: 'https://example.com/hook', secretRef: { name: 's', key: 'k' }, on: ['Pending'] },
+          ],
+        },
+      },
+      'spec.notify.webhooks[0].on[0]',
+    ],
+    [
       'a CEL rule longer than 4 KiB',
       { rules: [{ name: 'r', when: 'true || '.repeat(600) + 'true', decision: 'Deny' }] },
       'spec.rules[0].when',
     ],
   ])('refuses %s, naming the field', async (_case, spec, message) => {
     expect(await refusedPolicy(spec)).toContain(message);
+  });
+});
+
+async function refusedIntake(spec: Record<string, unknown>): Promise<string> {
+  const namespace = await createTestNamespace('crd-intake-refused');
+  const refused = await refusal(admin.createRaw(namespace, 'ApprovalIntake', 'bad', spec));
+  expect(refused.code).toBe(422);
+  return refused.message;
+}
+
+describe('ApprovalIntake CRD', () => {
+  const goodIntake = {
+    slack: { channel: '#payments-requests' },
+    senders: { slackBots: ['B0PAYBOT'], slackApps: ['A0PAYAPP'], slackUsers: ['U0ALICE', 'W0GRID'] },
+    defaults: { timeout: '4h' },
+  };
+
+  it('accepts a good intake and is listed by kubectl with its short name, category and columns', async () => {
+    const namespace = await createTestNamespace('crd-intake-good');
+    const created = await admin.createIntake(namespace, 'payments', goodIntake);
+    expect(created.spec).toEqual(goodIntake);
+    const { kubectl, kubeconfigs } = cluster();
+    const run = (...args: string[]) =>
+      promisify(execFile)(kubectl, [`--kubeconfig=${kubeconfigs.admin}`, '-n', namespace, ...args]);
+    const { stdout } = await run('get', 'aint');
+    expect(stdout.split('\n')[0]?.split(/\s+/)).toEqual(['NAME', 'CHANNEL', 'READY', 'AGE']);
+    expect(stdout.split('\n')[1]?.split(/\s+/).slice(0, 2)).toEqual(['payments', '#payments-requests']);
+    const { stdout: category } = await run('get', 'greenlight', '-o', 'name');
+    expect(category.trim()).toBe('approvalintake.greenlight.dev/payments');
+  });
+
+  it.each([
+    [
+      'nobody who may ask',
+      { slack: { channel: 'C0PAYREQ' }, senders: {} },
+      'senders must name at least one Slack bot, app or user',
+    ],
+    [
+      'a bot id that is not one',
+      { slack: { channel: 'C0PAYREQ' }, senders: { slackBots: ['U0ALICE'] } },
+      'spec.senders.slackBots[0]',
+    ],
+    [
+      'a channel that is neither #name nor id',
+      { slack: { channel: 'payments requests' }, senders: { slackUsers: ['U0ALICE'] } },
+      'spec.slack.channel',
+    ],
+    [
+      'a default timeout that is not a duration',
+      { slack: { channel: '#x' }, senders: { slackUsers: ['U0ALICE'] }, defaults: { timeout: 'soon' } },
+      'spec.defaults.timeout',
+    ],
+  ])('refuses %s, naming the field', async (_case, spec, message) => {
+    expect(await refusedIntake(spec)).toContain(message);
   });
 });

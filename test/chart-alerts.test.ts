@@ -124,7 +124,7 @@ describe('the alert rules', () => {
     );
     const cases = files.flatMap((tests) => tests.tests.flatMap((test) => test.alert_rule_test ?? []));
     const names = (await alerts()).map((rule) => rule.alert);
-    expect(names.length).toBeGreaterThanOrEqual(14);
+    expect(names.length).toBeGreaterThanOrEqual(16);
     for (const name of names) {
       const mine = cases.filter((testCase) => testCase.alertname === name);
       expect(
@@ -200,6 +200,9 @@ describe('the Grafana dashboard', () => {
       'greenlight_slack_requests_total',
       'greenlight_slack_outbox_depth',
       'greenlight_slack_interactions_total',
+      'greenlight_slack_intake_total',
+      'greenlight_webhook_deliveries_total',
+      'greenlight_webhook_outbox_depth',
       'controller_runtime_reconcile_total',
       'controller_runtime_reconcile_errors_total',
       'controller_runtime_reconcile_time_seconds',

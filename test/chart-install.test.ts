@@ -11,11 +11,16 @@ import {
   KubeConfig,
   RbacAuthorizationV1Api,
 } from '@kubernetes/client-node';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebClient } from '@slack/web-api';
+import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApprovalPolicySpec } from '../src/api/v1alpha1/approval-policy.ts';
 import { GreenlightApi } from '../src/k8s/greenlight-api.ts';
 import { renderKubeconfig } from '../src/local-cluster/kubeconfig.ts';
 import { freeLoopbackPort } from '../src/local-cluster/ports.ts';
+import { requestName } from '../src/slack/intake.ts';
 import { ActionId, buttonValue } from '../src/slack/messages.ts';
 import { refusal } from './support/api-error.ts';
 import {
@@ -193,6 +198,7 @@ async function installAndStart(): Promise<Installation> {
       controller: { watchNamespace: namespace },
       rbac: {
         contextResources: [{ apiGroups: [''], resources: ['configmaps'], namespaces: [contextNamespace] }],
+        webhookSecrets: { namespaces: [namespace], names: ['automation-webhook'] },
       },
       slack: {
         enabled: true,
@@ -506,6 +512,103 @@ describe('the chart applied to the API server, its controller run out of cluster
         }),
     ];
     for (const call of refused) expect((await refusal(call())).code).toBe(403);
+  });
+
+  it('makes a request of a bot’s message in a channel an intake listens to, and says the intake is Ready', async () => {
+    const { namespace, slack, slackEventsUrl } = install;
+    await greenlightAs('admin').createIntake(namespace, 'requests', {
+      slack: { channel: '#payments-requests' },
+      senders: { slackBots: ['B0PAYBOT'] },
+    });
+    await eventually(async () => {
+      const intake = await greenlightAs('admin').getIntake(namespace, 'requests');
+      expect(intake.status?.conditions).toContainEqual(
+        expect.objectContaining({ type: 'Ready', status: 'True' }),
+      );
+    });
+    expect((await slack.subscribeEvents({ via: 'http', requestUrl: slackEventsUrl })).verified).toBe(true);
+    const bot = new WebClient('xoxb-payments-bot', {
+      slackApiUrl: slack.apiUrl,
+      retryConfig: { retries: 0 },
+    });
+    const { ts = '' } = await bot.chat.postMessage({
+      channel: '#payments-requests',
+      text: 'May I?',
+      metadata: { event_type: 'greenlight_approval_requested', event_payload: { action: 'auto' } },
+    });
+    const approved = await waitForCondition(admin, namespace, requestName('C0PAYREQ', ts), 'Approved');
+    expect(approved.spec.requester).toBe('slack:B0PAYBOT');
+    await slack.waitFor(
+      () =>
+        slack
+          .messages('C0PAYREQ')
+          .some(
+            (reply) => reply.threadTs === ts && reply.metadata?.event_type === 'greenlight_approval_decided',
+          ),
+      10_000,
+    );
+    slack.unsubscribeEvents();
+  });
+
+  it('signs decision webhooks with a Secret it may get by name (rbac.webhookSecrets), and no other', async () => {
+    const { namespace, serviceAccount } = install;
+    const secret = `whsec_${randomBytes(32).toString('base64')}`;
+    const core = kubeConfigAs('admin').makeApiClient(CoreV1Api);
+    await core.createNamespacedSecret({
+      namespace,
+      body: { metadata: { name: 'automation-webhook' }, stringData: { secret } },
+    });
+    await core.createNamespacedSecret({
+      namespace,
+      body: { metadata: { name: 'other' }, stringData: { x: 'y' } },
+    });
+    const verified: string[] = [];
+    const server = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        const event = new Webhook(secret).verify(
+          Buffer.concat(chunks).toString('utf8'),
+          request.headers as Record<string, string>,
+        ) as { type: string };
+        verified.push(event.type);
+        response.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(
+      () =>
+        new Promise<void>((resolve) =>
+          server.close(() => {
+            resolve();
+          }),
+        ),
+    );
+    await createPolicy(namespace, 'hooked', {
+      selector: { actions: ['hooked'] },
+      rules: [{ name: 'yes', decision: 'Approve' }],
+      notify: {
+        webhooks: [
+          {
+            url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+            secretRef: { name: 'automation-webhook', key: 'secret' },
+          },
+        ],
+      },
+    });
+    await ci.createRequest(namespace, 'hooked-1', { action: 'hooked', requester: cluster().usernames.ci });
+    await eventually(async () => {
+      const request = await admin.getRequest(namespace, 'hooked-1');
+      expect(request.status?.webhooks?.[0]).toMatchObject({ result: 'Delivered' });
+    });
+    expect(verified).toEqual(['dev.greenlight.approvalrequest.approved']);
+    expect(
+      (
+        await refusal(
+          serviceAccount.makeApiClient(CoreV1Api).readNamespacedSecret({ namespace, name: 'other' }),
+        )
+      ).code,
+    ).toBe(403);
   });
 
   it('runs as the chart deploys it: JSON logs, no secrets in them', () => {

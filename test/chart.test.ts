@@ -125,8 +125,12 @@ function controllerGrants(scope: string, leaseNamespace: string, leaseName: stri
     ...['get', 'list', 'watch'].flatMap((verb) => [
       `${verb} greenlight.dev/approvalrequests in ${scope}`,
       `${verb} greenlight.dev/approvalpolicies in ${scope}`,
+      `${verb} greenlight.dev/approvalintakes in ${scope}`,
     ]),
+    // Slack intake makes requests from messages (requester slack:…, which only `decide` may create).
+    `create greenlight.dev/approvalrequests in ${scope}`,
     `update greenlight.dev/approvalrequests/status in ${scope}`,
+    `update greenlight.dev/approvalintakes/status in ${scope}`,
     // Slack clicks are appended to status.approvals with a JSON patch (GreenlightApi.addApprovals).
     `patch greenlight.dev/approvalrequests/status in ${scope}`,
     `update greenlight.dev/approvalpolicies/status in ${scope}`,
@@ -299,6 +303,24 @@ describe('the Helm chart', () => {
     expect(deployment(manifests).container.args).toContain('--namespace=payments');
   });
 
+  it('grants get on webhook signing Secrets only where rbac.webhookSecrets says, never list or watch', async () => {
+    const grants = async (webhookSecrets: object): Promise<string[]> =>
+      grantsTo(
+        parseManifests(await template({ values: { rbac: { webhookSecrets } } })),
+        'greenlight',
+        NAMESPACE,
+      ).filter((grant) => grant.includes('core/secrets'));
+    expect(await grants({ namespaces: [] })).toEqual([]);
+    expect(await grants({ namespaces: ['finance', 'delivery'] })).toEqual([
+      'get core/secrets in delivery',
+      'get core/secrets in finance',
+    ]);
+    expect(await grants({ namespaces: ['finance'], names: ['automation'] })).toEqual([
+      'get core/secrets (automation) in finance',
+    ]);
+    expect(await grants({ namespaces: ['*'] })).toEqual(['get core/secrets in cluster']);
+  });
+
   it('has aggregated ClusterRoles for approvers, requesters and viewers', async () => {
     const manifests = parseManifests(await template());
     const role = (name: string): KubernetesManifest => find(manifests, 'ClusterRole', `greenlight-${name}`);
@@ -355,7 +377,11 @@ describe('the Helm chart', () => {
         '--slack-username-prefix=oidc:',
         '--slack-allowed-teams=T0PARTNER,E0ACME',
         '--slack-allow-guests',
+        '--webhook-allow-link-local',
       ]),
+    );
+    expect(grantsTo(manifests, 'greenlight-controller', 'greenlight-system')).toContain(
+      'get core/secrets (automation-webhook) in payments',
     );
     expect(find(manifests, 'Service', 'gl-greenlight-slack')['spec']).toMatchObject({
       ports: [{ name: 'http', port: 8080, targetPort: 'slack' }],
@@ -594,6 +620,7 @@ describe('the Helm chart', () => {
           { apiGroups: ['apps'], resources: ['deployments'], namespaces: [staging] },
           { apiGroups: [''], resources: ['configmaps'] },
         ],
+        webhookSecrets: { namespaces: [watched], names: ['automation-webhook'] },
       },
       metrics: { dashboard: { namespace: monitoring } },
     };

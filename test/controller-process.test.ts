@@ -1,7 +1,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { GreenlightApi } from '../src/k8s/greenlight-api.ts';
 import {
-  startControllerProcess as startProcess,
+  killControllerProcesses,
+  metricsOf,
+  startControllerProcess,
   type ControllerProcess,
 } from './support/controller-process.ts';
 import { greenlightAs } from './support/greenlight-objects.ts';
@@ -15,20 +17,7 @@ import type { ApprovalRequest } from '../src/api/v1alpha1/approval-request.ts';
 // `greenlight controller` as the container runs it: a separate process with probes, metrics, JSON
 // logs, graceful shutdown and Lease-based leader election.
 
-const started: ControllerProcess[] = [];
-afterAll(() => {
-  for (const process of started) process.child.kill('SIGKILL');
-});
-
-async function startControllerProcess(namespace: string, extra: string[] = []): Promise<ControllerProcess> {
-  const controller = await startProcess(namespace, extra);
-  started.push(controller);
-  return controller;
-}
-
-async function metricsOf(controller: ControllerProcess): Promise<string> {
-  return (await fetch(controller.metricsUrl)).text();
-}
+afterAll(killControllerProcesses);
 
 async function workspace(prefix: string, when?: string): Promise<string> {
   const namespace = await createTestNamespace(prefix);

@@ -7,7 +7,7 @@ import { CLI } from './support/cli.ts';
 // the Slack page's address and a real Prometheus scraping the controller (--prometheus).
 
 describe('greenlight demo --once --prometheus', () => {
-  it('plays the seed article’s workflows to the expected outcomes and cleans up', async () => {
+  it('plays the seed article’s workflows and its Slack loop to the expected outcomes and cleans up', async () => {
     const child = spawn(process.execPath, [CLI, 'demo', '--once', '--prometheus'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -45,6 +45,23 @@ describe('greenlight demo --once --prometheus', () => {
       /^Prometheus, with Greenlight's alert rules: http:\/\/127\.0\.0\.1:\d+\/classic\/alerts /m,
     );
     expect(output).toContain('Prometheus scrapes the controller; alerts pending or firing: none');
+    // The seed article's loop: a machine asks in Slack, hears back in the thread, its server is called.
+    expect(output).toContain('Slack sends events to');
+    expect(output).toContain('(url_verification passed)');
+    expect(output).toContain(
+      'payments-bot posts in #payments-requests: "Approval requested: payment of $300 for invoice INV-44"',
+    );
+    expect(output).toMatch(/Greenlight made finance\/slack-c0payreq-\d+-\d+ \(requester slack:B0PAYBOT\)/);
+    expect(output).toContain(
+      'Slack #payments-requests (thread): :white_check_mark: *Approved* by policy payments/below-500',
+    );
+    expect(output).toContain('Slack #payments-requests (thread): :raising_hand: *Escalated* to people');
+    expect(output).toContain(
+      'Slack #payments-requests (thread): :white_check_mark: *Approved* by <@U0ALICE>',
+    );
+    expect(output).toMatch(
+      /automation server: verified dev\.greenlight\.approvalrequest\.approved for slack-c0payreq-\d+-\d+ \(slack:U0ALICE\)/,
+    );
     expect(output).toContain('All sample workflows ended as expected.');
     expect(code).toBe(0);
   }, 120_000);

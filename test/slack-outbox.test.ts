@@ -1,9 +1,10 @@
+import { WebClient } from '@slack/web-api';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ApprovalRequest } from '../src/api/v1alpha1/approval-request.ts';
 import { createLogger } from '../src/observability/logger.ts';
 import { GreenlightMetrics } from '../src/observability/metrics.ts';
 import { SlackOutbox } from '../src/slack/outbox.ts';
-import type { SlackIntent } from '../src/slack/plan.ts';
+import { planSlack, type SlackIntent } from '../src/slack/plan.ts';
 import { SlackWeb } from '../src/slack/web.ts';
 import { startSlackEmulator, type SlackEmulator } from './slack-emulator/index.ts';
 import { eventually } from './support/eventually.ts';
@@ -49,12 +50,13 @@ const discard = new Writable({
   },
 });
 
-async function outbox() {
-  const slack = await startSlackEmulator({ socketPingIntervalMs: 0 });
-  emulators.push(slack);
+async function outbox(existing?: SlackEmulator, extra: readonly ApprovalRequest[] = []) {
+  const slack = existing ?? (await startSlackEmulator({ socketPingIntervalMs: 0 }));
+  if (!existing) emulators.push(slack);
   const requests = new Map([
     ['u-1', approved('u-1', 'inv-1')],
     ['u-2', approved('u-2', 'inv-2')],
+    ...extra.map((request): [string, ApprovalRequest] => [request.metadata.uid ?? '', request]),
   ]);
   const box = new SlackOutbox({
     web: new SlackWeb({
@@ -110,5 +112,48 @@ describe('the Slack outbox', () => {
     expect(posted().filter((text) => text.includes('inv-1'))).toHaveLength(2);
     expect(posted().filter((text) => text.includes('inv-2'))).toHaveLength(1);
     box.stop();
+  });
+
+  it('after a restart, finds its answers in a thread and does not post them again', async () => {
+    const first = await outbox();
+    const bot = new WebClient('xoxb-payments-bot', {
+      slackApiUrl: first.slack.apiUrl,
+      retryConfig: { retries: 0 },
+    });
+    const { ts = '' } = await bot.chat.postMessage({ channel: 'C0PAYREQ', text: 'May I?' });
+    const slackBorn = approved('u-3', 'slack-c0payreq-1');
+    const asked: ApprovalRequest = {
+      ...slackBorn,
+      metadata: {
+        ...slackBorn.metadata,
+        annotations: { 'greenlight.dev/slack-channel': 'C0PAYREQ', 'greenlight.dev/slack-ts': ts },
+      },
+      spec: { ...slackBorn.spec, requester: 'slack:B0PAYBOT' },
+    };
+    const intents = planSlack(asked, () => undefined);
+    expect(intents.map((intent) => intent.kind)).toEqual(['reaction', 'intake-reply']);
+    const answers = (): number =>
+      first.slack.messages('C0PAYREQ').filter((message) => message.threadTs === ts).length;
+
+    const one = await outbox(first.slack, [asked]);
+    one.box.submit(intents);
+    await eventually(() => {
+      expect(answers()).toBe(1);
+      expect(one.box.pending('u-3')).toBe(false);
+    });
+    one.box.stop();
+    // A new process knows nothing of what the last one posted; the thread tells it.
+    const two = await outbox(first.slack, [asked]);
+    two.box.submit(intents);
+    await eventually(() => {
+      expect(two.box.pending('u-3')).toBe(false);
+    });
+    expect(answers()).toBe(1);
+    expect(first.slack.calls('conversations.replies').length).toBeGreaterThanOrEqual(2);
+    expect(first.slack.reactions('C0PAYREQ', ts)).toEqual([
+      { name: 'white_check_mark', users: ['U0GREENLIGHT'] },
+    ]);
+    two.box.stop();
+    first.box.stop();
   });
 });

@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { load } from 'js-yaml';
 import type { Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { WebClient } from '@slack/web-api';
+import type { ApprovalIntakeSpec } from '../src/api/v1alpha1/approval-intake.ts';
 import type { ApprovalPolicy } from '../src/api/v1alpha1/approval-policy.ts';
 import { WORKFLOWS } from '../src/demo/workflows.ts';
 import { GreenlightApi } from '../src/k8s/greenlight-api.ts';
@@ -70,6 +72,7 @@ describe('the Slack emulator in a browser', { timeout: 180_000 }, () => {
       '# payments-approvals (new)',
       '# deployments (new)',
       '# private-ops (new)',
+      '# payments-requests (new)',
     ]);
     await page.getByText('No messages yet.').first().waitFor(VISIBLE);
 
@@ -142,7 +145,7 @@ describe('the Slack emulator in a browser', { timeout: 180_000 }, () => {
     await escalation.getByRole('button', { name: '1 reply' }).click();
     const thread = page.getByRole('complementary', { name: 'Thread' });
     await thread.locator('.thread-replies article', { hasText: '@alice ✓ approved' }).waitFor(VISIBLE);
-    // The "escalated" announcement was edited in place (Greenlight also announces the decision).
+    // The "escalated" announcement was edited in place: one message per request per channel.
     await page.getByRole('link', { name: /workflow-updates/ }).click();
     const edited = page.locator(`#channel-C0WORKFLOW article[data-ts="${announcedTs ?? ''}"]`);
     await edited.filter({ hasText: 'payment invoice/INV-43. Status: APPROVED.' }).waitFor(VISIBLE);
@@ -150,5 +153,63 @@ describe('the Slack emulator in a browser', { timeout: 180_000 }, () => {
 
     expect(await page.evaluate('window.stayed')).toBe(true);
     expect(errors).toEqual([]);
+  });
+
+  it('shows a machine asking through Slack intake: its message, Greenlight’s answer in the thread, a reaction', async ({
+    onTestFinished,
+  }) => {
+    const namespace = await createTestNamespace('slack-web-view-intake');
+    await applyExample('payments/policy.yaml', namespace);
+    const intake = load(
+      await readFile(join(REPOSITORY_ROOT, 'examples', 'payments', 'intake.yaml'), 'utf8'),
+    ) as {
+      spec: ApprovalIntakeSpec;
+    };
+    await greenlightAs('admin').createIntake(namespace, 'payments', intake.spec);
+    const slack = await startSlackEmulator({ socketPingIntervalMs: 0 });
+    const { settings, port } = await slackSettings(slack);
+    const controller = await startController(namespace, { slack: settings });
+    const browser = await launchChromium();
+    onTestFinished(async () => {
+      await browser.close();
+      await controller.stop();
+      await slack.close();
+    });
+    expect(
+      (await slack.subscribeEvents({ via: 'http', requestUrl: `http://127.0.0.1:${port}/slack/events` }))
+        .verified,
+    ).toBe(true);
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(slack.webUrl);
+    await page.getByRole('link', { name: /payments-requests/ }).click();
+
+    // The payments bot asks, as a machine does: a message with Greenlight's metadata.
+    const bot = new WebClient('xoxb-payments-bot', {
+      slackApiUrl: slack.apiUrl,
+      retryConfig: { retries: 0 },
+    });
+    await bot.chat.postMessage({
+      channel: '#payments-requests',
+      text: 'Approval requested: payment of $300 for invoice INV-77',
+      metadata: {
+        event_type: 'greenlight_approval_requested',
+        event_payload: {
+          action: 'payment',
+          resource: 'invoice/INV-77',
+          parameters: { amount: 300, currency: 'USD' },
+        },
+      },
+    });
+    const asked = message(page, 'C0PAYREQ', 'payment of $300 for invoice INV-77');
+    await asked.waitFor(VISIBLE);
+    expect(await asked.locator('.author').innerText()).toBe('payments-bot');
+    expect(await asked.locator('.badge').innerText()).toBe('APP');
+    // Greenlight's answer: in the thread, and a reaction on the asking message at a glance.
+    await asked.locator('.reaction').first().waitFor(VISIBLE);
+    await asked.getByRole('button', { name: /repl/ }).click();
+    const thread = page.getByRole('complementary', { name: 'Thread' });
+    await thread
+      .locator('.thread-replies article', { hasText: 'Approved by policy payments/below-500' })
+      .waitFor(VISIBLE);
   });
 });

@@ -16,7 +16,7 @@ import { APPROVAL_POLICY_PLURAL } from '../../src/api/v1alpha1/approval-policy.t
 import { GROUP, VERSION } from '../../src/api/v1alpha1/schema.ts';
 import { startLocalCluster, type LocalCluster } from '../../src/local-cluster/control-plane.ts';
 import { installAdmissionPolicies, installCrds } from '../../src/local-cluster/kubectl.ts';
-import { paymentsPolicy } from './workload.ts';
+import { paymentsPolicy, WEBHOOK_SECRET_REF } from './workload.ts';
 
 export interface BenchCluster {
   readonly cluster: LocalCluster;
@@ -92,15 +92,24 @@ async function grantRequester(admin: KubeConfig, user: string): Promise<void> {
 export async function createWorkspace(
   admin: KubeConfig,
   namespace: string,
-  options: { notify?: boolean } = {},
+  options: { notify?: boolean; webhook?: { readonly url: string; readonly secret: string } | undefined } = {},
 ): Promise<void> {
   await admin.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: namespace } } });
+  if (options.webhook) {
+    await admin.makeApiClient(CoreV1Api).createNamespacedSecret({
+      namespace,
+      body: {
+        metadata: { name: WEBHOOK_SECRET_REF.name },
+        stringData: { [WEBHOOK_SECRET_REF.key]: options.webhook.secret },
+      },
+    });
+  }
   await admin.makeApiClient(CustomObjectsApi).createNamespacedCustomObject({
     group: GROUP,
     version: VERSION,
     namespace,
     plural: APPROVAL_POLICY_PLURAL,
-    body: paymentsPolicy(namespace, options),
+    body: paymentsPolicy(namespace, { notify: options.notify, webhookUrl: options.webhook?.url }),
   });
 }
 

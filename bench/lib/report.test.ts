@@ -224,6 +224,40 @@ describe('renderReport', () => {
     ]);
   });
 
+  it('reports what decision webhooks cost, and how many deliveries arrived', () => {
+    const webhook = { url: 'http://127.0.0.1:1/', secret: 'whsec_x' };
+    const withWebhooks = renderReport(
+      report({
+        webhooks: {
+          status: 'measured',
+          off: [
+            run('webhooks-off-1', { kind: 'greenlight' }, { decisionsPerSecond: 150 }),
+            run('webhooks-off-2', { kind: 'greenlight' }, { decisionsPerSecond: 146 }),
+          ],
+          on: [
+            run('webhooks-on-1', { kind: 'greenlight', webhook }, { decisionsPerSecond: 149 }),
+            run('webhooks-on-2', { kind: 'greenlight', webhook }, { decisionsPerSecond: 145 }),
+          ],
+          costPercent: 0.7,
+          delivered: 2_100,
+          decisions: 2_100,
+          drainSeconds: 1.2,
+        },
+      }),
+    );
+    expect(summaryRow(withWebhooks, '8. Webhooks on vs off').slice(1)).toEqual([
+      '147.0 (mean of 149.0, 145.0) vs 148.0 (mean of 150.0, 146.0) /s',
+      '',
+      '0.7 %',
+      'no measurable cost (≤ 5 %)',
+      '**met**',
+    ]);
+    expect(withWebhooks).toContain('2,100 of 2,100 delivered (warm-ups included)');
+    expect(deciderName({ kind: 'greenlight', webhook })).toBe('greenlight, webhooks on');
+    // Results written before webhooks existed render without the row.
+    expect(markdown).not.toContain('8. Webhooks');
+  });
+
   it('lists every run with its decider, CPU per 1,000 decisions and errors', () => {
     expect(summaryRow(markdown, 'throughput-ceiling-no-events')[0]).toBe(
       'throughput-ceiling-no-events (ceiling (no events))',

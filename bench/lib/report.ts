@@ -16,6 +16,7 @@ import {
   type Machine,
 } from './stats.ts';
 import type { StoreResult } from './store.ts';
+import type { WebhookResult } from './webhooks.ts';
 
 export interface Report {
   readonly benchmark: 'controller';
@@ -40,6 +41,8 @@ export interface Report {
   };
   readonly store: StoreResult | null;
   readonly slack: SlackResult | null;
+  /** Absent in results written before decision webhooks existed. */
+  readonly webhooks?: WebhookResult | null;
   readonly profiles: Readonly<Record<string, ProfileSummary>>;
 }
 
@@ -221,6 +224,22 @@ function slackRow(slack: SlackResult | null): Row[] {
   ];
 }
 
+function webhooksRow(webhooks: WebhookResult | null | undefined): Row[] {
+  if (!webhooks) return [];
+  const cost = webhooks.costPercent;
+  return [
+    [
+      '8. Webhooks on vs off: throughput lost',
+      `${ceilingCell(throughputs(webhooks.on), formatOne)} vs ${ceilingCell(throughputs(webhooks.off), formatOne)} /s`,
+      '',
+      `${formatOne(cost)} %`,
+      'no measurable cost (≤ 5 %)',
+      // Faster with webhooks than without is the machine's noise, not a gain.
+      cost < 0 ? '**met** (no cost measurable)' : verdict(cost <= 5),
+    ],
+  ];
+}
+
 interface EngineMeasurement {
   readonly name: string;
   readonly medianOpsPerSecond: number;
@@ -254,6 +273,7 @@ function summaryTable(report: Report): string {
     ...storeRows(report.store),
     ...slackRow(report.slack),
     ...engineRows(),
+    ...webhooksRow(report.webhooks),
   ];
   return markdownTable(['measurement', 'Greenlight', 'ceiling', 'ratio', 'target', ''], rows);
 }
@@ -376,9 +396,12 @@ export function renderReport(report: Report): string {
       : slack
         ? `\n\nSlack on: ${slack.slackCalls ?? 0} Web API calls during the Slack-on runs, ${slack.messagesPosted ?? 0} of them chat.postMessage (${slack.rateLimited ?? 0} answered 429; the emulator allows 1 message a second per channel, like Slack), for ${(slack.on ?? []).reduce((sum, run) => sum + run.decided, 0)} decisions.`
         : '';
+  const webhooks = report.webhooks
+    ? `\n\nWebhooks on: every decision POSTed, signed, to a local automation server; ${formatInteger(report.webhooks.delivered)} of ${formatInteger(report.webhooks.decisions)} delivered (warm-ups included), the last at most ${formatOne(report.webhooks.drainSeconds)} s after the run's last decision.`
+    : '';
   return [
     `Run ${report.startedAt.slice(0, 16).replace('T', ' ')} UTC, ${formatOne(report.minutes)} minutes: \`${report.command}\`${settingsNote}`,
-    `Machine: ${m.os}, ${m.cpuCount} vCPUs (${m.cpuModel}), ${formatOne(m.memoryGiB)} GiB, Node.js ${m.node}; etcd v3.6.16 and kube-apiserver v1.35.4 (local, Go-built) on the same machine; controller \`--concurrency\` ${report.controllerConcurrency}${report.controllerConcurrencyIsDefault ? ' (its default)' : ''}, run ${report.controllerFrom === 'dist' ? 'compiled and bundled' : 'from the TypeScript sources'} with \`NODE_OPTIONS=${report.controllerNodeOptions}\`, as the container image runs it. One-minute load average ${formatOne(report.loadAverage1m.before)} before, ${formatOne(report.loadAverage1m.after)} after (per run below).${scaled}${pendingSlack}`,
+    `Machine: ${m.os}, ${m.cpuCount} vCPUs (${m.cpuModel}), ${formatOne(m.memoryGiB)} GiB, Node.js ${m.node}; etcd v3.6.16 and kube-apiserver v1.35.4 (local, Go-built) on the same machine; controller \`--concurrency\` ${report.controllerConcurrency}${report.controllerConcurrencyIsDefault ? ' (its default)' : ''}, run ${report.controllerFrom === 'dist' ? 'compiled and bundled' : 'from the TypeScript sources'} with \`NODE_OPTIONS=${report.controllerNodeOptions}\`, as the container image runs it. One-minute load average ${formatOne(report.loadAverage1m.before)} before, ${formatOne(report.loadAverage1m.after)} after (per run below).${scaled}${pendingSlack}${webhooks}`,
     '',
     summaryTable(report),
     '',

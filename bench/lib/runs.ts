@@ -23,7 +23,15 @@ export type Decider =
       readonly env?: Readonly<Record<string, string>>;
       /** The policy announces every outcome in Slack. */
       readonly notify?: boolean;
+      /** The policy POSTs every outcome to this decision webhook, signed with this secret. */
+      readonly webhook?: { readonly url: string; readonly secret: string };
     };
+
+/** What a phase does around one run, outside what is measured. */
+export interface RunHooks {
+  /** After the decisions are measured, before the controller stops (e.g. to let webhooks drain). */
+  readonly afterMeasure?: (namespace: string) => Promise<void>;
+}
 
 export interface ControllerFigures {
   readonly reconciles: number | undefined;
@@ -120,6 +128,7 @@ export function deciderName(decider: Decider): string {
   if (decider.kind === 'ceiling') return decider.events ? 'ceiling' : 'ceiling (no events)';
   const base = 'greenlight';
   if (decider.env) return `${base}, Slack on`;
+  if (decider.webhook) return `${base}, webhooks on`;
   return decider.notify ? `${base}, Slack off` : base;
 }
 
@@ -134,11 +143,13 @@ export async function measureRun(
   label: string,
   decider: Decider,
   schedule: Schedule,
+  hooks: RunHooks = {},
 ): Promise<RunResult> {
   const namespace = `bench-${label}`;
   context.progress(`▶ ${label}: ${deciderName(decider)}, ${describeSchedule(schedule)}`);
   await createWorkspace(context.bench.admin, namespace, {
     notify: decider.kind === 'greenlight' && decider.notify === true,
+    webhook: decider.kind === 'greenlight' ? decider.webhook : undefined,
   });
   const observer = await DecisionObserver.start(context.bench.admin, namespace);
   const stats = newCallStats();
@@ -207,6 +218,7 @@ export async function measureRun(
       if (seen.phase !== EXPECTED_PHASE[kindOf(index)]) wrongOutcomes++;
     }
     const seconds = (lastDecided - started) / 1000;
+    await hooks.afterMeasure?.(namespace);
     if (controller) await controller.stop();
     const result: RunResult = {
       label,

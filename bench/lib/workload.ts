@@ -61,12 +61,28 @@ const NOTIFY_ALL: NonNullable<ApprovalPolicySpec['notify']> = {
   on: ['Approved', 'Denied', 'Escalated', 'Expired'],
 };
 
-export function paymentsPolicy(namespace: string, options: { notify?: boolean } = {}): ApprovalPolicy {
+/** The Secret key that signs the webhook-cost measurement's webhooks. */
+export const WEBHOOK_SECRET_REF = { name: 'bench-webhook', key: 'secret' } as const;
+
+/** A decision webhook for every outcome, for the webhook-cost measurement. */
+function notifyWebhook(url: string): NonNullable<ApprovalPolicySpec['notify']> {
+  return { webhooks: [{ url, secretRef: WEBHOOK_SECRET_REF }] };
+}
+
+export function paymentsPolicy(
+  namespace: string,
+  options: { notify?: boolean | undefined; webhookUrl?: string | undefined } = {},
+): ApprovalPolicy {
+  const notify = options.notify
+    ? NOTIFY_ALL
+    : options.webhookUrl !== undefined
+      ? notifyWebhook(options.webhookUrl)
+      : undefined;
   return {
     apiVersion: API_VERSION,
     kind: 'ApprovalPolicy',
     metadata: { name: POLICY_NAME, namespace, generation: 1 },
-    spec: options.notify ? { ...PAYMENTS_POLICY_SPEC, notify: NOTIFY_ALL } : PAYMENTS_POLICY_SPEC,
+    spec: notify ? { ...PAYMENTS_POLICY_SPEC, notify } : PAYMENTS_POLICY_SPEC,
   };
 }
 

@@ -1,16 +1,27 @@
 import type { KubeConfig } from '@kubernetes/client-node';
+import { APPROVAL_INTAKE_PLURAL, type ApprovalIntake } from '../api/v1alpha1/approval-intake.ts';
 import { APPROVAL_POLICY_PLURAL, type ApprovalPolicy } from '../api/v1alpha1/approval-policy.ts';
-import { APPROVAL_REQUEST_PLURAL, isFinal, type ApprovalRequest } from '../api/v1alpha1/approval-request.ts';
+import {
+  APPROVAL_REQUEST_PLURAL,
+  FINAL_PHASES,
+  isFinal,
+  type ApprovalRequest,
+} from '../api/v1alpha1/approval-request.ts';
 import { SubjectAccessReviewer, type AccessReviewer } from '../k8s/access-review.ts';
-import { apiMessageOf } from '../k8s/api-errors.ts';
+import { apiMessageOf, fieldSelectorRefused } from '../k8s/api-errors.ts';
 import { KubernetesEventRecorder } from '../k8s/events.ts';
 import { GreenlightApi } from '../k8s/greenlight-api.ts';
-import { ResilientInformer, pagedList } from '../k8s/informer.ts';
+import { ResilientInformer, pagedList, pages, trimmed } from '../k8s/informer.ts';
+import { SecretReader } from '../k8s/secrets.ts';
 import { ResourceDiscovery } from '../k8s/resources.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { GreenlightMetrics } from '../observability/metrics.ts';
 import { CompiledPolicyCache } from '../policy/policy-cache.ts';
+import type { BackoffOptions } from '../runtime/backoff.ts';
 import { WorkQueue } from '../runtime/workqueue.ts';
+import { WebhookNotifier } from '../webhooks/notifier.ts';
+import { GIVE_UP_AFTER_MS } from '../webhooks/plan.ts';
+import { approvalIntakeReconciler } from './approval-intake/reconciler.ts';
 import { approvalPolicyReconciler } from './approval-policy/reconciler.ts';
 import { cachedRequest, undecidedRequestSource } from './approval-request/cache.ts';
 import { approvalRequestReconciler } from './approval-request/reconciler.ts';
@@ -37,7 +48,15 @@ export interface ManagerOptions {
   /** Slack, when configured (SLACK_BOT_TOKEN), and where HTTP interactivity listens. */
   readonly slack?:
     { readonly settings: SlackSettings; readonly bindAddress: string; readonly paceMs?: number } | undefined;
+  /** Decision webhooks: --webhook-allow-link-local, and a shorter retry schedule for tests. */
+  readonly webhooks?: { readonly allowLinkLocal?: boolean; readonly retry?: BackoffOptions };
 }
+
+/**
+ * How far back a new leader reads decisions: Slack-born requests owe their answer and webhooks are
+ * retried for a day (Slack announcements themselves go back an hour).
+ */
+const CATCH_UP_MS = GIVE_UP_AFTER_MS;
 
 /**
  * Each reconcile mostly waits on the API server, so workers are cheap; with 4 the benchmark was bound
@@ -47,6 +66,7 @@ export const DEFAULT_CONCURRENCY = 16;
 
 const REQUESTS = 'approvalrequest';
 const POLICIES = 'approvalpolicy';
+const INTAKES = 'approvalintake';
 
 /**
  * Greenlight's two controllers over shared caches. `start()` fills the caches (a standby keeps them
@@ -57,13 +77,16 @@ export class ControllerManager {
   readonly #options: ManagerOptions;
   readonly #requestQueue: WorkQueue;
   readonly #policyQueue: WorkQueue;
+  readonly #intakeQueue: WorkQueue;
   readonly #requests: ResilientInformer<ApprovalRequest>;
   readonly #policies: ResilientInformer<ApprovalPolicy>;
+  readonly #intakes: ResilientInformer<ApprovalIntake>;
   readonly #context: ContextObjects;
   readonly #api: GreenlightApi;
   readonly #access: AccessReviewer;
   readonly #events: KubernetesEventRecorder;
   readonly #slack: SlackIntegration | undefined;
+  readonly #webhooks: WebhookNotifier;
   readonly #stop = new AbortController();
   #running: Promise<void> | undefined;
 
@@ -84,6 +107,7 @@ export class ControllerManager {
     this.#api = new GreenlightApi(kubeConfig);
     this.#requestQueue = new WorkQueue({ metrics: metrics.workqueueMetrics(REQUESTS) });
     this.#policyQueue = new WorkQueue({ metrics: metrics.workqueueMetrics(POLICIES) });
+    this.#intakeQueue = new WorkQueue({ metrics: metrics.workqueueMetrics(INTAKES) });
     const informerLogger = logger.child({ component: 'informer' });
     this.#requests = new ResilientInformer<ApprovalRequest>({
       name: APPROVAL_REQUEST_PLURAL,
@@ -100,8 +124,11 @@ export class ControllerManager {
       logger: informerLogger,
       onChange: (request) => {
         this.#requestQueue.add(Keys.of(request.metadata.namespace, request.metadata.name));
-        // Decided requests reach Slack whole from the reconciler; the cache holds stubs at most.
-        if (!isFinal(request.status?.phase)) this.#slack?.requestChanged(request);
+        // Decided requests reach Slack and webhooks whole from the reconciler; the cache holds stubs at most.
+        if (!isFinal(request.status?.phase)) {
+          this.#slack?.requestChanged(request);
+          this.#webhooks.requestChanged(request);
+        }
       },
     });
     this.#policies = new ResilientInformer<ApprovalPolicy>({
@@ -112,6 +139,18 @@ export class ControllerManager {
       logger: informerLogger,
       onChange: (policy) => {
         this.#policyQueue.add(Keys.of(policy.metadata.namespace, policy.metadata.name));
+      },
+    });
+    this.#intakes = new ResilientInformer<ApprovalIntake>({
+      name: APPROVAL_INTAKE_PLURAL,
+      kubeConfig,
+      path: GreenlightApi.path(APPROVAL_INTAKE_PLURAL, namespace),
+      list: pagedList((token) => this.#api.listPage(APPROVAL_INTAKE_PLURAL, namespace, token)),
+      logger: informerLogger,
+      // Who owns a channel depends on every intake: one change re-checks them all (there are few).
+      onChange: () => {
+        for (const intake of this.#intakes.list())
+          this.#intakeQueue.add(Keys.of(intake.metadata.namespace, intake.metadata.name));
       },
     });
     this.#context = new ContextObjects({
@@ -127,6 +166,17 @@ export class ControllerManager {
     this.#events = new KubernetesEventRecorder(kubeConfig, options.identity, (error) => {
       logger.warn('Could not record an event', { error: apiMessageOf(error) });
     });
+    const secrets = new SecretReader(kubeConfig);
+    this.#webhooks = new WebhookNotifier({
+      policies: this.#policies,
+      api: this.#api,
+      secret: (secretNamespace, name, key) => secrets.read(secretNamespace, name, key),
+      metrics,
+      logger,
+      allowLinkLocal: options.webhooks?.allowLinkLocal ?? false,
+      ...(options.webhooks?.retry ? { retry: options.webhooks.retry } : {}),
+      ...(options.now ? { now: options.now } : {}),
+    });
     this.#slack =
       options.slack &&
       Integration &&
@@ -137,6 +187,7 @@ export class ControllerManager {
         requests: this.#requests,
         namespace,
         policies: this.#policies,
+        intakes: this.#intakes,
         api: this.#api,
         access: this.#access,
         events: this.#events,
@@ -146,8 +197,13 @@ export class ControllerManager {
       });
   }
 
-  /** Fills the caches; resolves once both are synced. */
+  /**
+   * Fills the caches; resolves once requests and policies are synced. Intakes sync in the background:
+   * a cluster whose ApprovalIntake CRD is missing still decides (and says in the log that it cannot
+   * list intakes), and Slack intake answers "try again" until they are synced.
+   */
   async start(): Promise<void> {
+    void this.#intakes.start();
     await Promise.all([this.#requests.start(), this.#policies.start()]);
     await this.#slack?.start();
     this.#options.logger.info('Caches synced', {
@@ -197,6 +253,7 @@ export class ControllerManager {
         now,
         onDecided: (request) => {
           this.#slack?.requestChanged(request);
+          this.#webhooks.requestChanged(request);
         },
       }),
     });
@@ -235,22 +292,93 @@ export class ControllerManager {
           this.#stop.signal,
         )
       : Promise.resolve();
-    this.#running = Promise.all([requests, policies, retention]).then(() => undefined);
+    const intakes = runController({
+      queue: this.#intakeQueue,
+      concurrency: 1,
+      metrics: metrics.reconcileMetrics(INTAKES),
+      signal: this.#stop.signal,
+      onError: onError(INTAKES),
+      reconcile: approvalIntakeReconciler({
+        intakes: this.#intakes,
+        slack: this.#slack,
+        api: this.#api,
+        logger: logger.child({ controller: INTAKES }),
+        now,
+      }),
+    });
+    for (const intake of this.#intakes.list())
+      this.#intakeQueue.add(Keys.of(intake.metadata.namespace, intake.metadata.name));
+    this.#running = Promise.all([requests, policies, intakes, retention]).then(() => undefined);
     this.#slack?.setLeading(true);
+    this.#webhooks.setLeading(true);
+    for (const request of this.#requests.list()) {
+      if (!isFinal(request.status?.phase)) this.#webhooks.requestChanged(request);
+    }
+    void this.#catchUp().catch((error: unknown) => {
+      logger.warn('Could not read the last day’s decisions; some answers or webhooks may be missing', {
+        error: apiMessageOf(error),
+      });
+    });
     return this.#running;
+  }
+
+  /**
+   * A new leader does what its predecessor decided but may not have told: Slack announcements (the
+   * last hour), a Slack-born request's answer and decision webhooks (the last day). The cache holds
+   * undecided requests only, so the decisions are read once, page by page, one final phase at a time —
+   * or all requests, on an API server that cannot select by phase. Keys in Slack and status.webhooks
+   * rule out doubles. Nothing is read when neither Slack nor any webhook is configured.
+   */
+  async #catchUp(): Promise<void> {
+    if (!this.#slack && !this.#webhooks.wanted()) return;
+    try {
+      for (const phase of FINAL_PHASES) await this.#catchUpWith(`status.phase=${phase}`);
+    } catch (error) {
+      if (!fieldSelectorRefused(error)) throw error;
+      await this.#catchUpWith(undefined);
+    }
+  }
+
+  async #catchUpWith(fieldSelector: string | undefined): Promise<void> {
+    const { namespace } = this.#options;
+    const now = (this.#options.now?.() ?? new Date()).getTime();
+    const read = pages<ApprovalRequest>((token) =>
+      this.#api.listPage(APPROVAL_REQUEST_PLURAL, namespace, token, fieldSelector),
+    );
+    for await (const page of read) {
+      for (const request of page.items) {
+        if (this.#stop.signal.aborted) return;
+        if (!decidedWithin(request, now, CATCH_UP_MS)) continue;
+        const whole = trimmed(request);
+        this.#slack?.requestChanged(whole);
+        this.#webhooks.requestChanged(whole);
+      }
+    }
   }
 
   /** Graceful shutdown: stop taking work, finish what is in flight, stop watching. */
   async stop(): Promise<void> {
     this.#stop.abort();
     this.#slack?.setLeading(false);
+    this.#webhooks.setLeading(false);
+    this.#webhooks.stop();
     await this.#slack?.stop();
     this.#requestQueue.shutDown();
     this.#policyQueue.shutDown();
-    await Promise.all([this.#requestQueue.shutDownWithDrain(), this.#policyQueue.shutDownWithDrain()]);
+    this.#intakeQueue.shutDown();
+    await Promise.all([
+      this.#requestQueue.shutDownWithDrain(),
+      this.#policyQueue.shutDownWithDrain(),
+      this.#intakeQueue.shutDownWithDrain(),
+    ]);
     await this.#running;
     await this.#events.flush();
-    await Promise.all([this.#requests.stop(), this.#policies.stop(), this.#context.stop()]);
+    await Promise.all([
+      this.#requests.stop(),
+      this.#policies.stop(),
+      this.#intakes.stop(),
+      this.#context.stop(),
+    ]);
   }
 
   #requeueUndecided(namespace: string): void {
@@ -306,4 +434,9 @@ function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
     }
     signal.addEventListener('abort', done, { once: true });
   });
+}
+
+function decidedWithin(request: ApprovalRequest, now: number, ms: number): boolean {
+  const decidedAt = Date.parse(request.status?.decision?.decidedAt ?? '');
+  return isFinal(request.status?.phase) && now - decidedAt < ms;
 }

@@ -1,6 +1,15 @@
 import { packagePath } from '../package-root.ts';
-import { CoreV1Api, RbacAuthorizationV1Api, type KubeConfig } from '@kubernetes/client-node';
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  PatchStrategy,
+  RbacAuthorizationV1Api,
+  setHeaderOptions,
+  type KubeConfig,
+} from '@kubernetes/client-node';
+import { APPROVAL_POLICY_PLURAL } from '../api/v1alpha1/approval-policy.ts';
 import { USER_ROLES, type UserRole } from '../api/v1alpha1/roles.ts';
+import { GROUP, VERSION } from '../api/v1alpha1/schema.ts';
 import { isConflict } from '../k8s/api-errors.ts';
 import { GreenlightApi } from '../k8s/greenlight-api.ts';
 import { CI_USERNAME, HUMANS } from '../local-cluster/identities.ts';
@@ -83,7 +92,7 @@ export async function installDemo(cluster: LocalCluster, admin: KubeConfig): Pro
     await bind(rbac, namespace, USER_ROLES.viewer, { kind: 'Group', name: 'developers' });
   }
   await linkSlackIdentities(admin);
-  for (const policy of ['deployments/policy.yaml', 'payments/policy.yaml']) {
+  for (const policy of ['deployments/policy.yaml', 'payments/policy.yaml', 'payments/intake.yaml']) {
     await kubectl(cluster.kubectl, kubeconfig, [
       'apply',
       '--server-side',
@@ -92,4 +101,36 @@ export async function installDemo(cluster: LocalCluster, admin: KubeConfig): Pro
       `${EXAMPLES}${policy}`,
     ]);
   }
+}
+
+/** The Secret the payments policy signs its decision webhooks with, in the finance namespace. */
+export const AUTOMATION_SECRET = 'payments-automation';
+
+/**
+ * Points the payments policy's decision webhooks at the demo's automation server: the signing secret in
+ * a Secret of the policy's namespace, and `notify.webhooks` on the policy.
+ */
+export async function connectAutomation(admin: KubeConfig, url: string, secret: string): Promise<void> {
+  const namespace = DEMO_NAMESPACES.finance;
+  const core = admin.makeApiClient(CoreV1Api);
+  const body = { metadata: { name: AUTOMATION_SECRET }, stringData: { secret } };
+  try {
+    await core.createNamespacedSecret({ namespace, body });
+  } catch (error) {
+    if (!isConflict(error)) throw error;
+    await core.replaceNamespacedSecret({ namespace, name: AUTOMATION_SECRET, body });
+  }
+  await admin.makeApiClient(CustomObjectsApi).patchNamespacedCustomObject(
+    {
+      group: GROUP,
+      version: VERSION,
+      namespace,
+      plural: APPROVAL_POLICY_PLURAL,
+      name: 'payments',
+      body: {
+        spec: { notify: { webhooks: [{ url, secretRef: { name: AUTOMATION_SECRET, key: 'secret' } }] } },
+      },
+    },
+    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+  );
 }

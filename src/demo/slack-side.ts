@@ -1,4 +1,6 @@
+import { LogLevel, WebClient } from '@slack/web-api';
 import type { ApprovalRequest } from '../api/v1alpha1/approval-request.ts';
+import { REQUESTED_EVENT } from '../slack/intake.ts';
 import type { GreenlightMetrics } from '../observability/metrics.ts';
 import { ActionId, buttonValue } from '../slack/messages.ts';
 import type { SlackEmulator } from '../../test/slack-emulator/index.ts';
@@ -33,7 +35,24 @@ export function emulatorSlackSide(
   const outboxEmpty = async (): Promise<boolean> =>
     /^greenlight_slack_outbox_depth 0$/m.test((await metrics.metrics()).body);
 
+  // The payments system's bot, in the emulator's workspace, posting with its own token.
+  const paymentsBot = new WebClient('xoxb-payments-bot', {
+    slackApiUrl: slack.apiUrl,
+    retryConfig: { retries: 0 },
+    logLevel: LogLevel.ERROR,
+  });
+
   return {
+    async ask(channel: string, text: string, payload: Readonly<Record<string, unknown>>) {
+      const posted = await paymentsBot.chat.postMessage({
+        channel,
+        text,
+        // The SDK's type allows one level of objects; the payload's parameters are one.
+        metadata: { event_type: REQUESTED_EVENT, event_payload: payload as Record<string, string> },
+      });
+      shown.set(posted.ts ?? '', 1); // the demo prints the ask itself
+      return { channel: posted.channel ?? channel, ts: posted.ts ?? '' };
+    },
     /** Waits until Slack has been quiet for a moment with Greenlight's outbox empty, then prints what arrived. */
     async news() {
       const deadline = Date.now() + SETTLE_MS;

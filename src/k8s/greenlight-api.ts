@@ -13,19 +13,25 @@ import {
   type ApprovalRequestSpec,
   type ApprovalRequestStatus,
 } from '../api/v1alpha1/approval-request.ts';
-import { API_VERSION, GROUP, VERSION } from '../api/v1alpha1/schema.ts';
+import { API_VERSION, GROUP, VERSION, type ObjectMeta } from '../api/v1alpha1/schema.ts';
 import {
   SLACK_IDENTITY_KIND,
   SLACK_IDENTITY_PLURAL,
   slackIdentityName,
   type SlackIdentity,
 } from '../api/v1alpha1/slack-identity.ts';
+import {
+  APPROVAL_INTAKE_KIND,
+  APPROVAL_INTAKE_PLURAL,
+  type ApprovalIntake,
+  type ApprovalIntakeStatus,
+} from '../api/v1alpha1/approval-intake.ts';
 import { isConflict, isNotFound } from './api-errors.ts';
 import { collectionPath } from './resources.ts';
 
 const LIST_PAGE_SIZE = 500;
 
-type Plural = typeof APPROVAL_REQUEST_PLURAL | typeof APPROVAL_POLICY_PLURAL;
+type Plural = typeof APPROVAL_REQUEST_PLURAL | typeof APPROVAL_POLICY_PLURAL | typeof APPROVAL_INTAKE_PLURAL;
 
 /** Typed access to Greenlight's two kinds, over client-node's generic custom-objects client. */
 export class GreenlightApi {
@@ -86,12 +92,9 @@ export class GreenlightApi {
     namespace: string,
     name: string | undefined,
     spec: ApprovalRequestSpec,
-    labels: Readonly<Record<string, string>> = {},
+    extra: Pick<ObjectMeta, 'labels' | 'annotations'> = {},
   ): Promise<ApprovalRequest> {
-    const metadata = {
-      ...(name ? { name } : { generateName: `${spec.action}-` }),
-      ...(Object.keys(labels).length > 0 ? { labels } : {}),
-    };
+    const metadata = { ...(name ? { name } : { generateName: `${spec.action}-` }), ...extra };
     return (await this.#objects.createNamespacedCustomObject({
       group: GROUP,
       version: VERSION,
@@ -140,6 +143,23 @@ export class GreenlightApi {
         status,
       },
     })) as ApprovalPolicy;
+  }
+
+  async replaceIntakeStatus(intake: ApprovalIntake, status: ApprovalIntakeStatus): Promise<ApprovalIntake> {
+    return (await this.#objects.replaceNamespacedCustomObjectStatus({
+      group: GROUP,
+      version: VERSION,
+      namespace: intake.metadata.namespace ?? '',
+      plural: APPROVAL_INTAKE_PLURAL,
+      name: intake.metadata.name ?? '',
+      body: {
+        apiVersion: API_VERSION,
+        kind: APPROVAL_INTAKE_KIND,
+        metadata: intake.metadata,
+        spec: intake.spec,
+        status,
+      },
+    })) as ApprovalIntake;
   }
 
   /**

@@ -36,6 +36,7 @@ export async function installCrds(binary: string, kubeconfig: string): Promise<v
     '--timeout=60s',
     'crd/approvalrequests.greenlight.dev',
     'crd/approvalpolicies.greenlight.dev',
+    'crd/approvalintakes.greenlight.dev',
     'crd/slackidentities.greenlight.dev',
   ]);
 }

@@ -68,6 +68,9 @@ const CONTRACT_METRICS = [
   ['greenlight_slack_requests_total', 'counter'],
   ['greenlight_slack_outbox_depth', 'gauge'],
   ['greenlight_slack_interactions_total', 'counter'],
+  ['greenlight_slack_intake_total', 'counter'],
+  ['greenlight_webhook_deliveries_total', 'counter'],
+  ['greenlight_webhook_outbox_depth', 'gauge'],
   // Not in the original contract: the retention of decided requests (--retain-decided).
   ['greenlight_retention_deleted_total', 'counter'],
   ['controller_runtime_reconcile_total', 'counter'],
@@ -361,5 +364,29 @@ describe('policies and Slack', () => {
         .map((sample): [string, number] => [sample.labels['result'] ?? '', sample.value]),
     );
     expect(results).toEqual({ accepted: 0, bad_signature: 1, unauthorized: 0, stale: 0, self_approval: 0 });
+  });
+
+  it('counts Slack intake and webhook deliveries by result, every result from zero, and the webhook outbox', async () => {
+    const metrics = new GreenlightMetrics({ processMetrics: false });
+    metrics.recordSlackIntake('created');
+    metrics.recordSlackIntake('refused');
+    metrics.recordSlackIntake('refused');
+    metrics.recordWebhookDelivery('failed');
+    metrics.setWebhookOutboxDepth(3);
+    const exposition = await scrape(metrics);
+    const byResult = (name: string): Record<string, number> =>
+      Object.fromEntries(
+        exposition.samples
+          .filter((sample) => sample.name === name)
+          .map((sample): [string, number] => [sample.labels['result'] ?? '', sample.value]),
+      );
+    expect(byResult('greenlight_slack_intake_total')).toEqual({
+      created: 1,
+      duplicate: 0,
+      refused: 2,
+      invalid: 0,
+    });
+    expect(byResult('greenlight_webhook_deliveries_total')).toEqual({ delivered: 0, failed: 1, refused: 0 });
+    expect(valueOf(exposition, 'greenlight_webhook_outbox_depth')).toBe(3);
   });
 });

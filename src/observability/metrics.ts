@@ -35,6 +35,23 @@ export const SlackInteractionResult = {
 } as const;
 export type SlackInteractionResult = (typeof SlackInteractionResult)[keyof typeof SlackInteractionResult];
 
+/** What became of a message asking through Slack intake. */
+export const SlackIntakeResult = {
+  Created: 'created',
+  Duplicate: 'duplicate',
+  Refused: 'refused',
+  Invalid: 'invalid',
+} as const;
+export type SlackIntakeResult = (typeof SlackIntakeResult)[keyof typeof SlackIntakeResult];
+
+/** What became of one attempt to deliver a decision webhook. */
+export const WebhookDeliveryResult = {
+  Delivered: 'delivered',
+  Failed: 'failed',
+  Refused: 'refused',
+} as const;
+export type WebhookDeliveryResult = (typeof WebhookDeliveryResult)[keyof typeof WebhookDeliveryResult];
+
 /** controller-runtime's `result` label of `controller_runtime_reconcile_total`. */
 export const ReconcileResult = {
   Success: 'success',
@@ -197,6 +214,23 @@ function createInstruments(registry: Registry) {
       labelNames: ['result'] as const,
       registers,
     }),
+    slackIntake: new Counter({
+      name: 'greenlight_slack_intake_total',
+      help: 'Messages asking for approval through Slack intake, by what became of them.',
+      labelNames: ['result'] as const,
+      registers,
+    }),
+    webhookDeliveries: new Counter({
+      name: 'greenlight_webhook_deliveries_total',
+      help: 'Attempts to deliver a decision webhook, by result.',
+      labelNames: ['result'] as const,
+      registers,
+    }),
+    webhookOutboxDepth: new Gauge({
+      name: 'greenlight_webhook_outbox_depth',
+      help: 'Decision webhook deliveries waiting to be sent or retried.',
+      registers,
+    }),
     reconciles: new Counter({
       name: 'controller_runtime_reconcile_total',
       help: 'Total number of reconciliations per controller',
@@ -321,6 +355,18 @@ export class GreenlightMetrics {
     this.#instruments.slackOutboxDepth.set(depth);
   }
 
+  recordSlackIntake(result: SlackIntakeResult): void {
+    this.#instruments.slackIntake.inc({ result });
+  }
+
+  recordWebhookDelivery(result: WebhookDeliveryResult): void {
+    this.#instruments.webhookDeliveries.inc({ result });
+  }
+
+  setWebhookOutboxDepth(depth: number): void {
+    this.#instruments.webhookOutboxDepth.set(depth);
+  }
+
   setLeader(name: string, leading: boolean): void {
     this.#instruments.leaderElection.set({ name }, leading ? 1 : 0);
   }
@@ -397,12 +443,15 @@ export class GreenlightMetrics {
   }
 
   #zeroClosedLabelSets(): void {
-    const { decisions, decisionDuration, slackInteractions } = this.#instruments;
+    const { decisions, decisionDuration, slackInteractions, slackIntake, webhookDeliveries } =
+      this.#instruments;
     for (const decidedBy of Object.values(DecidedByLabel)) {
       for (const outcome of Object.values(OutcomeLabel)) decisions.inc({ outcome, decided_by: decidedBy }, 0);
       decisionDuration.zero({ decided_by: decidedBy });
     }
     for (const result of Object.values(SlackInteractionResult)) slackInteractions.inc({ result }, 0);
+    for (const result of Object.values(SlackIntakeResult)) slackIntake.inc({ result }, 0);
+    for (const result of Object.values(WebhookDeliveryResult)) webhookDeliveries.inc({ result }, 0);
   }
 
   #registerProcessMetrics(): void {

@@ -40,6 +40,8 @@ export interface DecideInput {
   readonly lookup: (reference: Extract<ContextReference, { name: string }>) => unknown;
   readonly approvals: readonly JudgedApproval[];
   readonly now: Date;
+  /** Kubernetes users who are the requester too (a Slack-born request's asker, linked); none by default. */
+  readonly requesterAliases?: readonly string[];
 }
 
 export interface Resolution {
@@ -103,6 +105,7 @@ export function decide(input: DecideInput): Resolution {
       generation: policy?.generation ?? 0,
       allowSelfApproval: policy?.allowSelfApproval ?? false,
       requester: request.spec.requester,
+      ...(input.requesterAliases ? { requesterAliases: input.requesterAliases } : {}),
     });
     tallies.set(name, result);
     return result;

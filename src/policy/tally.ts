@@ -17,6 +17,11 @@ export interface CountedQuestion extends Question {
   readonly allowSelfApproval: boolean;
   /** spec.requester of the request. */
   readonly requester: string | undefined;
+  /**
+   * Kubernetes users who are the requester too: for a request made through Slack intake
+   * (`slack:<id>`), the Kubernetes user the asking Slack user is linked to (docs/security.md).
+   */
+  readonly requesterAliases?: readonly string[];
 }
 
 /**
@@ -67,7 +72,8 @@ function refusal(
     );
   }
   if (!approverOf.has(question.policy)) return `not an approver of policy ${question.policy}`;
-  if (isSamePerson(person, question.requester) && !question.allowSelfApproval) {
+  const asked = [question.requester, ...(question.requesterAliases ?? [])];
+  if (asked.some((requester) => isSamePerson(person, requester)) && !question.allowSelfApproval) {
     return 'the requester cannot approve their own request';
   }
   if (answered.has(person)) return `${person} already answered for policy ${question.policy}`;

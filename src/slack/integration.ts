@@ -1,29 +1,31 @@
 import type { ObjectCache } from '@kubernetes/client-node';
+import type { ApprovalIntake } from '../api/v1alpha1/approval-intake.ts';
 import type { ApprovalPolicy } from '../api/v1alpha1/approval-policy.ts';
-import {
-  APPROVAL_REQUEST_PLURAL,
-  FINAL_PHASES,
-  isFinal,
-  type ApprovalRequest,
-} from '../api/v1alpha1/approval-request.ts';
+import { isFinal, type ApprovalRequest } from '../api/v1alpha1/approval-request.ts';
 import type { AccessReviewer } from '../k8s/access-review.ts';
-import { apiMessageOf, fieldSelectorRefused, isConflict } from '../k8s/api-errors.ts';
+import { apiMessageOf, isConflict } from '../k8s/api-errors.ts';
 import type { EventRecorder } from '../k8s/events.ts';
 import type { GreenlightApi } from '../k8s/greenlight-api.ts';
-import { pages, trimmed } from '../k8s/informer.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { GreenlightMetrics } from '../observability/metrics.ts';
 import { DEFAULT_IDENTITY_OPTIONS } from './identity.ts';
+import { askingThread } from './intake.ts';
+import { IntakeHandler, type EventAnswer } from './intake-handler.ts';
 import { handleBlockAction, parseBlockAction, type InteractionDeps } from './interactions.ts';
 import { SlackOutbox } from './outbox.ts';
 import { SlackDirectory, type SlackPeople } from './people.ts';
-import { planSlack } from './plan.ts';
+import { planSlack, type SlackIntent } from './plan.ts';
 import { startHttpReceiver, startSocketReceiver, type Receiver } from './receivers.ts';
 import type { SlackSettings } from './settings.ts';
 import { SlackWeb } from './web.ts';
 
 /** Decisions older than this are not (re-)announced after a restart: a chat would only be flooded. */
 const RECENT_MS = 60 * 60_000;
+/**
+ * A Slack-born request's decided reply is the asking machine's answer, so it is owed for longer: a
+ * new leader answers the decisions of the last day its predecessor did not (the keys rule out doubles).
+ */
+export const ANSWER_OWED_MS = 24 * 60 * 60_000;
 /** How often what is remembered of finished requests is swept. */
 const SWEEP_MS = 60_000;
 
@@ -34,6 +36,8 @@ export interface SlackIntegrationDeps {
   /** The namespace the controller watches; all when undefined. */
   readonly namespace?: string | undefined;
   readonly policies: ObjectCache<ApprovalPolicy>;
+  /** Where machines ask (Slack intake), and whether they are listed yet. */
+  readonly intakes: ObjectCache<ApprovalIntake> & { hasSynced(): boolean };
   readonly api: GreenlightApi;
   readonly access: AccessReviewer;
   readonly events: EventRecorder;
@@ -55,6 +59,9 @@ export class SlackIntegration {
   readonly #deps: SlackIntegrationDeps;
   readonly #outbox: SlackOutbox;
   readonly #web: SlackWeb;
+  readonly #intake: IntakeHandler;
+  /** Refused messages' stand-in uids, and when they were refused (forgotten an hour later). */
+  readonly #refused = new Map<string, number>();
   /** Undecided requests: where to find them in the cache. */
   readonly #byUid = new Map<string, { namespace: string; name: string }>();
   /** Decided requests, whole, while Slack still has something to do for them. */
@@ -99,6 +106,43 @@ export class SlackIntegration {
         );
       },
     });
+    this.#intake = new IntakeHandler({
+      intakes: deps.intakes,
+      intakesSynced: () => deps.intakes.hasSynced(),
+      api: deps.api,
+      web,
+      submit: (intents) => {
+        this.#submitRefusal(intents);
+      },
+      metrics: deps.metrics,
+      logger,
+    });
+  }
+
+  /** What the intake reconciler asks of Slack: the channel's id, and whether Greenlight's bot is in it. */
+  inspectChannel(channel: string): Promise<{ id: string; isMember: boolean } | undefined> {
+    return this.#web.conversation(channel);
+  }
+
+  /** A channel's id from its `#name` (cached), or the id itself. */
+  channelId(channel: string): Promise<string | undefined> {
+    return this.#web.channelId(channel);
+  }
+
+  /** Whether Slack can reach Greenlight with events at all (HTTP with a signing secret, or Socket Mode). */
+  get receivesEvents(): boolean {
+    return Boolean(this.#deps.settings.appToken ?? this.#deps.settings.signingSecret);
+  }
+
+  /** One Events API payload, from either transport. */
+  handleEvent(payload: unknown): Promise<EventAnswer> {
+    return this.#intake.handle(payload);
+  }
+
+  #submitRefusal(intents: readonly SlackIntent[]): void {
+    const now = this.#now().getTime();
+    for (const intent of intents) this.#refused.set(intent.uid, now);
+    this.#outbox.submit(intents);
   }
 
   /** Starts interactivity, and the sweep that keeps memory flat (standbys too: they see every request). */
@@ -108,11 +152,13 @@ export class SlackIntegration {
       this.#sweep();
     }, SWEEP_MS).unref();
     const handle = (payload: unknown): Promise<void> => this.#interact(payload);
+    const handleEvent = (payload: unknown): Promise<EventAnswer> => this.handleEvent(payload);
     if (settings.appToken) {
       this.#receiver = await startSocketReceiver({
         appToken: settings.appToken,
         apiUrl: settings.apiUrl,
         handle,
+        handleEvent,
         logger,
       });
     } else if (settings.signingSecret) {
@@ -120,6 +166,7 @@ export class SlackIntegration {
         address: this.#deps.bindAddress,
         signingSecret: settings.signingSecret,
         handle,
+        handleEvent,
         logger,
         refused: (result) => {
           this.#deps.metrics.recordSlackInteraction(result);
@@ -127,7 +174,7 @@ export class SlackIntegration {
       });
     } else {
       logger.warn(
-        'Slack buttons are disabled: set SLACK_SIGNING_SECRET (HTTP) or SLACK_APP_TOKEN (Socket Mode)',
+        'Slack buttons and intake are disabled: set SLACK_SIGNING_SECRET (HTTP) or SLACK_APP_TOKEN (Socket Mode)',
       );
     }
   }
@@ -140,17 +187,13 @@ export class SlackIntegration {
 
   /**
    * Only the leader posts; standbys start posting when they take over: their caches are warm, and the
-   * decisions of the last hour (which the cache does not hold) are read once, in the background.
+   * manager hands them the recent decisions (which the cache does not hold), read once, through
+   * requestChanged.
    */
   setLeading(leading: boolean): void {
     this.#leading = leading;
     if (!leading) return;
     for (const request of this.#deps.requests.list()) this.requestChanged(request);
-    void this.#announceRecentDecisions().catch((error: unknown) => {
-      this.#deps.logger.warn('Could not read the last hour’s decisions; some may not be announced', {
-        error: apiMessageOf(error),
-      });
-    });
   }
 
   /**
@@ -160,9 +203,12 @@ export class SlackIntegration {
   requestChanged(request: ApprovalRequest): void {
     const uid = request.metadata.uid;
     if (!uid) return;
+    let announce = true;
     if (isFinal(request.status?.phase)) {
       this.#byUid.delete(uid);
-      if (!this.#leading || !this.#recent(request) || this.#finished.has(uid)) return;
+      announce = this.#decidedWithin(request, RECENT_MS);
+      const owed = askingThread(request) !== undefined && this.#decidedWithin(request, ANSWER_OWED_MS);
+      if (!this.#leading || (!announce && !owed) || this.#finished.has(uid)) return;
       this.#decided.set(uid, request);
     } else {
       this.#byUid.set(uid, {
@@ -172,11 +218,11 @@ export class SlackIntegration {
       if (!this.#leading) return;
     }
     const namespace = request.metadata.namespace;
-    this.#outbox.submit(planSlack(request, (name) => this.#deps.policies.get(name, namespace)));
+    this.#outbox.submit(planSlack(request, (name) => this.#deps.policies.get(name, namespace), { announce }));
   }
 
-  #recent(request: ApprovalRequest): boolean {
-    return this.#now().getTime() - decidedAt(request) < RECENT_MS;
+  #decidedWithin(request: ApprovalRequest, ms: number): boolean {
+    return this.#now().getTime() - decidedAt(request) < ms;
   }
 
   #now(): Date {
@@ -215,34 +261,12 @@ export class SlackIntegration {
         forgotten.add(uid);
       }
     }
+    for (const [uid, at] of this.#refused) {
+      if (now - at < RECENT_MS || this.#outbox.pending(uid)) continue;
+      this.#refused.delete(uid);
+      forgotten.add(uid);
+    }
     this.#outbox.forget(forgotten);
-  }
-
-  /**
-   * A new leader announces what an earlier one decided but may not have announced (the outbox's
-   * message keys rule out doubles): the decisions of the last hour, read page by page, one final
-   * phase at a time — or all requests, on an API server that cannot select by phase.
-   */
-  async #announceRecentDecisions(): Promise<void> {
-    try {
-      for (const phase of FINAL_PHASES) await this.#announceRecent(`status.phase=${phase}`);
-    } catch (error) {
-      if (!fieldSelectorRefused(error)) throw error;
-      await this.#announceRecent(undefined);
-    }
-  }
-
-  async #announceRecent(fieldSelector: string | undefined): Promise<void> {
-    const { api, namespace } = this.#deps;
-    const read = pages<ApprovalRequest>((token) =>
-      api.listPage(APPROVAL_REQUEST_PLURAL, namespace, token, fieldSelector),
-    );
-    for await (const page of read) {
-      for (const request of page.items) {
-        if (!this.#leading) return;
-        if (isFinal(request.status?.phase) && this.#recent(request)) this.requestChanged(trimmed(request));
-      }
-    }
   }
 
   /** status.slack is written with the resourceVersion read; on a conflict, read again and retry. */

@@ -10,6 +10,7 @@ import { canonicalUser, isSamePerson } from '../policy/person.ts';
 import { hasAnswered, questionsAsked, type Question } from '../policy/questions.ts';
 import { ActionId, describeDecider, parseButtonValue } from './messages.ts';
 import type { SlackPeople } from './people.ts';
+import { askingSlackUser, requesterAliases } from './requester.ts';
 
 /** The parts of a `block_actions` payload Greenlight uses. */
 export interface BlockAction {
@@ -151,6 +152,23 @@ function stateRefusal(request: ApprovalRequest, uid: string): InteractionOutcome
   return undefined;
 }
 
+/**
+ * Whether the clicker asked for the request: they are its requester, or it was made from their own
+ * Slack message, or from a Slack user linked to the same Kubernetes user (docs/security.md).
+ */
+async function isRequester(
+  request: ApprovalRequest,
+  { slackUser, kubernetesUser }: { readonly slackUser: string; readonly kubernetesUser: string },
+  people: SlackPeople,
+): Promise<boolean> {
+  if (askingSlackUser(request) === slackUser) return true;
+  const askedBy = [
+    request.spec.requester,
+    ...(await requesterAliases(request, (user) => people.askedAs(user))),
+  ];
+  return askedBy.some((requester) => isSamePerson(canonicalUser(kubernetesUser), requester));
+}
+
 /** What the clicker may answer, as whom; or why they may not. */
 async function answerOf(
   request: ApprovalRequest,
@@ -166,7 +184,7 @@ async function answerOf(
     const names = asked.map((question) => question.policy).join(', ');
     return { result: 'unauthorized', reply: `You are not an approver of ${names || 'this request'}.` };
   }
-  const allowed = isSamePerson(canonicalUser(kubernetesUser), request.spec.requester)
+  const allowed = (await isRequester(request, { slackUser, kubernetesUser }, deps.people))
     ? mine.filter(({ policy }) => policy.spec.escalation?.allowSelfApproval === true)
     : mine;
   if (allowed.length === 0) {

@@ -251,3 +251,69 @@ export function digest(requests: readonly ApprovalRequest[]): SlackMessage {
     ],
   };
 }
+
+/** The emoji on an asking message that shows where its request stands. */
+export const STATE_REACTIONS = {
+  Pending: 'eyes',
+  Escalated: 'raising_hand',
+  Approved: 'white_check_mark',
+  Denied: 'x',
+  Expired: 'hourglass',
+  Refused: 'no_entry_sign',
+} as const;
+export type ShownState = keyof typeof STATE_REACTIONS;
+
+/** The stages a Slack-born request is answered at, in its thread: one reply each. */
+export type IntakeStage = 'Pending' | 'Escalated' | 'Decided';
+
+function where(request: ApprovalRequest): string {
+  return `\`${escapeMrkdwn(request.metadata.namespace ?? '')}/${escapeMrkdwn(request.metadata.name ?? '')}\``;
+}
+
+function condition(request: ApprovalRequest, type: string): string {
+  return request.status?.conditions?.find((c) => c.type === type)?.message ?? '';
+}
+
+/**
+ * A reply in the asking message's thread, in words people read: the request was received and waits
+ * for its rules, went to people, or was decided (by whom, and why).
+ */
+export function intakeReply(request: ApprovalRequest, stage: IntakeStage): SlackMessage {
+  const decision = request.status?.decision;
+  let text: string;
+  if (stage === 'Decided' && decision) {
+    text =
+      `${outcomeMark[decision.outcome]} *${decision.outcome}* by ${describeDecider(decision.decidedBy)}: ` +
+      `${escapeMrkdwn(decision.reason)} (${where(request)})`;
+  } else if (stage === 'Escalated') {
+    const channel = request.status?.slack?.channel;
+    text =
+      `:raising_hand: *Escalated* to people${channel ? ` in <#${channel}>` : ''}: ` +
+      `${escapeMrkdwn(condition(request, 'Escalated') || 'waiting for approvers')} (${where(request)})`;
+  } else {
+    text =
+      `:eyes: *Received* as ${where(request)}; its policies have not decided yet: ` +
+      escapeMrkdwn(condition(request, 'Decided') || 'pending');
+  }
+  return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: clip(text) } }] };
+}
+
+/** What a machine reads back from the decided reply (`greenlight_approval_decided`). */
+export function decidedPayload(request: ApprovalRequest): Readonly<Record<string, string>> {
+  const decision = request.status?.decision;
+  return {
+    namespace: request.metadata.namespace ?? '',
+    name: request.metadata.name ?? '',
+    phase: request.status?.phase ?? '',
+    outcome: decision?.outcome ?? '',
+    decidedBy: decision?.decidedBy ?? '',
+    reason: decision?.reason ?? '',
+  };
+}
+
+/** The reply to a message Greenlight did not take: why, and that nothing was created. */
+export function refusalReply(result: 'refused' | 'invalid', why: string): SlackMessage {
+  const what = result === 'invalid' ? 'This request is not valid' : 'This request was refused';
+  const text = `:no_entry_sign: ${what}: ${escapeMrkdwn(why)}. Nothing was created.`;
+  return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: clip(text) } }] };
+}

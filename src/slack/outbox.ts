@@ -2,8 +2,17 @@ import { createHash } from 'node:crypto';
 import type { ApprovalRequest } from '../api/v1alpha1/approval-request.ts';
 import type { Logger } from '../observability/logger.ts';
 import { backoffDelay } from '../runtime/backoff.ts';
-import { announcement, digest, escalationMessage, progressReply, type SlackMessage } from './messages.ts';
-import { trackingKey, type SlackIntent } from './plan.ts';
+import { DECIDED_EVENT, REFUSED_EVENT } from './intake.ts';
+import {
+  announcement,
+  decidedPayload,
+  digest,
+  escalationMessage,
+  intakeReply,
+  progressReply,
+  type SlackMessage,
+} from './messages.ts';
+import { intakeReplyKey, refusalKey, trackingKey, type SlackIntent } from './plan.ts';
 import { SlackCallError, type Metadata, type SlackFailure, type SlackWeb } from './web.ts';
 
 /** Greenlight's messages carry `{event_type: greenlight, event_payload: {keys}}`: how it finds them again. */
@@ -73,6 +82,8 @@ export class SlackOutbox {
   readonly #stop = new AbortController();
   /** uid → how many items are queued for it, over all channels. */
   readonly #queuedByUid = new Map<string, number>();
+  /** Threads read for Greenlight's replies (`channel ts` → the uid they belong to), once per process. */
+  readonly #scannedThreads = new Map<string, string>();
 
   constructor(deps: OutboxDeps) {
     this.#deps = deps;
@@ -120,6 +131,7 @@ export class SlackOutbox {
     for (const key of this.#done) if (uids.has(uidOf(key))) this.#done.delete(key);
     for (const key of this.#announced.keys()) if (uids.has(uidOf(key))) this.#announced.delete(key);
     for (const uid of uids) this.#tracking.delete(uid);
+    for (const [thread, uid] of this.#scannedThreads) if (uids.has(uid)) this.#scannedThreads.delete(thread);
   }
 
   depth(): number {
@@ -250,7 +262,81 @@ export class SlackOutbox {
         return this.#announce(channel, item);
       case 'announcement-update':
         return this.#updateAnnouncement(intent);
+      case 'intake-reply':
+        return this.#intakeReply(item, intent);
+      case 'reaction':
+        return this.#react(intent);
+      case 'refusal':
+        return this.#refuse(item, intent);
     }
+  }
+
+  /**
+   * Replies in threads are not in a channel's history: before Greenlight's first reply in a thread
+   * (and after an uncertain failure), it reads the thread for replies it posted before a crash or
+   * restart. Its own decided and refused replies are known by their event types.
+   */
+  async #scanThread(
+    channel: Channel,
+    where: { readonly channel: string; readonly threadTs: string; readonly uid: string },
+    again: boolean,
+  ): Promise<void> {
+    const thread = `${where.channel} ${where.threadTs}`;
+    if (this.#scannedThreads.has(thread) && !again) return;
+    const id = await this.#readable(channel, () => this.#deps.web.channelId(where.channel));
+    const messages = id
+      ? await this.#readable(channel, () => this.#deps.web.replies(id, where.threadTs))
+      : [];
+    for (const message of messages ?? []) {
+      for (const key of threadKeys(message.metadata, where)) this.#done.add(key);
+    }
+    this.#scannedThreads.set(thread, where.uid);
+  }
+
+  async #intakeReply(item: Item, intent: Extract<SlackIntent, { kind: 'intake-reply' }>): Promise<boolean> {
+    const request = this.#deps.request(intent.uid);
+    if (!request || this.#done.has(intent.key)) return false;
+    // A request decided at once never says it was pending.
+    if (intent.stage === 'Pending' && request.status?.phase !== 'Pending') {
+      this.#done.add(intent.key);
+      return false;
+    }
+    const channel = this.#channel(intent.channel);
+    await this.#scanThread(channel, { ...intent, threadTs: intent.threadTs }, item.uncertain);
+    if (this.#done.has(intent.key)) return false;
+    const decided = intent.stage === 'Decided';
+    await this.#deps.web.postMessage({
+      channel: intent.channel,
+      threadTs: intent.threadTs,
+      ...intakeReply(request, intent.stage),
+      metadata: decided
+        ? { event_type: DECIDED_EVENT, event_payload: decidedPayload(request) }
+        : metadata([intent.key]),
+    });
+    this.#done.add(intent.key);
+    return true;
+  }
+
+  async #react(intent: Extract<SlackIntent, { kind: 'reaction' }>): Promise<boolean> {
+    if (this.#done.has(intent.key)) return false;
+    await this.#deps.web.react(intent.channel, intent.ts, intent.add);
+    for (const name of intent.remove) await this.#deps.web.unreact(intent.channel, intent.ts, name);
+    this.#done.add(intent.key);
+    return false;
+  }
+
+  async #refuse(item: Item, intent: Extract<SlackIntent, { kind: 'refusal' }>): Promise<boolean> {
+    if (this.#done.has(intent.key)) return false;
+    await this.#scanThread(this.#channel(intent.channel), intent, item.uncertain);
+    if (this.#done.has(intent.key)) return false;
+    await this.#deps.web.postMessage({
+      channel: intent.channel,
+      threadTs: intent.threadTs,
+      ...intent.message,
+      metadata: intent.metadata,
+    });
+    this.#done.add(intent.key);
+    return true;
   }
 
   async #track(uid: string, channelName: string): Promise<boolean> {
@@ -292,6 +378,12 @@ export class SlackOutbox {
       this.#enqueue(channel, { ...item, notBefore: Date.now() + 1_000 });
       return false;
     }
+    await this.#scanThread(
+      channel,
+      { channel: tracked.channel, threadTs: tracked.ts, uid: intent.uid },
+      item.uncertain,
+    );
+    if (this.#done.has(intent.key)) return false;
     const reply = progressReply(approval, waitingFor(request));
     await this.#deps.web.postMessage({
       channel: tracked.channel,
@@ -387,6 +479,19 @@ export class SlackOutbox {
 function waitingFor(request: ApprovalRequest): string {
   const escalated = request.status?.conditions?.find((c) => c.type === 'Escalated');
   return escalated?.status === 'True' ? escalated.message : '';
+}
+
+/** The keys of what a reply in a thread did, read from its metadata. */
+function threadKeys(
+  found: Metadata | undefined,
+  where: { readonly channel: string; readonly threadTs: string; readonly uid: string },
+): string[] {
+  const payload = found?.event_payload ?? {};
+  if (found?.event_type === METADATA_EVENT) return (payload['keys'] ?? '').split(' ').filter(Boolean);
+  if (found?.event_type === DECIDED_EVENT) return [intakeReplyKey(where.uid, 'Decided')];
+  if (found?.event_type === REFUSED_EVENT)
+    return [refusalKey(where.channel, payload['ts'] ?? where.threadTs)];
+  return [];
 }
 
 function metadata(keys: readonly string[]): Metadata {

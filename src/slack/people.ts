@@ -15,6 +15,12 @@ export interface SlackPeople {
    * slackUserGroups, or linked to a Kubernetes user listed in kubernetesUsers whom RBAC allows `approve`.
    */
   mayApprove(policy: ApprovalPolicy, slackUser: string, kubernetesUser: string | undefined): Promise<boolean>;
+  /**
+   * The Kubernetes user a Slack user who asked through intake is, for the requester rule: linked by a
+   * SlackIdentity (bots' users too), or by their confirmed email under the email claim. Broader than
+   * `link` on purpose: it can only refuse answers, never admit one.
+   */
+  askedAs(slackUser: string): Promise<string | undefined>;
 }
 
 interface Cached<T> {
@@ -58,6 +64,16 @@ export class SlackDirectory implements SlackPeople {
   ): Promise<boolean> {
     if (await this.#listedInSlack(policy, slackUser)) return true;
     return kubernetesUser !== undefined && (await this.#listedInKubernetes(policy, kubernetesUser));
+  }
+
+  async askedAs(slackUser: string): Promise<string | undefined> {
+    const { web, linkedUser, options } = this.#deps;
+    const linked = await linkedUser(slackUser);
+    if (linked !== undefined || options.usernameClaim !== 'email') return linked;
+    const account = await remember(this.#accounts, slackUser, ACCOUNT_TTL_MS, () => web.account(slackUser));
+    return account.email && account.emailConfirmed
+      ? `${options.usernamePrefix}${account.email.toLowerCase()}`
+      : undefined;
   }
 
   /** The bot's own workspace never changes while the token lives; a failed lookup is asked again. */

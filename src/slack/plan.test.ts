@@ -136,3 +136,74 @@ describe('planSlack', () => {
     ]);
   });
 });
+
+describe('planSlack for a request made from a Slack message', () => {
+  const slackBorn = (
+    status: ApprovalRequestStatus,
+    annotations: Record<string, string> = {},
+  ): ApprovalRequest => ({
+    ...request(status),
+    metadata: {
+      ...request(status).metadata,
+      annotations: {
+        'greenlight.dev/slack-channel': 'C0PAYREQ',
+        'greenlight.dev/slack-ts': '1700000000.000100',
+        ...annotations,
+      },
+    },
+    spec: { action: 'payment', requester: 'slack:B0PAYBOT' },
+  });
+
+  it('shows the state on the asking message and answers in its thread, beside the escalation', () => {
+    const intents = planSlack(slackBorn({ phase: 'Escalated', evaluations: [escalate] }), policies);
+    expect(intents.slice(0, 2)).toEqual([
+      {
+        kind: 'reaction',
+        key: 'u1/reaction/Escalated',
+        channel: 'C0PAYREQ',
+        uid: 'u1',
+        ts: '1700000000.000100',
+        add: 'raising_hand',
+        remove: ['eyes'],
+      },
+      {
+        kind: 'intake-reply',
+        key: 'u1/intake/Escalated',
+        channel: 'C0PAYREQ',
+        uid: 'u1',
+        threadTs: '1700000000.000100',
+        stage: 'Escalated',
+      },
+    ]);
+    expect(intents.map((intent) => intent.kind)).toContain('tracking');
+  });
+
+  it('answers a decision in the thread the message was asked in, even when too old to announce', () => {
+    const decided = slackBorn(
+      {
+        phase: 'Denied',
+        evaluations: [escalate],
+        decision: {
+          outcome: 'Denied',
+          decidedBy: 'user:bob',
+          reason: 'no',
+          decidedAt: '2026-11-26T10:00:00Z',
+        },
+      },
+      { 'greenlight.dev/slack-thread-ts': '1699999999.000001' },
+    );
+    expect(planSlack(decided, policies, { announce: false })).toEqual([
+      expect.objectContaining({ kind: 'reaction', add: 'x', remove: ['eyes', 'raising_hand'] }),
+      expect.objectContaining({
+        kind: 'intake-reply',
+        key: 'u1/intake/Decided',
+        threadTs: '1699999999.000001',
+      }),
+    ]);
+  });
+
+  it('plans nothing in Slack threads for a request whose requester is not slack:', () => {
+    const notFromSlack = { ...slackBorn({ phase: 'Pending' }), spec: { action: 'payment', requester: 'ci' } };
+    expect(planSlack(notFromSlack, policies)).toEqual([]);
+  });
+});

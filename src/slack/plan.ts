@@ -1,5 +1,8 @@
 import { NotifyOn, type ApprovalPolicy } from '../api/v1alpha1/approval-policy.ts';
 import { isFinal, type Approval, type ApprovalRequest } from '../api/v1alpha1/approval-request.ts';
+import { askingThread } from './intake.ts';
+import { STATE_REACTIONS, type IntakeStage, type ShownState, type SlackMessage } from './messages.ts';
+import type { Metadata } from './web.ts';
 
 /**
  * What Slack should show about one request, derived from its Kubernetes status alone (the source
@@ -38,7 +41,88 @@ export type SlackIntent =
       readonly channel: string;
       readonly uid: string;
       readonly outcome: NotifyOn;
+    }
+  | {
+      /** A Slack-born request's answer in its asking message's thread, one per stage. */
+      readonly kind: 'intake-reply';
+      readonly key: string;
+      readonly channel: string;
+      readonly uid: string;
+      readonly threadTs: string;
+      readonly stage: IntakeStage;
+    }
+  | {
+      /** The reaction on the asking message that shows the state; those of earlier states come off. */
+      readonly kind: 'reaction';
+      readonly key: string;
+      readonly channel: string;
+      readonly uid: string;
+      readonly ts: string;
+      readonly add: string;
+      readonly remove: readonly string[];
+    }
+  | {
+      /** The reply to a message Slack intake did not take (no request exists; `uid` names the message). */
+      readonly kind: 'refusal';
+      readonly key: string;
+      readonly channel: string;
+      readonly uid: string;
+      readonly threadTs: string;
+      readonly message: SlackMessage;
+      readonly metadata: Metadata;
     };
+
+/** The key of a Slack-born request's reply at one stage. */
+export const intakeReplyKey = (uid: string, stage: IntakeStage): string => `${uid}/intake/${stage}`;
+
+/** What stands for a refused message's uid in the outbox's keys: its channel and ts (no slash). */
+export const refusalUid = (channel: string, ts: string): string => `refused:${channel}:${ts}`;
+export const refusalKey = (channel: string, ts: string): string => `${refusalUid(channel, ts)}/refusal`;
+
+/** What reaction each state shows, and the earlier states' reactions it replaces. */
+const EARLIER: Readonly<Record<ShownState, readonly ShownState[]>> = {
+  Pending: [],
+  Escalated: ['Pending'],
+  Approved: ['Pending', 'Escalated'],
+  Denied: ['Pending', 'Escalated'],
+  Expired: ['Pending', 'Escalated'],
+  Refused: [],
+};
+
+export function reactionIntent(
+  uid: string,
+  where: { readonly channel: string; readonly ts: string },
+  state: ShownState,
+): SlackIntent {
+  return {
+    kind: 'reaction',
+    key: `${uid}/reaction/${state}`,
+    channel: where.channel,
+    uid,
+    ts: where.ts,
+    add: STATE_REACTIONS[state],
+    remove: EARLIER[state].map((earlier) => STATE_REACTIONS[earlier]),
+  };
+}
+
+/** A Slack-born request: its state on the asking message, and a reply for the stage it is at. */
+function intakeIntents(request: ApprovalRequest, uid: string): SlackIntent[] {
+  const asking = askingThread(request);
+  const phase = request.status?.phase;
+  if (!asking || !phase) return [];
+  const stage: IntakeStage = isFinal(phase) ? 'Decided' : phase === 'Escalated' ? 'Escalated' : 'Pending';
+  return [
+    reactionIntent(uid, asking, phase),
+    {
+      kind: 'intake-reply',
+      key: intakeReplyKey(uid, stage),
+      channel: asking.channel,
+      uid,
+      threadTs: asking.threadTs,
+      stage,
+    },
+  ];
+}
 
 export const trackingKey = (uid: string): string => `${uid}/tracking`;
 
@@ -122,7 +206,7 @@ function policyAnnouncements(
   { uid, outcome, escalated }: { uid: string; outcome: NotifyOn; escalated: boolean },
 ): SlackIntent[] {
   const notify = policy.spec.notify;
-  if (!notify) return [];
+  if (!notify?.slack) return [];
   const on = notify.on?.length ? notify.on : Object.values(NotifyOn);
   const channel = notify.slack.channel;
   if (outcome !== 'Escalated' && escalated && on.includes('Escalated')) {
@@ -139,9 +223,22 @@ function wasEscalated(request: ApprovalRequest): boolean {
   return (request.status?.evaluations ?? []).some((e) => e.result === 'Escalate' && !e.dryRun);
 }
 
-/** Everything Slack should show about the request now. Pure. */
-export function planSlack(request: ApprovalRequest, policies: PolicyLookup): SlackIntent[] {
+/**
+ * Everything Slack should show about the request now. Pure. `announce: false` leaves out the
+ * escalation and the announcements (a decision too old to announce), keeping the answer a Slack-born
+ * request owes the machine that asked.
+ */
+export function planSlack(
+  request: ApprovalRequest,
+  policies: PolicyLookup,
+  { announce = true }: { readonly announce?: boolean } = {},
+): SlackIntent[] {
   const uid = request.metadata.uid;
   if (!uid) return [];
-  return [...trackingIntents(request, policies, uid), ...announcementIntents(request, policies, uid)];
+  return [
+    ...intakeIntents(request, uid),
+    ...(announce
+      ? [...trackingIntents(request, policies, uid), ...announcementIntents(request, policies, uid)]
+      : []),
+  ];
 }

@@ -8,19 +8,46 @@ import { ReplayGuard, verifySlackSignature } from './verify.ts';
 /** Processes one interaction payload (after it was acknowledged). */
 export type InteractionHandler = (payload: unknown) => Promise<void>;
 
+/**
+ * Processes one Events API payload before it is acknowledged: Slack gets 200 once the event is dealt
+ * with for good, anything else makes it send the event again.
+ */
+export type EventHandler = (payload: unknown) => Promise<{ readonly status: number; readonly body: string }>;
+
+/** Slack waits three seconds for an answer; past this, the event is answered 503 and Slack retries. */
+const EVENT_BUDGET_MS = 2_500;
+
+async function withinBudget(
+  handling: Promise<{ readonly status: number; readonly body: string }>,
+): Promise<{ readonly status: number; readonly body: string }> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<{ status: number; body: string }>((resolve) => {
+    timer = setTimeout(() => {
+      resolve({ status: 503, body: 'still working on it; send it again' });
+    }, EVENT_BUDGET_MS);
+  });
+  try {
+    return await Promise.race([handling, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export interface Receiver {
   stop(): Promise<void>;
 }
 
 /**
- * HTTP interactivity: `POST /slack/events`, signature checked on the raw body in constant time,
- * requests older than five minutes and replays refused, and every accepted request acknowledged at
- * once (Slack waits three seconds at most) with the work done after.
+ * HTTP interactivity and the Events API: `POST /slack/events`, signature checked on the raw body in
+ * constant time, requests older than five minutes and replays refused. Clicks are acknowledged at
+ * once (Slack waits three seconds at most) with the work done after; events are answered once dealt
+ * with (a request created, a refusal decided), or with an error for Slack to retry.
  */
 export async function startHttpReceiver(options: {
   readonly address: string;
   readonly signingSecret: string;
   readonly handle: InteractionHandler;
+  readonly handleEvent: EventHandler;
   readonly refused: (result: SlackInteractionResult) => void;
   readonly logger: Logger;
   readonly now?: () => number;
@@ -36,7 +63,7 @@ export async function startHttpReceiver(options: {
     },
     routes: {
       '/slack/events': {
-        POST: (request) => {
+        POST: async (request) => {
           const header = (name: string): string | undefined => {
             const value = request.headers[name];
             return Array.isArray(value) ? value[0] : value;
@@ -49,22 +76,22 @@ export async function startHttpReceiver(options: {
             rawBody: Buffer.from(request.body, 'utf8'),
             nowSeconds: nowSeconds(),
           });
-          if (verdict !== 'ok' || !replays.firstTime(signature ?? '', nowSeconds())) {
+          // Slack retries an event with the same body, within the same second maybe, so with the same
+          // signature: events are not refused as replays (handling one twice changes nothing, its
+          // request is named from the message); clicks are.
+          const isEvent = header('content-type')?.startsWith('application/json') === true;
+          if (verdict !== 'ok' || (!isEvent && !replays.firstTime(signature ?? '', nowSeconds()))) {
             const result = verdict === 'bad_signature' ? 'bad_signature' : 'stale';
             options.refused(result);
             options.logger.warn('Refused a Slack request', { result });
             return { status: 401, body: 'invalid request signature or timestamp' };
           }
-          const form = new URLSearchParams(request.body);
-          const payload = form.get('payload');
-          if (payload === null) {
-            const challenge = parseJson(request.body) as { type?: unknown; challenge?: unknown } | undefined;
-            if (challenge?.type === 'url_verification' && typeof challenge.challenge === 'string') {
-              return { status: 200, body: challenge.challenge };
-            }
-            return { status: 200, body: '' };
+          if (isEvent) {
+            const answer = await withinBudget(options.handleEvent(parseJson(request.body)));
+            return { status: answer.status, body: answer.body };
           }
-          void options.handle(parseJson(payload));
+          const payload = new URLSearchParams(request.body).get('payload');
+          if (payload !== null) void options.handle(parseJson(payload));
           return { status: 200, body: '' };
         },
       },
@@ -81,11 +108,15 @@ function parseJson(text: string): unknown {
   }
 }
 
-/** Socket Mode (when SLACK_APP_TOKEN is set): interactions arrive over a WebSocket Greenlight opens. */
+/**
+ * Socket Mode (when SLACK_APP_TOKEN is set): interactions and events arrive over a WebSocket Greenlight
+ * opens. An event is acked once dealt with; one not acked is sent again by Slack.
+ */
 export async function startSocketReceiver(options: {
   readonly appToken: string;
   readonly apiUrl: string | undefined;
   readonly handle: InteractionHandler;
+  readonly handleEvent: EventHandler;
   readonly logger: Logger;
 }): Promise<Receiver> {
   const logger = options.logger;
@@ -116,6 +147,23 @@ export async function startSocketReceiver(options: {
   client.on('interactive', ({ ack, body }: { ack: () => Promise<void>; body: unknown }) => {
     void ack().then(() => options.handle(body));
   });
+  client.on(
+    'slack_event',
+    ({ ack, type, body }: { ack: () => Promise<void>; type: string; body: unknown }) => {
+      if (type !== 'events_api') return;
+      void options
+        .handleEvent(body)
+        .then(async (answer) => {
+          if (answer.status === 200) await ack();
+        })
+        .catch((error: unknown) => {
+          // Not acked: Slack sends the event again.
+          logger.warn('Could not acknowledge a Slack event', {
+            error: error instanceof Error ? error.message : String(error),
+          });
+        });
+    },
+  );
   await client.start();
   logger.info('Connected to Slack over Socket Mode');
   return {

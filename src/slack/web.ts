@@ -93,11 +93,16 @@ export interface HistoryMessage {
   readonly metadata?: Metadata;
 }
 
+/** A channel name Slack did not know is looked up again after this long. */
+const MISSING_CHANNEL_TTL_MS = 60_000;
+
 /** The Slack Web API calls Greenlight makes, each counted in greenlight_slack_requests_total. */
 export class SlackWeb {
   readonly #client: WebClient;
   readonly #metrics: GreenlightMetrics;
   readonly #channelIds = new Map<string, string>();
+  /** `#name`s not found, and until when that is believed (so a bad name is not listed for every event). */
+  readonly #missing = new Map<string, number>();
 
   constructor(options: {
     token: string;
@@ -175,6 +180,16 @@ export class SlackWeb {
     if (!channel.startsWith('#')) return channel;
     const known = this.#channelIds.get(channel);
     if (known) return known;
+    if ((this.#missing.get(channel) ?? 0) > Date.now()) return undefined;
+    await this.#listChannels();
+    const found = this.#channelIds.get(channel);
+    if (found === undefined) this.#missing.set(channel, Date.now() + MISSING_CHANNEL_TTL_MS);
+    else this.#missing.delete(channel);
+    return found;
+  }
+
+  /** Learns the ids of the channels Greenlight can see (up to 4,000), by name. */
+  async #listChannels(): Promise<void> {
     let cursor: string | undefined;
     for (let page = 0; page < 20; page++) {
       const result = await this.#call('conversations.list', () =>
@@ -191,7 +206,6 @@ export class SlackWeb {
       cursor = result.response_metadata?.next_cursor;
       if (!cursor) break;
     }
-    return this.#channelIds.get(channel);
   }
 
   /** Recent messages of a channel with their metadata (newest first), at most `limit`. */
@@ -218,6 +232,99 @@ export class SlackWeb {
       if (!cursor || (result.messages ?? []).length === 0) break;
     }
     return messages;
+  }
+
+  /** A thread's messages with their metadata (the parent first), at most `limit`. */
+  async replies(channelId: string, threadTs: string, limit = 1_000): Promise<HistoryMessage[]> {
+    const messages: HistoryMessage[] = [];
+    let cursor: string | undefined;
+    while (messages.length < limit) {
+      const result = await this.#call('conversations.replies', () =>
+        this.#client.conversations.replies({
+          channel: channelId,
+          ts: threadTs,
+          include_all_metadata: true,
+          limit: Math.min(200, limit - messages.length),
+          ...(cursor ? { cursor } : {}),
+        }),
+      );
+      for (const message of result.messages ?? []) {
+        if (message.ts)
+          messages.push({
+            ts: message.ts,
+            ...(isMetadata(message.metadata) ? { metadata: message.metadata } : {}),
+          });
+      }
+      cursor = result.response_metadata?.next_cursor;
+      if (!cursor || (result.messages ?? []).length === 0) break;
+    }
+    return messages;
+  }
+
+  /** Puts an emoji on a message; one already there is fine. */
+  async react(channel: string, ts: string, name: string): Promise<void> {
+    await this.#tolerating('already_reacted', 'reactions.add', () =>
+      this.#client.reactions.add({ channel, timestamp: ts, name }),
+    );
+  }
+
+  /** Takes an emoji off a message; one not there is fine. */
+  async unreact(channel: string, ts: string, name: string): Promise<void> {
+    await this.#tolerating('no_reaction', 'reactions.remove', () =>
+      this.#client.reactions.remove({ channel, timestamp: ts, name }),
+    );
+  }
+
+  async #tolerating(error: string, method: string, call: () => Promise<WebAPICallResult>): Promise<void> {
+    try {
+      await this.#call(method, call);
+    } catch (failed) {
+      if (
+        failed instanceof SlackCallError &&
+        failed.failure.kind === 'terminal' &&
+        failed.failure.error === error
+      )
+        return;
+      throw failed;
+    }
+  }
+
+  /**
+   * A channel as Greenlight sees it (by `#name` or id): its id and whether the bot is in it;
+   * undefined when Slack knows no such channel.
+   */
+  async conversation(channel: string): Promise<{ id: string; isMember: boolean } | undefined> {
+    const id = await this.channelId(channel);
+    if (id === undefined) return undefined;
+    try {
+      const result = await this.#call('conversations.info', () =>
+        this.#client.conversations.info({ channel: id }),
+      );
+      return { id: result.channel?.id ?? id, isMember: result.channel?.is_member === true };
+    } catch (error) {
+      if (
+        error instanceof SlackCallError &&
+        error.failure.kind === 'terminal' &&
+        error.failure.error === 'channel_not_found'
+      )
+        return undefined;
+      throw error;
+    }
+  }
+
+  /** Who Greenlight's bot is: its bot user, bot and app ids (auth.test). */
+  async self(): Promise<{
+    botUserId: string | undefined;
+    botId: string | undefined;
+    appId: string | undefined;
+  }> {
+    const result = await this.#call('auth.test', () => this.#client.auth.test());
+    const appId = (result as { app_id?: unknown }).app_id;
+    return {
+      botUserId: result.user_id,
+      botId: result.bot_id,
+      appId: typeof appId === 'string' ? appId : undefined,
+    };
   }
 
   async userGroupMembers(group: string): Promise<string[]> {

@@ -655,3 +655,294 @@ describe('HTTP interactivity', () => {
     ]);
   });
 });
+
+describe('other apps, people and reactions', () => {
+  it('lets another app’s bot and a person post in their own name, with metadata; edits are their own only', async (context) => {
+    const emulator = await emulatorFor(context);
+    const bot = webClient(emulator, {}, 'xoxb-payments-bot');
+    const asked = await bot.chat.postMessage({
+      channel: '#payments-requests',
+      text: 'Approve payment INV-43?',
+      metadata: {
+        event_type: 'greenlight_approval_requested',
+        event_payload: { action: 'payment', parameters: { amount: 5000 } },
+      },
+    });
+    expect(asked.channel).toBe('C0PAYREQ');
+    expect(asked.message).toMatchObject({
+      user: 'U0PAYBOT',
+      bot_id: 'B0PAYBOT',
+      app_id: 'A0PAYBOT',
+      bot_profile: { name: 'payments-bot' },
+    });
+    expect(emulator.message('C0PAYREQ', asked.ts ?? '')?.author).toEqual({
+      user: 'U0PAYBOT',
+      botId: 'B0PAYBOT',
+      appId: 'A0PAYBOT',
+      name: 'payments-bot',
+    });
+    expect((await bot.auth.test()).bot_id).toBe('B0PAYBOT');
+    expect((await webClient(emulator).users.info({ user: 'U0PAYBOT' })).user?.is_bot).toBe(true);
+
+    const alice = webClient(emulator, {}, 'xoxp-alice');
+    const own = await alice.chat.postMessage({ channel: 'C0PAYREQ', text: 'me too' });
+    expect(own.message?.user).toBe('U0ALICE');
+    expect(own.message?.bot_id).toBeUndefined();
+    expect(
+      await platformErrorOf(alice.chat.update({ channel: 'C0PAYREQ', ts: asked.ts ?? '', text: 'mine now' })),
+    ).toBe('cant_update_message');
+    expect(await platformErrorOf(alice.users.info({ user: 'U0BOB' }))).toBe('not_allowed_token_type');
+  });
+
+  it('adds, lists and removes reactions, with Slack’s errors', async (context) => {
+    const emulator = await emulatorFor(context);
+    const slack = webClient(emulator);
+    const { ts = '' } = await webClient(emulator, {}, 'xoxb-payments-bot').chat.postMessage({
+      channel: 'C0PAYREQ',
+      text: 'Approve?',
+    });
+    await slack.reactions.add({ channel: 'C0PAYREQ', timestamp: ts, name: 'eyes' });
+    await slack.reactions.add({ channel: 'C0PAYREQ', timestamp: ts, name: ':white_check_mark:' });
+    expect(
+      await platformErrorOf(slack.reactions.add({ channel: 'C0PAYREQ', timestamp: ts, name: 'eyes' })),
+    ).toBe('already_reacted');
+    expect(
+      await platformErrorOf(
+        slack.reactions.add({ channel: 'C0PAYREQ', timestamp: '1.000001', name: 'eyes' }),
+      ),
+    ).toBe('message_not_found');
+    expect(
+      await platformErrorOf(slack.reactions.add({ channel: 'C0PAYREQ', timestamp: ts, name: 'Eyes!' })),
+    ).toBe('invalid_name');
+    await slack.reactions.remove({ channel: 'C0PAYREQ', timestamp: ts, name: 'eyes' });
+    expect(
+      await platformErrorOf(slack.reactions.remove({ channel: 'C0PAYREQ', timestamp: ts, name: 'eyes' })),
+    ).toBe('no_reaction');
+    expect(emulator.reactions('#payments-requests', ts)).toEqual([
+      { name: 'white_check_mark', users: ['U0GREENLIGHT'] },
+    ]);
+    const got = await slack.reactions.get({ channel: 'C0PAYREQ', timestamp: ts });
+    expect(got.message?.reactions).toEqual([{ name: 'white_check_mark', users: ['U0GREENLIGHT'], count: 1 }]);
+  });
+});
+
+describe('Events API', () => {
+  interface EventApp {
+    readonly url: string;
+    /** Each request as received: headers that matter and the parsed body. */
+    readonly received: {
+      retryNum?: string;
+      retryReason?: string;
+      verified: boolean;
+      body: Record<string, unknown>;
+    }[];
+    /** How the app answers each request, in order; 200 once the list is used up. */
+    readonly answers: number[];
+  }
+
+  async function eventApp(context: TestContext, secret = 'emulator-signing-secret'): Promise<EventApp> {
+    const app: EventApp = { url: '', received: [], answers: [] };
+    const server: Server = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        const body = Buffer.concat(chunks).toString();
+        const timestamp = String(request.headers['x-slack-request-timestamp']);
+        const expected = `v0=${createHmac('sha256', secret).update(`v0:${timestamp}:${body}`).digest('hex')}`;
+        const parsed = JSON.parse(body) as Record<string, unknown>;
+        app.received.push({
+          ...(request.headers['x-slack-retry-num'] === undefined
+            ? {}
+            : { retryNum: String(request.headers['x-slack-retry-num']) }),
+          ...(request.headers['x-slack-retry-reason'] === undefined
+            ? {}
+            : { retryReason: String(request.headers['x-slack-retry-reason']) }),
+          verified: request.headers['x-slack-signature'] === expected,
+          body: parsed,
+        });
+        if (parsed['type'] === 'url_verification') {
+          response.writeHead(200, { 'Content-Type': 'text/plain' }).end(String(parsed['challenge']));
+          return;
+        }
+        response.writeHead(app.answers.shift() ?? 200).end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    context.onTestFinished(
+      () =>
+        new Promise<void>((resolve) => {
+          server.closeAllConnections();
+          server.close(() => {
+            resolve();
+          });
+        }),
+    );
+    return Object.assign(app, {
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/slack/events`,
+    });
+  }
+
+  const requestedBy = (app: EventApp): Record<string, unknown>[] =>
+    app.received
+      .map((entry) => entry.body['event'] as Record<string, unknown> | undefined)
+      .filter((event): event is Record<string, unknown> => event !== undefined);
+
+  it('verifies the Request URL, then POSTs signed message events, metadata included when subscribed', async (context) => {
+    const emulator = await emulatorFor(context, { metadataSubscriptions: ['greenlight_approval_requested'] });
+    const app = await eventApp(context);
+    expect((await emulator.subscribeEvents({ via: 'http', requestUrl: app.url })).verified).toBe(true);
+    expect(app.received[0]?.body).toMatchObject({ type: 'url_verification' });
+
+    const bot = webClient(emulator, {}, 'xoxb-payments-bot');
+    const asked = await bot.chat.postMessage({
+      channel: '#payments-requests',
+      text: 'Approve?',
+      metadata: { event_type: 'greenlight_approval_requested', event_payload: { action: 'payment' } },
+    });
+    await bot.chat.postMessage({
+      channel: '#payments-requests',
+      text: 'fyi',
+      metadata: { event_type: 'payments_audit', event_payload: { id: 'A-1' } },
+    });
+    await bot.chat.postMessage({ channel: '#private-ops', text: 'the bot is not here' });
+    await emulator.waitFor(() => emulator.eventDeliveries().length >= 2);
+    const eventId = emulator.eventIdOf('C0PAYREQ', asked.ts ?? '') ?? '';
+    expect(app.received.every((entry) => entry.verified)).toBe(true);
+    expect(app.received[1]?.body).toMatchObject({
+      type: 'event_callback',
+      api_app_id: 'A0GREENLIGHT',
+      event_id: eventId,
+      event: {
+        type: 'message',
+        channel: 'C0PAYREQ',
+        user: 'U0PAYBOT',
+        bot_id: 'B0PAYBOT',
+        app_id: 'A0PAYBOT',
+        ts: asked.ts,
+        metadata: { event_type: 'greenlight_approval_requested', event_payload: { action: 'payment' } },
+      },
+    });
+    // Not subscribed: Slack strips the payload and keeps the type.
+    expect(requestedBy(app)[1]?.['metadata']).toEqual({ event_type: 'payments_audit' });
+    expect(requestedBy(app)).toHaveLength(2);
+  });
+
+  it('retries an event the app fails, with X-Slack-Retry-Num, and redelivers on demand', async (context) => {
+    const emulator = await emulatorFor(context, { eventRetryDelaysMs: [0, 50, 50] });
+    const app = await eventApp(context);
+    await emulator.subscribeEvents({ via: 'http', requestUrl: app.url });
+    app.answers.push(500, 503);
+    const { ts = '' } = await webClient(emulator, {}, 'xoxb-payments-bot').chat.postMessage({
+      channel: 'C0PAYREQ',
+      text: 'Approve?',
+    });
+    const eventId = await emulator.waitFor(() => emulator.eventIdOf('C0PAYREQ', ts));
+    await emulator.waitFor(() => emulator.eventDeliveries(eventId).some((delivery) => delivery.ok));
+    expect(emulator.eventDeliveries(eventId).map((d) => [d.retryNum, d.status])).toEqual([
+      [0, 500],
+      [1, 503],
+      [2, 200],
+    ]);
+    expect(app.received.slice(1).map((entry) => [entry.retryNum, entry.retryReason])).toEqual([
+      [undefined, undefined],
+      ['1', 'http_error'],
+      ['2', 'http_error'],
+    ]);
+    const again = await emulator.redeliverEvent(eventId);
+    expect(again).toMatchObject({ retryNum: 3, ok: true });
+    expect(new Set(requestedBy(app).map((event) => event['ts']))).toEqual(new Set([ts]));
+
+    const forged = await emulator.sendEvent(emulator.eventPayload(eventId) ?? {}, { signingSecret: 'wrong' });
+    expect(forged.status).toBe(200); // this app answers everything; it is the signature that is wrong
+    expect(app.received.at(-1)?.verified).toBe(false);
+  });
+
+  it('tells the app about edits (message_changed), pauses and resumes deliveries', async (context) => {
+    const emulator = await emulatorFor(context);
+    const app = await eventApp(context);
+    await emulator.subscribeEvents({ via: 'http', requestUrl: app.url });
+    emulator.setEventDeliveryPaused(true);
+    const bot = webClient(emulator, {}, 'xoxb-payments-bot');
+    const { ts = '' } = await bot.chat.postMessage({ channel: 'C0PAYREQ', text: 'first' });
+    await bot.chat.update({ channel: 'C0PAYREQ', ts, text: 'edited' });
+    expect(emulator.eventDeliveries()).toEqual([]);
+    emulator.setEventDeliveryPaused(false);
+    await emulator.waitFor(() => emulator.eventDeliveries().length >= 2);
+    expect(requestedBy(app)[1]).toMatchObject({
+      type: 'message',
+      subtype: 'message_changed',
+      channel: 'C0PAYREQ',
+      message: { text: 'edited', ts, bot_id: 'B0PAYBOT' },
+      previous_message: { text: 'first', ts },
+    });
+  });
+
+  it('refuses to subscribe a Request URL that does not echo the challenge', async (context) => {
+    const emulator = await emulatorFor(context);
+    const server = createServer((_request, response) => response.writeHead(200).end('hello'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    context.onTestFinished(
+      () =>
+        new Promise<void>((resolve) =>
+          server.close(() => {
+            resolve();
+          }),
+        ),
+    );
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    expect(await emulator.subscribeEvents({ via: 'http', requestUrl: url })).toMatchObject({
+      verified: false,
+      status: 200,
+      body: 'hello',
+    });
+    await webClient(emulator, {}, 'xoxb-payments-bot').chat.postMessage({ channel: 'C0PAYREQ', text: 'x' });
+    expect(emulator.eventDeliveries()).toEqual([]);
+  });
+
+  it('sends events_api envelopes over Socket Mode, again when they are not acked', async (context) => {
+    const emulator = await emulatorFor(context, { eventRetryDelaysMs: [0, 0, 0] });
+    const client = new SocketModeClient({
+      appToken: 'xapp-emulator',
+      clientOptions: { slackApiUrl: emulator.apiUrl, retryConfig: { retries: 0 } },
+      logLevel: LogLevel.ERROR,
+    });
+    context.onTestFinished(() => client.disconnect());
+    const received: { retryNum: number; text: unknown }[] = [];
+    let ignoreFirst = true;
+    client.on(
+      'message',
+      ({
+        ack,
+        event,
+        retry_num,
+      }: {
+        ack: () => Promise<void>;
+        event: { text?: unknown };
+        retry_num?: number;
+      }) => {
+        received.push({ retryNum: retry_num ?? 0, text: event.text });
+        if (ignoreFirst) {
+          ignoreFirst = false;
+          return;
+        }
+        void ack();
+      },
+    );
+    await client.start();
+    await emulator.subscribeEvents({ via: 'socket' });
+    const { ts = '' } = await webClient(emulator, {}, 'xoxb-payments-bot').chat.postMessage({
+      channel: 'C0PAYREQ',
+      text: 'over the socket',
+    });
+    const eventId = await emulator.waitFor(() => emulator.eventIdOf('C0PAYREQ', ts));
+    await emulator.waitFor(() => emulator.eventDeliveries(eventId).some((delivery) => delivery.ok), 10_000);
+    expect(emulator.eventDeliveries(eventId).map((d) => [d.retryNum, d.acked])).toEqual([
+      [0, false],
+      [1, true],
+    ]);
+    expect(received).toEqual([
+      { retryNum: 0, text: 'over the socket' },
+      { retryNum: 1, text: 'over the socket' },
+    ]);
+  }, 15_000);
+});

@@ -6,6 +6,21 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs, recordedArgs, stringArg, type Args } from './args.ts';
 import { readBody } from './body.ts';
 import { ChangeFeed } from './changes.ts';
+import {
+  DEFAULT_EVENT_RETRY_DELAYS_MS,
+  deliverEventRequest,
+  echoesChallenge,
+  EventDispatcher,
+  messageChangedEvent,
+  messageEvent,
+  signedEvent,
+  urlVerification,
+  type EventDelivery,
+  type EventResponse,
+  type EventSubscription,
+  type MetadataSubscriptions,
+  type RetryReason,
+} from './events.ts';
 import { FaultQueue, type Failure } from './faults.ts';
 import {
   blockActionsPayload,
@@ -16,7 +31,7 @@ import {
   type InteractionResponse,
 } from './interactions.ts';
 import { isJsonObject, parseJson, type JsonObject } from './json.ts';
-import { MessageStore, type EphemeralMessage, type PostedMessage } from './messages.ts';
+import { MessageStore, type EphemeralMessage, type PostedMessage, type Reaction } from './messages.ts';
 import { ChannelRateLimiter, DEFAULT_RATE_LIMIT, type RateLimit } from './rate-limit.ts';
 import {
   answerResponseUrl,
@@ -34,7 +49,7 @@ import {
   type SocketConnection,
 } from './socket-mode.ts';
 import { WebView, type PageClick, type PageClickAnswer } from './web/view.ts';
-import { authenticate, callMethod, type Auth, type Outcome } from './web-api.ts';
+import { authenticate, callMethod, type Auth, type Caller, type Outcome } from './web-api.ts';
 import {
   createWorkspace,
   findChannel,
@@ -56,6 +71,28 @@ export interface SlackEmulatorOptions extends WorkspaceOptions {
    * Without one, clicks go over Socket Mode to a connected client. Also `setInteractivityUrl`.
    */
   readonly interactivityUrl?: string;
+  /**
+   * The metadata event types the app subscribed to in its manifest (`metadata_subscriptions`): message
+   * events carry the `event_payload` of those only. Default: Greenlight's, `greenlight_approval_requested`.
+   */
+  readonly metadataSubscriptions?: MetadataSubscriptions;
+  /** The waits before Slack's three retries of an event the app failed (default 0, 1 s, 5 s). */
+  readonly eventRetryDelaysMs?: readonly number[];
+}
+
+/** The outcome of Slack's url_verification handshake with an app's Request URL. */
+export interface UrlVerification {
+  readonly verified: boolean;
+  readonly status: number;
+  readonly body: string;
+}
+
+/** Options for an event POSTed by hand: forged (another secret), stale (an old timestamp), a retry. */
+export interface SendEventOptions {
+  readonly signingSecret?: string;
+  readonly timestampSeconds?: number;
+  readonly retryNum?: number;
+  readonly retryReason?: RetryReason;
 }
 
 /** One Web API call as the emulator saw it. The token is never kept, only what it was. */
@@ -208,6 +245,10 @@ export class SlackEmulator {
   readonly #responsePosts: ResponseUrlPost[] = [];
   readonly #closing = new AbortController();
   #interactivityUrl: string | undefined;
+  readonly #events: EventDispatcher;
+  readonly #metadataSubscriptions: MetadataSubscriptions;
+  /** `channel ts` → the id of the event that announced the message. */
+  readonly #eventOfMessage = new Map<string, string>();
   #outage = false;
   #latencyMs = 0;
   #port = 0;
@@ -233,6 +274,16 @@ export class SlackEmulator {
       onChange: () => {
         this.#changes.notify();
       },
+    });
+    this.#metadataSubscriptions = options.metadataSubscriptions ?? ['greenlight_approval_requested'];
+    this.#events = new EventDispatcher({
+      signingSecret: () => this.workspace.signingSecret,
+      retryDelaysMs: options.eventRetryDelaysMs ?? DEFAULT_EVENT_RETRY_DELAYS_MS,
+      sendEnvelope: (envelope) => this.#socketMode.send(envelope),
+      onChange: () => {
+        this.#changes.notify();
+      },
+      signal: this.#closing.signal,
     });
     this.#server = createServer((request, response) => {
       this.#route(request, response).catch((error: unknown) => {
@@ -351,6 +402,93 @@ export class SlackEmulator {
    */
   waitFor<T>(check: () => T, timeoutMs = DEFAULT_WAIT_MS, description?: string): Promise<NonNullable<T>> {
     return this.#changes.waitFor(check, timeoutMs, description);
+  }
+
+  /** The reactions on a message, in the order first added. */
+  reactions(channel: string, ts: string): readonly Reaction[] {
+    return this.message(channel, ts)?.reactions ?? [];
+  }
+
+  // Events API
+
+  /**
+   * Subscribes the app to events (`message.channels`): over HTTP, Slack first checks the Request URL
+   * with a signed `url_verification` and subscribes only when the app echoes the challenge; over
+   * Socket Mode, events go to the newest connection.
+   */
+  async subscribeEvents(subscription: EventSubscription): Promise<UrlVerification> {
+    if (subscription.via === 'socket') {
+      this.#events.subscribe(subscription);
+      return { verified: true, status: 0, body: '' };
+    }
+    const verification = await this.verifyRequestUrl(subscription.requestUrl);
+    if (verification.verified) this.#events.subscribe(subscription);
+    return verification;
+  }
+
+  /** Slack's url_verification handshake with an app's Request URL, on its own. */
+  async verifyRequestUrl(requestUrl: string): Promise<UrlVerification> {
+    const challenge = randomUUID().replaceAll('-', '');
+    const request = signedEvent(urlVerification(challenge), this.workspace.signingSecret);
+    const response = await deliverEventRequest(requestUrl, request);
+    return {
+      verified: response.status === 200 && echoesChallenge(response.body, challenge),
+      status: response.status,
+      body: response.body,
+    };
+  }
+
+  unsubscribeEvents(): void {
+    this.#events.subscribe(undefined);
+  }
+
+  /** While paused, events wait in a queue (Slack is slow to deliver); resuming delivers them in order. */
+  setEventDeliveryPaused(paused: boolean): void {
+    this.#events.setPaused(paused);
+  }
+
+  /** Every attempt to deliver an event (or those of one event), retries included. */
+  eventDeliveries(eventId?: string): readonly EventDelivery[] {
+    return this.#events.deliveries(eventId);
+  }
+
+  /** The id of the event that told the app about a message, once one was queued. */
+  eventIdOf(channel: string, ts: string): string | undefined {
+    return this.#eventOfMessage.get(`${this.#channelId(channel)} ${ts}`);
+  }
+
+  /** The event_callback payload of an event. */
+  eventPayload(eventId: string): JsonObject | undefined {
+    return this.#events.payload(eventId);
+  }
+
+  /** Delivers an event again, as a Slack retry (`X-Slack-Retry-Num` one more than the last attempt). */
+  redeliverEvent(eventId: string): Promise<EventDelivery> {
+    return this.#events.redeliver(eventId);
+  }
+
+  /** POSTs an event payload to the subscribed Request URL by hand: to forge, age or replay one. */
+  async sendEvent(payload: JsonObject, options: SendEventOptions = {}): Promise<EventResponse> {
+    const subscription = this.#events.subscription;
+    if (subscription?.via !== 'http') throw new Error('no HTTP event subscription');
+    const request = signedEvent(payload, options.signingSecret ?? this.workspace.signingSecret, {
+      ...(options.timestampSeconds === undefined ? {} : { timestampSeconds: options.timestampSeconds }),
+      ...(options.retryNum === undefined ? {} : { retryNum: options.retryNum }),
+      ...(options.retryReason === undefined ? {} : { retryReason: options.retryReason }),
+    });
+    return deliverEventRequest(subscription.requestUrl, request);
+  }
+
+  #announce(message: PostedMessage): void {
+    if (this.#outsiders.has(message.channel)) return; // the bot only hears channels it is in
+    const id = this.#events.enqueue(messageEvent(message, this.#metadataSubscriptions));
+    if (id !== undefined) this.#eventOfMessage.set(`${message.channel} ${message.ts}`, id);
+  }
+
+  #announceEdit(previous: PostedMessage, current: PostedMessage): void {
+    if (this.#outsiders.has(current.channel)) return;
+    const eventTs = this.#store.nextTs(Date.now());
+    this.#events.enqueue(messageChangedEvent(previous, current, this.#metadataSubscriptions, eventTs));
   }
 
   // Socket Mode
@@ -481,8 +619,8 @@ export class SlackEmulator {
     const body = await readBody(request, MAX_BODY_BYTES);
     const parsed = body === undefined ? undefined : parseArgs(query, request.headers['content-type'], body);
     const args = parsed?.ok === true ? parsed.args : {};
-    const auth = authenticate(request.headers.authorization, stringArg(args, 'token'), this.workspace);
-    const call = { method, args: recordedArgs(args), auth };
+    const caller = authenticate(request.headers.authorization, stringArg(args, 'token'), this.workspace);
+    const call = { method, args: recordedArgs(args), auth: caller.auth };
     if (this.#outage) {
       this.#answer(response, call, { status: 503, body: { ok: false, error: 'service_unavailable' } });
       return;
@@ -497,17 +635,26 @@ export class SlackEmulator {
       this.#answer(response, call, platformError(parsed?.error ?? 'request_too_large'));
       return;
     }
-    this.#answer(response, call, answerOutcome(this.#call(method, args, auth)));
+    this.#answer(response, call, answerOutcome(this.#call(method, args, caller)));
   }
 
-  #call(method: string, args: Args, auth: Auth): Outcome {
-    const outcome = callMethod(method, args, auth, {
+  #call(method: string, args: Args, caller: Caller): Outcome {
+    const outcome = callMethod(method, args, caller.auth, {
       workspace: this.workspace,
       store: this.#store,
       limiter: this.#limiter,
       botIsMember: (channel) => !this.#outsiders.has(channel),
       openSocketUrl: () => this.#socketUrl(),
       nowMs: Date.now(),
+      author: caller.author,
+      events: {
+        posted: (message) => {
+          this.#announce(message);
+        },
+        changed: (previous, current) => {
+          this.#announceEdit(previous, current);
+        },
+      },
     });
     if (outcome.kind === 'ratelimited' && outcome.channel !== undefined) {
       this.#limiter.countRejection(outcome.channel);

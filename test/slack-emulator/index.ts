@@ -7,10 +7,25 @@ export {
   type ClickResult,
   type HttpClickOptions,
   type HttpClickResult,
+  type SendEventOptions,
   type SlackEmulatorOptions,
   type SocketClickOptions,
   type SocketClickResult,
+  type UrlVerification,
 } from './emulator.ts';
+export {
+  DEFAULT_EVENT_RETRY_DELAYS_MS,
+  EVENT_DEADLINE_MS,
+  eventCallback,
+  messageEvent,
+  signedEvent,
+  type EventDelivery,
+  type EventRequest,
+  type EventResponse,
+  type EventSubscription,
+  type MetadataSubscriptions,
+  type RetryReason,
+} from './events.ts';
 export { ANY_METHOD, type Failure } from './faults.ts';
 export {
   blockActionsPayload,
@@ -26,7 +41,13 @@ export {
   type SlackSignatureHeaders,
 } from './interactions.ts';
 export type { Json, JsonObject } from './json.ts';
-export type { EphemeralMessage, MessageMetadata, MessageVersion, PostedMessage } from './messages.ts';
+export type {
+  EphemeralMessage,
+  MessageMetadata,
+  MessageVersion,
+  PostedMessage,
+  Reaction,
+} from './messages.ts';
 export { DEFAULT_RATE_LIMIT, type RateLimit } from './rate-limit.ts';
 export type { ResponseAction, ResponseTarget, ResponseUrlPost } from './response-url.ts';
 export {
@@ -37,13 +58,17 @@ export {
   type SocketAck,
   type SocketConnection,
 } from './socket-mode.ts';
-export { AUTH, METHODS, type Auth } from './web-api.ts';
+export { AUTH, METHODS, type Auth, type Caller } from './web-api.ts';
 export {
+  DEFAULT_BOTS,
   DEFAULT_CHANNELS,
   DEFAULT_CREDENTIALS,
   DEFAULT_USER_GROUPS,
   DEFAULT_USERS,
+  GREENLIGHT_AUTHOR,
   IDENTITY,
+  type Author,
+  type SlackBot,
   type SlackChannel,
   type SlackUser,
   type SlackUserGroup,

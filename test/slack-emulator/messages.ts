@@ -1,5 +1,5 @@
 import type { JsonObject } from './json.ts';
-import { IDENTITY } from './workspace.ts';
+import { GREENLIGHT_AUTHOR, type Author } from './workspace.ts';
 
 /** Slack's message metadata, as sent and returned on the wire. */
 export interface MessageMetadata {
@@ -26,14 +26,24 @@ export interface MessageVersion extends MessageContent {
   readonly via: ChangeSource;
 }
 
-/** A message the bot posted, with its current content and every version it went through. */
+/** One emoji on a message, and who put it there. */
+export interface Reaction {
+  readonly name: string;
+  readonly users: readonly string[];
+}
+
+/** A message posted in the workspace, with its current content and every version it went through. */
 export interface PostedMessage extends MessageContent {
   readonly channel: string;
   readonly ts: string;
   readonly threadTs?: string;
   readonly deleted: boolean;
+  /** Who posted it: Greenlight's bot unless another bot or a person posted with their own token. */
+  readonly author: Author;
   /** `history[0]` is the message as posted, the last entry its current content. */
   readonly history: readonly MessageVersion[];
+  /** Emoji reactions, in the order they were first added. */
+  readonly reactions: readonly Reaction[];
 }
 
 export interface EphemeralMessage {
@@ -52,7 +62,10 @@ interface StoredMessage {
   readonly ts: string;
   readonly threadTs?: string;
   deleted: boolean;
+  readonly author: Author;
   readonly history: MessageVersion[];
+  /** emoji name → users, in the order first added. */
+  readonly reactions: Map<string, string[]>;
 }
 
 export interface Page<T> {
@@ -98,10 +111,15 @@ function snapshot(message: StoredMessage): PostedMessage {
     ts: message.ts,
     ...(message.threadTs === undefined ? {} : { threadTs: message.threadTs }),
     deleted: message.deleted,
+    author: { ...message.author },
     ...contentOf(currentVersion({ ...message, history })),
     history,
+    reactions: [...message.reactions].map(([name, users]) => ({ name, users: [...users] })),
   };
 }
+
+/** What reactions.add and reactions.remove answer. */
+export type ReactionChange = 'ok' | 'message_not_found' | 'already_reacted' | 'no_reaction';
 
 function isTopLevel(message: StoredMessage): boolean {
   return message.threadTs === undefined || message.threadTs === message.ts;
@@ -175,13 +193,21 @@ export class MessageStore {
     return this.#clock.next(nowMs);
   }
 
-  post(channel: string, threadTs: string | undefined, content: MessageContent, nowMs: number): PostedMessage {
+  post(
+    channel: string,
+    threadTs: string | undefined,
+    content: MessageContent,
+    nowMs: number,
+    author: Author = GREENLIGHT_AUTHOR,
+  ): PostedMessage {
     const stored: StoredMessage = {
       channel,
       ts: this.nextTs(nowMs),
       ...(threadTs === undefined ? {} : { threadTs }),
       deleted: false,
+      author,
       history: [{ ...content, at: new Date(nowMs), via: CHANGE_SOURCES.postMessage }],
+      reactions: new Map(),
     };
     this.#messages.push(stored);
     this.#changed(stored);
@@ -199,6 +225,20 @@ export class MessageStore {
     stored.history.push({ ...content, at: new Date(), via });
     this.#changed(stored);
     return snapshot(stored);
+  }
+
+  /** Adds (or removes) `user`'s reaction `name` on a message. */
+  react(channel: string, ts: string, name: string, user: string, add: boolean): ReactionChange {
+    const stored = this.#find(channel, ts);
+    if (stored === undefined) return 'message_not_found';
+    const users = stored.reactions.get(name) ?? [];
+    const has = users.includes(user);
+    if (add && has) return 'already_reacted';
+    if (!add && !has) return 'no_reaction';
+    const next = add ? [...users, user] : users.filter((other) => other !== user);
+    if (next.length > 0) stored.reactions.set(name, next);
+    else stored.reactions.delete(name);
+    return 'ok';
   }
 
   delete(channel: string, ts: string): boolean {
@@ -250,7 +290,7 @@ export class MessageStore {
     const latest = replies.at(-1);
     return {
       replyCount: replies.length,
-      replyUsers: replies.length > 0 ? [IDENTITY.botUserId] : [],
+      replyUsers: [...new Set(replies.map((reply) => reply.author.user))],
       ...(latest === undefined ? {} : { latestReply: latest.ts }),
     };
   }

@@ -18,6 +18,9 @@ export interface Envelope {
   readonly type: EnvelopeType;
   readonly payload: JsonObject;
   readonly acceptsResponsePayload?: boolean;
+  /** events_api: how many times this event was sent before, and why it is sent again. */
+  readonly retryAttempt?: number;
+  readonly retryReason?: string;
 }
 
 /** What a client sent back for an envelope: `{ envelope_id, payload? }`. */
@@ -119,7 +122,9 @@ export class SocketModeServer {
         type: envelope.type,
         payload: envelope.payload,
         accepts_response_payload: envelope.acceptsResponsePayload ?? false,
-        ...(envelope.type === ENVELOPE_TYPES.eventsApi ? { retry_attempt: 0, retry_reason: '' } : {}),
+        ...(envelope.type === ENVELOPE_TYPES.eventsApi
+          ? { retry_attempt: envelope.retryAttempt ?? 0, retry_reason: envelope.retryReason ?? '' }
+          : {}),
       }),
     );
     return acked;

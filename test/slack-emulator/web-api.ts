@@ -1,25 +1,49 @@
 import { booleanArg, numberArg, stringArg, type Args } from './args.ts';
 import { contentArgsFrom, isRefusal, newContent, refuse, updatedContent, type Refusal } from './content.ts';
 import type { JsonObject } from './json.ts';
-import type { MessageStore } from './messages.ts';
+import type { MessageStore, PostedMessage } from './messages.ts';
 import type { ChannelRateLimiter } from './rate-limit.ts';
 import { wireMessage } from './wire.ts';
 import {
+  botAuthor,
   channelObject,
   findChannel,
   findUser,
   findUserByEmail,
   findUserGroup,
+  GREENLIGHT_AUTHOR,
   IDENTITY,
   userGroupObject,
   userObject,
+  type Author,
   type SlackChannel,
   type Workspace,
 } from './workspace.ts';
 
-/** Who is calling: decided from the bearer token, which itself is never kept. */
-export const AUTH = { bot: 'bot', app: 'app', invalid: 'invalid', missing: 'missing' } as const;
+/**
+ * Which kind of token is calling, decided from the bearer token, which itself is never kept: a bot
+ * token (Greenlight's or another app's bot), the app-level token, or a person's user token.
+ */
+export const AUTH = {
+  bot: 'bot',
+  app: 'app',
+  user: 'user',
+  invalid: 'invalid',
+  missing: 'missing',
+} as const;
 export type Auth = (typeof AUTH)[keyof typeof AUTH];
+
+/** The caller: the kind of token, and whose it is (what their messages and reactions are written as). */
+export interface Caller {
+  readonly auth: Auth;
+  readonly author?: Author;
+}
+
+/** What the Web API tells the rest of the emulator about, so it can deliver events. */
+export interface MessageEvents {
+  posted(message: PostedMessage): void;
+  changed(previous: PostedMessage, current: PostedMessage): void;
+}
 
 /** What a Web API method answers, before it becomes HTTP. */
 export type Outcome =
@@ -35,6 +59,9 @@ export interface MethodContext {
   /** A fresh single-use Socket Mode URL. */
   readonly openSocketUrl: () => string;
   readonly nowMs: number;
+  /** Who is calling (undefined for the app-level token). */
+  readonly author: Author | undefined;
+  readonly events: MessageEvents;
 }
 
 type Handler = (args: Args, context: MethodContext) => Outcome;
@@ -77,8 +104,17 @@ function rateLimited(channel: string, context: MethodContext): Outcome | undefin
   return retryAfterSeconds === undefined ? undefined : { kind: 'ratelimited', retryAfterSeconds, channel };
 }
 
+/** Greenlight's bot must be in a channel to post there; other callers are taken to be members. */
+function postableChannelFrom(args: Args, context: MethodContext): SlackChannel | Refusal {
+  return isGreenlight(context.author) ? memberChannelFrom(args, context) : channelFrom(args, context);
+}
+
+function isGreenlight(author: Author | undefined): boolean {
+  return author?.user === GREENLIGHT_AUTHOR.user;
+}
+
 const postMessage: Handler = (args, context) => {
-  const channel = memberChannelFrom(args, context);
+  const channel = postableChannelFrom(args, context);
   if (isRefusal(channel)) return failed(channel.refusal);
   const given = contentArgsFrom(args);
   if (isRefusal(given)) return failed(given.refusal);
@@ -86,7 +122,9 @@ const postMessage: Handler = (args, context) => {
   if (isRefusal(threadTs)) return failed(threadTs.refusal);
   const limited = rateLimited(channel.id, context);
   if (limited !== undefined) return limited;
-  const message = context.store.post(channel.id, threadTs, newContent(given), context.nowMs);
+  const author = context.author ?? GREENLIGHT_AUTHOR;
+  const message = context.store.post(channel.id, threadTs, newContent(given), context.nowMs, author);
+  context.events.posted(message);
   return ok({ channel: channel.id, ts: message.ts, message: wireMessage(message, true) });
 };
 
@@ -96,6 +134,9 @@ const update: Handler = (args, context) => {
   const ts = stringArg(args, 'ts');
   const previous = ts === undefined ? undefined : context.store.find(channel.id, ts);
   if (previous === undefined) return failed('message_not_found');
+  // Slack lets an app or a person edit their own messages only.
+  if (previous.author.user !== (context.author ?? GREENLIGHT_AUTHOR).user)
+    return failed('cant_update_message');
   const given = contentArgsFrom(args);
   if (isRefusal(given)) return failed(given.refusal);
   const updated = context.store.update(
@@ -105,7 +146,43 @@ const update: Handler = (args, context) => {
     'chat.update',
   );
   if (updated === undefined) return failed('message_not_found');
+  context.events.changed(previous, updated);
   return ok({ channel: channel.id, ts: updated.ts, text: updated.text, message: wireMessage(updated, true) });
+};
+
+/** Slack's emoji names: lower case, digits, `_`, `+`, `-`, and skin tones as `::skin-tone-2`. */
+const EMOJI_NAME = /^[a-z0-9_+'-]+(::skin-tone-[2-6])?$/;
+
+function reactionTarget(
+  args: Args,
+  context: MethodContext,
+): { channel: SlackChannel; ts: string; name: string } | Refusal {
+  const channel = postableChannelFrom(args, context);
+  if (isRefusal(channel)) return channel;
+  const ts = stringArg(args, 'timestamp');
+  if (ts === undefined || context.store.find(channel.id, ts) === undefined)
+    return refuse('message_not_found');
+  const name = stringArg(args, 'name')?.replace(/^:|:$/g, '');
+  if (name === undefined || !EMOJI_NAME.test(name)) return refuse('invalid_name');
+  return { channel, ts, name };
+}
+
+function react(add: boolean): Handler {
+  return (args, context) => {
+    const target = reactionTarget(args, context);
+    if (isRefusal(target)) return failed(target.refusal);
+    const user = (context.author ?? GREENLIGHT_AUTHOR).user;
+    const change = context.store.react(target.channel.id, target.ts, target.name, user, add);
+    return change === 'ok' ? ok({}) : failed(change);
+  };
+}
+
+const reactionsGet: Handler = (args, context) => {
+  const channel = postableChannelFrom(args, context);
+  if (isRefusal(channel)) return failed(channel.refusal);
+  const message = context.store.find(channel.id, stringArg(args, 'timestamp') ?? '');
+  if (message === undefined) return failed('message_not_found');
+  return ok({ type: 'message', channel: channel.id, message: wireMessage(message, false) });
 };
 
 const deleteMessage: Handler = (args, context) => {
@@ -223,22 +300,27 @@ const userGroupsList: Handler = (args, context) => {
   });
 };
 
-const authTest: Handler = () =>
-  ok({
+const authTest: Handler = (_args, context) => {
+  const author = context.author ?? GREENLIGHT_AUTHOR;
+  return ok({
     url: `https://${IDENTITY.teamDomain}.slack.com/`,
     team: IDENTITY.teamName,
-    user: IDENTITY.botName,
+    user: author.name ?? findUser(context.workspace, author.user)?.name ?? author.user,
     team_id: IDENTITY.teamId,
-    user_id: IDENTITY.botUserId,
-    bot_id: IDENTITY.botId,
-    app_id: IDENTITY.appId,
+    user_id: author.user,
+    ...(author.botId === undefined ? {} : { bot_id: author.botId }),
+    ...(author.appId === undefined ? {} : { app_id: author.appId }),
     is_enterprise_install: false,
   });
+};
 
 const connectionsOpen: Handler = (_args, context) => ok({ url: context.openSocketUrl() });
 
-/** Which token a method takes: the bot token (`xoxb-`), the app-level token (`xapp-`), or either. */
-const TOKEN_REQUIREMENTS = { bot: 'bot', app: 'app', either: 'either' } as const;
+/**
+ * Which token a method takes: a bot token (`xoxb-`), the app-level token (`xapp-`), either of those,
+ * or a bot or a person's user token (`xoxp-`: people post, edit and react in their own name).
+ */
+const TOKEN_REQUIREMENTS = { bot: 'bot', app: 'app', either: 'either', botOrUser: 'botOrUser' } as const;
 type TokenRequirement = (typeof TOKEN_REQUIREMENTS)[keyof typeof TOKEN_REQUIREMENTS];
 
 interface MethodSpec {
@@ -248,9 +330,12 @@ interface MethodSpec {
 
 export const METHODS: Readonly<Record<string, MethodSpec>> = {
   'auth.test': { token: 'either', handle: authTest },
-  'chat.postMessage': { token: 'bot', handle: postMessage },
-  'chat.update': { token: 'bot', handle: update },
+  'chat.postMessage': { token: 'botOrUser', handle: postMessage },
+  'chat.update': { token: 'botOrUser', handle: update },
   'chat.delete': { token: 'bot', handle: deleteMessage },
+  'reactions.add': { token: 'botOrUser', handle: react(true) },
+  'reactions.remove': { token: 'botOrUser', handle: react(false) },
+  'reactions.get': { token: 'botOrUser', handle: reactionsGet },
   'chat.postEphemeral': { token: 'bot', handle: postEphemeral },
   'conversations.history': { token: 'bot', handle: history },
   'conversations.replies': { token: 'bot', handle: replies },
@@ -267,6 +352,10 @@ export const METHODS: Readonly<Record<string, MethodSpec>> = {
 export function authError(required: TokenRequirement, auth: Auth): string | undefined {
   if (auth === AUTH.missing) return 'not_authed';
   if (auth === AUTH.invalid) return 'invalid_auth';
+  if (required === TOKEN_REQUIREMENTS.botOrUser) {
+    return auth === AUTH.bot || auth === AUTH.user ? undefined : 'not_allowed_token_type';
+  }
+  if (auth === AUTH.user) return 'not_allowed_token_type';
   if (required === TOKEN_REQUIREMENTS.either || required === auth) return undefined;
   // Slack answers a bot token on apps.connections.open with invalid_auth, an app token elsewhere with
   // not_allowed_token_type.
@@ -278,13 +367,17 @@ export function authenticate(
   authorization: string | undefined,
   formToken: string | undefined,
   workspace: Workspace,
-): Auth {
+): Caller {
   const bearer = authorization?.match(/^Bearer\s+(\S+)$/i)?.[1];
   const token = bearer ?? formToken;
-  if (token === undefined) return authorization === undefined ? AUTH.missing : AUTH.invalid;
-  if (token === workspace.botToken) return AUTH.bot;
-  if (token === workspace.appToken) return AUTH.app;
-  return AUTH.invalid;
+  if (token === undefined) return { auth: authorization === undefined ? AUTH.missing : AUTH.invalid };
+  if (token === workspace.botToken) return { auth: AUTH.bot, author: GREENLIGHT_AUTHOR };
+  if (token === workspace.appToken) return { auth: AUTH.app };
+  const bot = workspace.bots.find((candidate) => candidate.token === token);
+  if (bot) return { auth: AUTH.bot, author: botAuthor(bot) };
+  const person = workspace.users.find((user) => user.token !== undefined && user.token === token);
+  if (person) return { auth: AUTH.user, author: { user: person.id } };
+  return { auth: AUTH.invalid };
 }
 
 /** Runs a known method for an authenticated caller. */

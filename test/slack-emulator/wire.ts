@@ -1,14 +1,27 @@
 import type { JsonObject } from './json.ts';
 import type { MessageContent, MessageMetadata, PostedMessage, ThreadInfo } from './messages.ts';
-import { IDENTITY } from './workspace.ts';
+import { IDENTITY, type Author } from './workspace.ts';
 
-const BOT_PROFILE: JsonObject = {
-  id: IDENTITY.botId,
-  app_id: IDENTITY.appId,
-  name: IDENTITY.botName,
-  team_id: IDENTITY.teamId,
-  deleted: false,
-};
+function botProfile(author: Author): JsonObject {
+  return {
+    id: author.botId ?? '',
+    app_id: author.appId ?? '',
+    name: author.name ?? '',
+    team_id: IDENTITY.teamId,
+    deleted: false,
+  };
+}
+
+/** `user`, `bot_id`, `app_id` and `bot_profile` of a message, as Slack sends them for its author. */
+export function authorFields(author: Author): JsonObject {
+  if (author.botId === undefined) return { user: author.user };
+  return {
+    user: author.user,
+    bot_id: author.botId,
+    ...(author.appId === undefined ? {} : { app_id: author.appId }),
+    bot_profile: botProfile(author),
+  };
+}
 
 function metadataObject(metadata: MessageMetadata): JsonObject {
   return { event_type: metadata.event_type, event_payload: metadata.event_payload };
@@ -26,9 +39,7 @@ function contentFields(content: MessageContent, includeMetadata: boolean): JsonO
 
 function threadFields(message: PostedMessage, thread: ThreadInfo | undefined): JsonObject {
   if (thread === undefined || thread.replyCount === 0) {
-    return message.threadTs === undefined
-      ? {}
-      : { thread_ts: message.threadTs, parent_user_id: IDENTITY.botUserId };
+    return message.threadTs === undefined ? {} : { thread_ts: message.threadTs };
   }
   return {
     thread_ts: message.ts,
@@ -42,10 +53,21 @@ function threadFields(message: PostedMessage, thread: ThreadInfo | undefined): J
 function editedFields(message: PostedMessage): JsonObject {
   const last = message.history.at(-1);
   if (message.history.length < 2 || last === undefined) return {};
-  return { edited: { user: IDENTITY.botUserId, ts: (last.at.getTime() / 1000).toFixed(6) } };
+  return { edited: { user: message.author.user, ts: (last.at.getTime() / 1000).toFixed(6) } };
 }
 
-/** A bot message as `conversations.history`, `conversations.replies` and `chat.postMessage` return it. */
+function reactionFields(message: PostedMessage): JsonObject {
+  if (message.reactions.length === 0) return {};
+  return {
+    reactions: message.reactions.map((reaction) => ({
+      name: reaction.name,
+      users: [...reaction.users],
+      count: reaction.users.length,
+    })),
+  };
+}
+
+/** A message as `conversations.history`, `conversations.replies` and `chat.postMessage` return it. */
 export function wireMessage(
   message: PostedMessage,
   includeMetadata: boolean,
@@ -53,14 +75,12 @@ export function wireMessage(
 ): JsonObject {
   return {
     type: 'message',
-    user: IDENTITY.botUserId,
-    bot_id: IDENTITY.botId,
-    app_id: IDENTITY.appId,
+    ...authorFields(message.author),
     team: IDENTITY.teamId,
     ts: message.ts,
     ...contentFields(message, includeMetadata),
     ...threadFields(message, thread),
     ...editedFields(message),
-    bot_profile: BOT_PROFILE,
+    ...reactionFields(message),
   };
 }

@@ -15,6 +15,30 @@ export interface SlackUser {
   readonly deleted?: boolean;
   /** A bot user (`is_bot`). */
   readonly bot?: boolean;
+  /** The user's own token (`xoxp-…`): they post in their own name with it (message metadata included). */
+  readonly token?: string;
+}
+
+/** Another app's bot in the workspace (a payments bot, a CI bot): it posts with its own token. */
+export interface SlackBot {
+  /** The bot id (B…): `bot_id` on its messages. */
+  readonly id: string;
+  /** Its bot user (U…): `user` on its messages. */
+  readonly userId: string;
+  /** Its app (A…): `app_id` on its messages. */
+  readonly appId: string;
+  readonly name: string;
+  /** Its bot token (`xoxb-…`). */
+  readonly token: string;
+}
+
+/** Who wrote a message or made a reaction. */
+export interface Author {
+  readonly user: string;
+  readonly botId?: string;
+  readonly appId?: string;
+  /** A bot's name (its `bot_profile.name`). */
+  readonly name?: string;
 }
 
 export interface SlackChannel {
@@ -33,6 +57,8 @@ export interface SlackUserGroup {
 
 export interface WorkspaceOptions {
   readonly users?: readonly SlackUser[];
+  /** Other apps' bots (default DEFAULT_BOTS). */
+  readonly bots?: readonly SlackBot[];
   readonly userGroups?: readonly SlackUserGroup[];
   readonly channels?: readonly SlackChannel[];
   readonly botToken?: string;
@@ -57,11 +83,41 @@ export const DEFAULT_CREDENTIALS = {
   signingSecret: 'emulator-signing-secret',
 } as const;
 
+/** Greenlight's own bot, as the author of what it posts. */
+export const GREENLIGHT_AUTHOR: Author = {
+  user: IDENTITY.botUserId,
+  botId: IDENTITY.botId,
+  appId: IDENTITY.appId,
+  name: IDENTITY.botName,
+};
+
+/** A bot as the author of what it posts. */
+export function botAuthor(bot: SlackBot): Author {
+  return { user: bot.userId, botId: bot.id, appId: bot.appId, name: bot.name };
+}
+
 export const DEFAULT_USERS: readonly SlackUser[] = [
-  { id: 'U0ALICE', name: 'alice', email: 'alice@example.com', realName: 'Alice Approver' },
-  { id: 'U0BOB', name: 'bob', email: 'bob@example.com', realName: 'Bob Approver' },
-  { id: 'U0CAROL', name: 'carol', email: 'carol@example.com', realName: 'Carol Developer' },
-  { id: 'U0DAVE', name: 'dave', email: 'dave@example.com', realName: 'Dave Operator' },
+  {
+    id: 'U0ALICE',
+    name: 'alice',
+    email: 'alice@example.com',
+    realName: 'Alice Approver',
+    token: 'xoxp-alice',
+  },
+  { id: 'U0BOB', name: 'bob', email: 'bob@example.com', realName: 'Bob Approver', token: 'xoxp-bob' },
+  {
+    id: 'U0CAROL',
+    name: 'carol',
+    email: 'carol@example.com',
+    realName: 'Carol Developer',
+    token: 'xoxp-carol',
+  },
+  { id: 'U0DAVE', name: 'dave', email: 'dave@example.com', realName: 'Dave Operator', token: 'xoxp-dave' },
+];
+
+/** A payments system's bot that asks Greenlight for approvals in #payments-requests. */
+export const DEFAULT_BOTS: readonly SlackBot[] = [
+  { id: 'B0PAYBOT', userId: 'U0PAYBOT', appId: 'A0PAYBOT', name: 'payments-bot', token: 'xoxb-payments-bot' },
 ];
 
 export const DEFAULT_USER_GROUPS: readonly SlackUserGroup[] = [
@@ -74,6 +130,7 @@ export const DEFAULT_CHANNELS: readonly SlackChannel[] = [
   { id: 'C0PAYMENTS', name: 'payments-approvals' },
   { id: 'C0DEPLOYS', name: 'deployments' },
   { id: 'C0PRIVATE', name: 'private-ops', botIsMember: false },
+  { id: 'C0PAYREQ', name: 'payments-requests' },
 ];
 
 export interface Workspace {
@@ -81,6 +138,7 @@ export interface Workspace {
   readonly appToken: string;
   readonly signingSecret: string;
   readonly users: readonly SlackUser[];
+  readonly bots: readonly SlackBot[];
   readonly userGroups: readonly SlackUserGroup[];
   readonly channels: readonly SlackChannel[];
 }
@@ -91,6 +149,7 @@ export function createWorkspace(options: WorkspaceOptions): Workspace {
     appToken: options.appToken ?? DEFAULT_CREDENTIALS.appToken,
     signingSecret: options.signingSecret ?? DEFAULT_CREDENTIALS.signingSecret,
     users: options.users ?? DEFAULT_USERS,
+    bots: options.bots ?? DEFAULT_BOTS,
     userGroups: options.userGroups ?? DEFAULT_USER_GROUPS,
     channels: options.channels ?? DEFAULT_CHANNELS,
   };
@@ -102,8 +161,18 @@ export function findChannel(workspace: Workspace, reference: string): SlackChann
   return workspace.channels.find((channel) => channel.id === reference || channel.name === name);
 }
 
+/** A user by id; another app's bot user reads as a user with `bot: true`, as users.info shows it. */
 export function findUser(workspace: Workspace, id: string): SlackUser | undefined {
-  return workspace.users.find((user) => user.id === id);
+  const user = workspace.users.find((candidate) => candidate.id === id);
+  if (user) return user;
+  const bot = workspace.bots.find((candidate) => candidate.userId === id);
+  if (bot) return { id: bot.userId, name: bot.name, email: '', bot: true };
+  if (id === IDENTITY.botUserId) return { id, name: IDENTITY.botName, email: '', bot: true };
+  return undefined;
+}
+
+export function findBot(workspace: Workspace, id: string): SlackBot | undefined {
+  return workspace.bots.find((bot) => bot.id === id || bot.userId === id);
 }
 
 export function findUserByEmail(workspace: Workspace, email: string): SlackUser | undefined {

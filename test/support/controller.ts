@@ -25,6 +25,7 @@ export async function startController(
     identity?: string;
     slack?: ManagerOptions['slack'];
     retention?: ManagerOptions['retention'];
+    webhooks?: ManagerOptions['webhooks'];
   } = {},
 ): Promise<RunningController> {
   const logs: string[] = [];
@@ -41,6 +42,7 @@ export async function startController(
     identity: options.identity ?? `test-${namespace}`,
     slack: options.slack,
     retention: options.retention,
+    ...(options.webhooks ? { webhooks: options.webhooks } : {}),
     logger: createLogger({ format: 'json', level: 'debug', stream }),
     metrics,
   });

@@ -1,4 +1,5 @@
 import { CustomObjectsApi } from '@kubernetes/client-node';
+import type { ApprovalIntake, ApprovalIntakeSpec } from '../../src/api/v1alpha1/approval-intake.ts';
 import type { ApprovalPolicy, ApprovalPolicySpec } from '../../src/api/v1alpha1/approval-policy.ts';
 import type {
   ApprovalRequest,
@@ -28,18 +29,42 @@ export function greenlightAs(identity: Identity) {
     namespace,
     plural: 'approvalpolicies',
   });
+  const intakes = (namespace: string) => ({
+    group: GROUP,
+    version: VERSION,
+    namespace,
+    plural: 'approvalintakes',
+  });
+  const collection = (namespace: string, kind: 'ApprovalRequest' | 'ApprovalPolicy' | 'ApprovalIntake') =>
+    kind === 'ApprovalRequest'
+      ? requests(namespace)
+      : kind === 'ApprovalPolicy'
+        ? policies(namespace)
+        : intakes(namespace);
   return {
     /** Creates an object from a spec as written, valid or not (for admission tests). */
     createRaw: async (
       namespace: string,
-      kind: 'ApprovalRequest' | 'ApprovalPolicy',
+      kind: 'ApprovalRequest' | 'ApprovalPolicy' | 'ApprovalIntake',
       name: string,
       spec: unknown,
+      metadata: { labels?: Record<string, string>; annotations?: Record<string, string> } = {},
     ): Promise<unknown> =>
       (await api.createNamespacedCustomObject({
-        ...(kind === 'ApprovalRequest' ? requests(namespace) : policies(namespace)),
-        body: { apiVersion: API_VERSION, kind, metadata: { name }, spec },
+        ...collection(namespace, kind),
+        body: { apiVersion: API_VERSION, kind, metadata: { name, ...metadata }, spec },
       })) as unknown,
+    createIntake: async (
+      namespace: string,
+      name: string,
+      spec: ApprovalIntakeSpec,
+    ): Promise<ApprovalIntake> =>
+      (await api.createNamespacedCustomObject({
+        ...intakes(namespace),
+        body: { apiVersion: API_VERSION, kind: 'ApprovalIntake', metadata: { name }, spec },
+      })) as ApprovalIntake,
+    getIntake: async (namespace: string, name: string): Promise<ApprovalIntake> =>
+      (await api.getNamespacedCustomObject({ ...intakes(namespace), name })) as ApprovalIntake,
     createRequest: async (
       namespace: string,
       name: string,

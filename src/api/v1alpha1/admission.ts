@@ -1,6 +1,7 @@
 import { dump } from 'js-yaml';
 import { APPROVAL_REQUEST_PLURAL, ApprovalRequestStatusSchema } from './approval-request.ts';
 import { APPROVAL_POLICY_PLURAL } from './approval-policy.ts';
+import { SLACK_ORIGIN_ANNOTATIONS, SLACK_ORIGIN_LABELS, SLACK_REQUESTER_PREFIX } from './approval-intake.ts';
 import { GROUP } from './schema.ts';
 
 /**
@@ -36,6 +37,10 @@ const requestCreations = {
   ],
 };
 const approvalsByPeople = 'greenlight-approvals-by-people';
+const slackOrigin = 'greenlight-slack-origin';
+
+/** CEL: whether the caller is allowed Greenlight's `decide` verb in the request's namespace (the controller). */
+const isController = `authorizer.group('${GROUP}').resource('${APPROVAL_REQUEST_PLURAL}').namespace(request.namespace).check('${CONTROLLER_VERB}').allowed()`;
 
 export const requesterIsCallerPolicy: Manifest = {
   apiVersion: 'admissionregistration.k8s.io/v1',
@@ -53,11 +58,67 @@ export const requesterIsCallerPolicy: Manifest = {
         reason: 'Invalid',
       },
       {
-        expression: '!has(object.spec.requester) || object.spec.requester == request.userInfo.username',
+        expression: `!has(object.spec.requester) || !object.spec.requester.startsWith('${SLACK_REQUESTER_PREFIX}') || ${isController}`,
+        messageExpression:
+          `'spec.requester ' + object.spec.requester + ' names a Slack sender: only Greenlight creates such ` +
+          `requests, from messages in a channel an ApprovalIntake listens to; ask in your own name (' + ` +
+          `request.userInfo.username + ')'`,
+        reason: 'Forbidden',
+      },
+      {
+        expression: `!has(object.spec.requester) || object.spec.requester.startsWith('${SLACK_REQUESTER_PREFIX}') || object.spec.requester == request.userInfo.username`,
         messageExpression:
           "'spec.requester must be the user creating the request (' + request.userInfo.username + '), not ' + object.spec.requester",
         reason: 'Forbidden',
       },
+    ],
+  },
+};
+
+/** CEL: `metadata.<map>[key]` is present on the object (or on the old object), null-safe. */
+function present(object: 'object' | 'oldObject', map: 'annotations' | 'labels', key: string): string {
+  const guard = object === 'oldObject' ? 'oldObject != null && ' : '';
+  return `(${guard}has(${object}.metadata.${map}) && '${key}' in ${object}.metadata.${map})`;
+}
+
+/** One rule per key: nobody but the controller sets, changes or removes it. */
+function unchangedByPeople(map: 'annotations' | 'labels', key: string): Record<string, string> {
+  return {
+    expression:
+      `${present('object', map, key)} == ${present('oldObject', map, key)} && ` +
+      `(!${present('object', map, key)} || object.metadata.${map}['${key}'] == oldObject.metadata.${map}['${key}'])`,
+    message:
+      `metadata.${map}[${key}] is set by Greenlight's Slack intake only: it says which Slack message a ` +
+      'request answers, and nobody else may set, change or remove it',
+    reason: 'Forbidden',
+  };
+}
+
+/**
+ * A request made from a Slack message says so in labels and annotations; Greenlight answers in that
+ * message's thread and relates the person who asked to it. Only the controller writes them, so that
+ * nobody makes Greenlight post into a thread of their choosing or hides who asked.
+ */
+export const slackOriginPolicy: Manifest = {
+  apiVersion: 'admissionregistration.k8s.io/v1',
+  kind: 'ValidatingAdmissionPolicy',
+  metadata: { name: slackOrigin, labels },
+  spec: {
+    failurePolicy: 'Fail',
+    matchConstraints: {
+      resourceRules: [
+        {
+          apiGroups: [GROUP],
+          apiVersions: ['*'],
+          operations: ['CREATE', 'UPDATE'],
+          resources: [APPROVAL_REQUEST_PLURAL],
+        },
+      ],
+    },
+    matchConditions: [{ name: 'not-the-controller', expression: `!${isController}` }],
+    validations: [
+      ...SLACK_ORIGIN_LABELS.map((key) => unchangedByPeople('labels', key)),
+      ...SLACK_ORIGIN_ANNOTATIONS.map((key) => unchangedByPeople('annotations', key)),
     ],
   },
 };
@@ -83,12 +144,7 @@ export const approvalsByPeoplePolicy: Manifest = {
         },
       ],
     },
-    matchConditions: [
-      {
-        name: 'not-the-controller',
-        expression: `!authorizer.group('${GROUP}').resource('${APPROVAL_REQUEST_PLURAL}').namespace(request.namespace).check('${CONTROLLER_VERB}').allowed()`,
-      },
-    ],
+    matchConditions: [{ name: 'not-the-controller', expression: `!${isController}` }],
     variables: [
       {
         name: 'oldApprovals',
@@ -165,6 +221,8 @@ export const ADMISSION_MANIFESTS: readonly Manifest[] = [
   binding(requesterIsCaller),
   approvalsByPeoplePolicy,
   binding(approvalsByPeople),
+  slackOriginPolicy,
+  binding(slackOrigin),
 ];
 
 export const ADMISSION_FILE = 'config/admission-policies.yaml';

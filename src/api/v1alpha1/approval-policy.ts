@@ -264,21 +264,105 @@ export const EscalationSchema = Type.Object(
 );
 export type Escalation = Static<typeof EscalationSchema>;
 
+function outcomes(description: string) {
+  return Type.Optional(
+    Type.Array(
+      StringEnum(Object.values(NotifyOn), { description: 'Approved, Denied, Escalated or Expired.' }),
+      { description, maxItems: 4, 'x-kubernetes-list-type': 'set' },
+    ),
+  );
+}
+
+/** Secret keys as Kubernetes allows them. */
+const SECRET_KEY = '^[-._a-zA-Z0-9]+$';
+const DNS_SUBDOMAIN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
+
+export const WebhookSchema = Type.Object(
+  {
+    url: Type.String({
+      description:
+        'Where each outcome is POSTed, as a signed CloudEvent (docs/webhooks.md): http:// or https://, ' +
+        'without user:password. Redirects are not followed; link-local and cloud metadata addresses are ' +
+        'refused unless the controller runs with --webhook-allow-link-local.',
+      minLength: 1,
+      maxLength: 2048,
+      pattern: '^https?://',
+      'x-kubernetes-validations': [
+        { rule: 'isURL(self)', message: 'must be an absolute http:// or https:// URL' },
+        {
+          rule: "!isURL(self) || url(self).getScheme() in ['http', 'https']",
+          message: 'must be an http:// or https:// URL',
+        },
+        {
+          rule: "!isURL(self) || url(self).getHostname() != ''",
+          message: 'must name a host',
+        },
+        {
+          rule: "!self.matches('^https?://[^/?#]*@')",
+          message: 'must not carry user:password: the signature (secretRef) authenticates Greenlight',
+        },
+      ],
+    }),
+    secretRef: Type.Object(
+      {
+        name: Type.String({
+          description: "A Secret in the policy's namespace.",
+          minLength: 1,
+          maxLength: 253,
+          pattern: DNS_SUBDOMAIN,
+        }),
+        key: Type.String({
+          description:
+            'The key whose value is the signing secret, as Standard Webhooks writes it: whsec_ followed by ' +
+            'base64 (at least 24 bytes).',
+          minLength: 1,
+          maxLength: 253,
+          pattern: SECRET_KEY,
+        }),
+      },
+      {
+        description: 'The signing secret (Standard Webhooks): Greenlight signs, the receiver verifies.',
+        additionalProperties: false,
+      },
+    ),
+    on: outcomes('Which outcomes to POST; all of them when empty.'),
+  },
+  {
+    description:
+      'An automation server told about outcomes: at least once, retried with backoff for up to 24 hours, ' +
+      'idempotent by the webhook-id header.',
+    additionalProperties: false,
+  },
+);
+export type Webhook = Static<typeof WebhookSchema>;
+
+export const MAX_WEBHOOKS = 8;
+
 export const NotifySchema = Type.Object(
   {
-    slack: SlackChannelSchema,
-    on: Type.Optional(
-      Type.Array(
-        StringEnum(Object.values(NotifyOn), { description: 'Approved, Denied, Escalated or Expired.' }),
-        {
-          description: 'Which outcomes to announce; all of them when empty.',
-          maxItems: 4,
-          'x-kubernetes-list-type': 'set',
-        },
-      ),
+    slack: Type.Optional(SlackChannelSchema),
+    on: outcomes('Which outcomes to announce in Slack; all of them when empty.'),
+    webhooks: Type.Optional(
+      Type.Array(WebhookSchema, {
+        description: 'Automation servers to POST each outcome to, as signed CloudEvents (docs/webhooks.md).',
+        maxItems: MAX_WEBHOOKS,
+        'x-kubernetes-list-type': 'atomic',
+        'x-kubernetes-validations': [
+          { rule: 'self.all(w, self.exists_one(o, o.url == w.url))', message: 'webhook urls must be unique' },
+        ],
+      }),
     ),
   },
-  { description: 'Announcements of decisions.', additionalProperties: false },
+  {
+    description: 'Who is told about decisions: a Slack channel, automation servers, or both.',
+    additionalProperties: false,
+    'x-kubernetes-validations': [
+      {
+        rule: 'has(self.slack) || (has(self.webhooks) && size(self.webhooks) > 0)',
+        message: 'notify needs a Slack channel, webhooks, or both',
+      },
+    ],
+  },
 );
 export type Notify = Static<typeof NotifySchema>;
 

@@ -57,6 +57,8 @@ export const RequestConditionType = {
   Reconciling: 'Reconciling',
   /** True iff Denied or Expired: kstatus reads Failed. */
   Stalled: 'Stalled',
+  /** True when every due decision webhook is delivered; False while one fails or was refused. */
+  WebhooksDelivered: 'WebhooksDelivered',
 } as const;
 export type RequestConditionType = (typeof RequestConditionType)[keyof typeof RequestConditionType];
 
@@ -87,7 +89,8 @@ export const ApprovalRequestSpecSchema = Type.Object(
         description:
           "Kubernetes username of whoever created the request. Greenlight's admission policy refuses a request " +
           'whose requester is not the authenticated user; the CLI fills it in, and on Kubernetes 1.36+ ' +
-          "Greenlight's MutatingAdmissionPolicy fills an omitted one with the caller.",
+          "Greenlight's MutatingAdmissionPolicy fills an omitted one with the caller. A request made through " +
+          'Slack intake (ApprovalIntake) has slack:<bot, app or user id>; only the controller may create those.',
         minLength: 1,
         maxLength: 512,
       }),
@@ -230,6 +233,37 @@ export const SlackThreadSchema = Type.Object(
   },
 );
 
+export const WebhookResult = { Delivered: 'Delivered', Failing: 'Failing', Refused: 'Refused' } as const;
+export type WebhookResult = (typeof WebhookResult)[keyof typeof WebhookResult];
+
+/** The outcomes a webhook is told about: the final phases and Escalated. */
+export const WebhookOutcome = {
+  Approved: 'Approved',
+  Denied: 'Denied',
+  Escalated: 'Escalated',
+  Expired: 'Expired',
+} as const;
+export type WebhookOutcome = (typeof WebhookOutcome)[keyof typeof WebhookOutcome];
+
+export const WebhookDeliverySchema = Type.Object(
+  {
+    url: Type.String({ description: 'The webhook, as the policy names it.', maxLength: 2048 }),
+    outcome: StringEnum(Object.values(WebhookOutcome), {
+      description: 'The outcome delivered: Approved, Denied, Escalated or Expired.',
+    }),
+    result: StringEnum(Object.values(WebhookResult), {
+      description:
+        'Delivered (the receiver answered 2xx), Failing (retried with backoff for up to 24 hours) or ' +
+        'Refused (Greenlight will not send to that address).',
+    }),
+    attempts: Type.Integer({ minimum: 0, description: 'How many times it was sent.' }),
+    lastAttemptAt: Timestamp('When it was last sent.'),
+    message: Type.String({ description: 'What happened, in words.', maxLength: 1024 }),
+  },
+  { description: 'The last delivery of one outcome to one webhook.', additionalProperties: false },
+);
+export type WebhookDelivery = Static<typeof WebhookDeliverySchema>;
+
 const finalPhases = "['Approved', 'Denied', 'Expired']";
 
 /** The person behind an entry, as CEL: the same expression as personOf() in src/policy/person.ts. */
@@ -306,10 +340,21 @@ export const ApprovalRequestStatusSchema = Type.Object(
         description: 'The metadata.generation this status describes.',
       }),
     ),
+    webhooks: Type.Optional(
+      Type.Array(WebhookDeliverySchema, {
+        description:
+          'The last delivery of each outcome to each decision webhook (ApprovalPolicy spec.notify.webhooks). ' +
+          'What is recorded Delivered is never sent again, also by another controller after a restart.',
+        maxItems: 64,
+        'x-kubernetes-list-type': 'map',
+        'x-kubernetes-list-map-keys': ['url', 'outcome'],
+      }),
+    ),
     conditions: Type.Optional(
       Conditions(
-        'Decided, Approved, Denied and Escalated; and for GitOps tools (kstatus): Ready (True iff Approved), ' +
-          'Reconciling (True while undecided) and Stalled (True iff Denied or Expired).',
+        'Decided, Approved, Denied and Escalated; for GitOps tools (kstatus): Ready (True iff Approved), ' +
+          'Reconciling (True while undecided) and Stalled (True iff Denied or Expired); WebhooksDelivered ' +
+          'once a webhook was due.',
       ),
     ),
   },

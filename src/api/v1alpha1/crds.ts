@@ -13,6 +13,12 @@ import {
   ApprovalRequestSpecSchema,
   ApprovalRequestStatusSchema,
 } from './approval-request.ts';
+import {
+  APPROVAL_INTAKE_KIND,
+  APPROVAL_INTAKE_PLURAL,
+  ApprovalIntakeSpecSchema,
+  ApprovalIntakeStatusSchema,
+} from './approval-intake.ts';
 import { GROUP, VERSION, type CelValidation } from './schema.ts';
 import {
   SLACK_IDENTITY_KIND,
@@ -210,9 +216,33 @@ export const slackIdentityCrd: CustomResourceDefinition = customResourceDefiniti
   ],
 });
 
+export const approvalIntakeCrd: CustomResourceDefinition = customResourceDefinition({
+  kind: APPROVAL_INTAKE_KIND,
+  plural: APPROVAL_INTAKE_PLURAL,
+  shortName: 'aint',
+  description:
+    'A Slack channel where machines ask for approvals, and who may ask there. A message carrying Slack message ' +
+    'metadata greenlight_approval_requested becomes an ApprovalRequest in this namespace, answered in the ' +
+    "message's thread.",
+  spec: ApprovalIntakeSpecSchema,
+  status: ApprovalIntakeStatusSchema,
+  printerColumns: [
+    { name: 'Channel', type: 'string', jsonPath: '.spec.slack.channel' },
+    { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
+    {
+      name: 'Reason',
+      type: 'string',
+      jsonPath: '.status.conditions[?(@.type=="Ready")].reason',
+      priority: 1,
+    },
+    { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+  ],
+});
+
 export const CRDS: readonly CustomResourceDefinition[] = [
   approvalRequestCrd,
   approvalPolicyCrd,
+  approvalIntakeCrd,
   slackIdentityCrd,
 ];
 

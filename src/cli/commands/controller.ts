@@ -26,7 +26,7 @@ answers, expires what nobody decides. The container's command.
 Flags:
   --metrics-bind-address ADDR        Prometheus /metrics (default :8080; 0 disables)
   --health-probe-bind-address ADDR   /healthz and /readyz (default :8081; 0 disables)
-  --slack-bind-address ADDR          Slack interactivity, POST /slack/events (default :3000)
+  --slack-bind-address ADDR          Slack clicks and events, POST /slack/events (default :3000)
   --leader-elect                     Lease-based leader election; standbys keep warm caches
   --leader-election-namespace NS     where the Lease lives (default: the pod's namespace, else default)
   --leader-election-id NAME          the Lease's name (default greenlight-controller)
@@ -42,6 +42,8 @@ Flags:
   --slack-allow-guests               let Slack guest accounts answer (default: refused)
   --retain-decided D                 delete decided requests D after their decision (720h is 30
                                      days), in small paced batches (default: keep them all)
+  --webhook-allow-link-local         send decision webhooks to link-local and cloud metadata addresses
+                                     too (default: refused, so a policy cannot reach instance credentials)
   --namespace NS                     watch one namespace only (default: all)
   --concurrency N                    requests decided in parallel (default 16)
   --log-format json|text             (default json)
@@ -78,6 +80,7 @@ function parseFlags(args: readonly string[]) {
       'slack-allowed-teams': { type: 'string' },
       'slack-allow-guests': { type: 'boolean', default: false },
       'retain-decided': { type: 'string' },
+      'webhook-allow-link-local': { type: 'boolean', default: false },
       namespace: { type: 'string' },
       concurrency: { type: 'string', default: '16' },
       'log-format': { type: 'string', default: 'json' },
@@ -147,6 +150,7 @@ export async function runController(args: readonly string[]): Promise<number> {
     concurrency: flags.concurrency,
     retention: flags.retainMs === undefined ? undefined : { retainMs: flags.retainMs },
     slack: slack && { settings: slack, bindAddress: flags['slack-bind-address'] },
+    webhooks: { allowLinkLocal: flags['webhook-allow-link-local'] },
   });
   const servers = await startServers(flags, metrics, manager, logger);
   logger.info('Starting Greenlight controller', {

@@ -107,7 +107,7 @@ export async function runRequest(args: readonly string[]): Promise<number> {
   const namespace = namespaceOf(kubeConfig, values);
   const { username } = await whoAmI(kubeConfig);
   const spec = specOf({ ...values, action: values.action }, username, parameters);
-  const created = await new GreenlightApi(kubeConfig).createRequest(namespace, values.name, spec, labels);
+  const created = await new GreenlightApi(kubeConfig).createRequest(namespace, values.name, spec, { labels });
   const name = created.metadata.name ?? '';
   process.stdout.write(`${name}\n`);
   if (!values.wait) return 0;

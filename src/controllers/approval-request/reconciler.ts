@@ -11,6 +11,7 @@ import type { Logger } from '../../observability/logger.ts';
 import { decide, type Resolution } from '../../policy/decide.ts';
 import { describeWaiting } from '../../policy/progress.ts';
 import type { SlackPeople } from '../../slack/people.ts';
+import { requesterAliases } from '../../slack/requester.ts';
 import { resolveContextReferences } from '../../policy/evaluate-policy.ts';
 import type { CompiledPolicyCache } from '../../policy/policy-cache.ts';
 import { selects } from '../../policy/selector.ts';
@@ -67,12 +68,18 @@ export function approvalRequestReconciler(
       ),
     );
     const objects = await deps.context.fetch(targets);
+    const approvals = await judgeApprovals(request, selected, {
+      access: deps.access,
+      slack: deps.slackPeople,
+    });
+    const aliases = await askedAs(request, approvals.length, deps);
     const resolution = decide({
       request,
       policies,
       now,
-      approvals: await judgeApprovals(request, selected, { access: deps.access, slack: deps.slackPeople }),
+      approvals,
       lookup: (reference) => objects.get(ContextObjects.key(reference)) ?? null,
+      ...(aliases.length > 0 ? { requesterAliases: aliases } : {}),
     });
     for (const evaluation of resolution.evaluations) {
       if (evaluation.result === 'Error')
@@ -92,6 +99,21 @@ export function approvalRequestReconciler(
     }
     return resolution.decision ? {} : { requeueAfterMs: nextLook(resolution, now) };
   };
+}
+
+/**
+ * Who else is the requester of a Slack-born request: the Kubernetes user its asker is linked to. Asked
+ * only when there are answers to count.
+ */
+async function askedAs(
+  request: ApprovalRequest,
+  answers: number,
+  deps: RequestReconcilerDeps,
+): Promise<readonly string[]> {
+  if (answers === 0) return [];
+  return requesterAliases(request, (slackUser) =>
+    deps.slackPeople ? deps.slackPeople.askedAs(slackUser) : deps.api.linkedKubernetesUser(slackUser),
+  );
 }
 
 function nextLook(resolution: Resolution, now: Date): number {

@@ -94,6 +94,7 @@ export function nextStatus(
       ? { approvals: current.approvals, observedApprovals: current.approvals.length }
       : {}),
     ...(current.slack ? { slack: current.slack } : {}),
+    ...(current.webhooks ? { webhooks: current.webhooks } : {}),
     ...progressOf(resolution, current),
     ...(resolution.expiresAt ? { expiresAt: rfc3339(resolution.expiresAt) } : {}),
     observedGeneration: generation,

@@ -2,10 +2,17 @@ import { describe, expect, it } from 'vitest';
 import type { ApprovalRequest } from '../../../src/api/v1alpha1/approval-request.ts';
 import { announcement, escalationMessage, progressReply } from '../../../src/slack/messages.ts';
 import type { JsonObject } from '../json.ts';
-import { createWorkspace } from '../workspace.ts';
+import { createWorkspace, GREENLIGHT_AUTHOR } from '../workspace.ts';
 import { renderBlock, renderContent } from './blocks.ts';
 import { escapeHtml, mrkdwnToHtml, plainTextToHtml } from './mrkdwn.ts';
-import { entryId, messageView, renderPage, workspaceDirectory, type MessageView } from './render.ts';
+import {
+  entryId,
+  messageView,
+  renderMessage,
+  renderPage,
+  workspaceDirectory,
+  type MessageView,
+} from './render.ts';
 import { isSameOrigin, parseClick, sseEvent } from './view.ts';
 
 // The web view's pure parts: Slack's mrkdwn and Block Kit as HTML (with Greenlight's real messages as
@@ -174,6 +181,8 @@ describe('the page', () => {
     postedAt: new Date('2026-12-06T18:00:00Z'),
     edited: false,
     replyCount: 0,
+    author: { name: 'greenlight', app: true },
+    reactions: [],
     ...overrides,
   });
 
@@ -222,6 +231,8 @@ describe('the page', () => {
       ts: '1796594400.000100',
       text: 'v2',
       deleted: false,
+      author: GREENLIGHT_AUTHOR,
+      reactions: [],
       history: [
         { text: 'v1', at, via: 'chat.postMessage' as const },
         { text: 'v2', at: new Date(), via: 'chat.update' as const },
@@ -234,7 +245,27 @@ describe('the page', () => {
       postedAt: at,
       edited: true,
       replyCount: 2,
+      author: { name: 'greenlight', app: true },
+      reactions: [],
     });
+  });
+
+  it('shows who posted a message and its reactions: another app’s bot asking through intake', () => {
+    const at = new Date('2026-12-06T18:00:00Z');
+    const asking = {
+      channel: 'C0PAYREQ',
+      ts: '1796594400.000200',
+      text: 'Approval requested: payment of $300',
+      deleted: false,
+      author: { user: 'U0PAYBOT', botId: 'B0PAYBOT', appId: 'A0PAYMENTS', name: 'payments-bot' },
+      reactions: [{ name: 'white_check_mark', users: ['U0GREENLIGHT'] }],
+      history: [{ text: 'Approval requested: payment of $300', at, via: 'chat.postMessage' as const }],
+    };
+    const view = messageView(asking, 1);
+    expect(view.author).toEqual({ name: 'payments-bot', app: true });
+    const html = renderMessage(view, workspaceDirectory(createWorkspace({})));
+    expect(html).toContain('<span class="author">payments-bot</span>');
+    expect(html).toContain('<li class="reaction" aria-label="white_check_mark: 1">:white_check_mark: 1</li>');
   });
 });
 

@@ -18,11 +18,17 @@ export interface MessageView {
   readonly postedAt: Date;
   readonly edited: boolean;
   readonly replyCount: number;
+  /** Who posted it: Greenlight, another app's bot (a machine asking through intake), or a person. */
+  readonly author: { readonly name: string; readonly app: boolean };
+  /** Emoji reactions, `white_check_mark` with how many reacted. */
+  readonly reactions: readonly { readonly name: string; readonly count: number }[];
 }
 
 /** The page's view of one stored message (`replyCount` counted by the caller, from the store). */
-export function messageView(message: PostedMessage, replyCount: number): MessageView {
+export function messageView(message: PostedMessage, replyCount: number, directory?: Directory): MessageView {
   const first = message.history[0];
+  const app = message.author.botId !== undefined;
+  const name = message.author.name ?? directory?.userName(message.author.user) ?? message.author.user;
   return {
     channel: message.channel,
     ts: message.ts,
@@ -32,6 +38,8 @@ export function messageView(message: PostedMessage, replyCount: number): Message
     postedAt: first?.at ?? new Date(Number(message.ts) * 1000),
     edited: message.history.length > 1,
     replyCount,
+    author: { name, app },
+    reactions: message.reactions.map((reaction) => ({ name: reaction.name, count: reaction.users.length })),
   };
 }
 
@@ -56,18 +64,31 @@ export function entryId(channel: string, ts: string): string {
 const clock = (date: Date): string =>
   `${String(date.getUTCHours()).padStart(2, '0')}:${String(date.getUTCMinutes()).padStart(2, '0')}`;
 
-function author(at: Date, extra = ''): string {
+const GREENLIGHT = { name: IDENTITY.botName, app: true } as const;
+
+function author(at: Date, who: MessageView['author'], extra = ''): string {
   return [
     '<header class="message-meta">',
-    `<span class="author">${IDENTITY.botName}</span>`,
-    '<span class="badge" aria-label="app">APP</span>',
+    `<span class="author">${escapeHtml(who.name)}</span>`,
+    who.app ? '<span class="badge" aria-label="app">APP</span>' : '',
     `<time datetime="${at.toISOString()}">${clock(at)}</time>`,
     extra,
     '</header>',
   ].join('');
 }
 
-const avatar = '<div class="avatar" aria-hidden="true">G</div>';
+const avatar = (who: MessageView['author']): string =>
+  `<div class="avatar" aria-hidden="true">${escapeHtml(who.name.slice(0, 1).toUpperCase())}</div>`;
+
+/** Reactions under a message, as Slack shows them: the emoji's name and how many reacted. */
+function reactions(view: MessageView): string {
+  if (view.reactions.length === 0) return '';
+  const chips = view.reactions.map(
+    (reaction) =>
+      `<li class="reaction" aria-label="${escapeHtml(reaction.name)}: ${reaction.count}">:${escapeHtml(reaction.name)}: ${reaction.count}</li>`,
+  );
+  return `<ul class="reactions">${chips.join('')}</ul>`;
+}
 
 /** One message the bot posted: who, when, its Block Kit, "(edited)", and its thread's size. */
 export function renderMessage(view: MessageView, directory: Directory): string {
@@ -77,11 +98,12 @@ export function renderMessage(view: MessageView, directory: Directory): string {
       : '';
   return [
     `<article class="message" data-channel="${escapeHtml(view.channel)}" data-ts="${escapeHtml(view.ts)}">`,
-    avatar,
+    avatar(view.author),
     '<div class="message-body">',
-    author(view.postedAt),
+    author(view.postedAt, view.author),
     `<div class="blocks">${renderContent(view.text, view.blocks, directory)}</div>`,
     view.edited ? '<span class="edited">(edited)</span>' : '',
+    reactions(view),
     replies,
     '</div>',
     '</article>',
@@ -92,9 +114,9 @@ export function renderMessage(view: MessageView, directory: Directory): string {
 export function renderEphemeral(ephemeral: EphemeralMessage, directory: Directory): string {
   return [
     `<article class="message ephemeral" data-channel="${escapeHtml(ephemeral.channel)}" data-ts="${escapeHtml(ephemeral.messageTs)}">`,
-    avatar,
+    avatar(GREENLIGHT),
     '<div class="message-body">',
-    author(ephemeral.at, '<span class="only-you">Only visible to you</span>'),
+    author(ephemeral.at, GREENLIGHT, '<span class="only-you">Only visible to you</span>'),
     `<div class="blocks">${renderContent(ephemeral.text, ephemeral.blocks, directory)}</div>`,
     '</div>',
     '</article>',

@@ -174,7 +174,9 @@ export class WebView {
 
   #views(): MessageView[] {
     const live = this.#source.messages().filter((message) => !message.deleted);
-    return live.map((message) => messageView(message, replyCount(live, message)));
+    return live.map((message) =>
+      messageView(message, replyCount(live, message), workspaceDirectory(this.#source.workspace)),
+    );
   }
 
   #subscribe(request: IncomingMessage, response: ServerResponse, url: URL): void {
@@ -220,8 +222,8 @@ export class WebView {
     const id = entryId(channel, ts);
     if (!message) return sseEvent(this.#seq, 'remove', { id, channel, ts });
     const live = this.#source.messages(channel).filter((other) => !other.deleted);
-    const view = messageView(message, replyCount(live, message));
     const directory = workspaceDirectory(this.#source.workspace);
+    const view = messageView(message, replyCount(live, message), directory);
     return sseEvent(this.#seq, 'message', {
       id,
       channel,

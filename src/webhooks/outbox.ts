@@ -1,0 +1,233 @@
+import type { ApprovalRequest, WebhookDelivery } from '../api/v1alpha1/approval-request.ts';
+import { messageOf } from '../errors.ts';
+import type { SecretValue } from '../k8s/secrets.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { GreenlightMetrics } from '../observability/metrics.ts';
+import { backoffDelay, type BackoffOptions } from '../runtime/backoff.ts';
+import { cloudEvent, signedHeaders, signingKey, webhookId } from './cloudevent.ts';
+import { postWebhook, type PostResult } from './deliver.ts';
+import { GIVE_UP_AFTER_MS, type DueWebhook } from './plan.ts';
+
+/** 1 s doubling to an hour, with jitter: a receiver down for a while hears from Greenlight soon after. */
+export const DEFAULT_WEBHOOK_RETRY: BackoffOptions = { baseMs: 1_000, maxMs: 60 * 60_000, jitter: 0.2 };
+const TIMEOUT_MS = 10_000;
+/** Deliveries in flight at once: enough to keep up with decisions, few enough never to crowd them out. */
+const CONCURRENCY = 4;
+/** What was delivered is remembered a little longer than anything is retried. */
+const REMEMBER_MS = GIVE_UP_AFTER_MS + 60 * 60_000;
+
+/** What recording a result found: recorded, or the request is gone (nothing more to do for it). */
+export type Recorded = 'recorded' | 'gone';
+
+export interface WebhookOutboxDeps {
+  readonly secret: (namespace: string, name: string, key: string) => Promise<SecretValue>;
+  /** Records the result on the request (status.webhooks and its condition). */
+  readonly record: (due: DueWebhook, entry: WebhookDelivery) => Promise<Recorded>;
+  readonly metrics: GreenlightMetrics;
+  readonly logger: Logger;
+  readonly allowLinkLocal: boolean;
+  readonly retry?: BackoffOptions;
+  readonly timeoutMs?: number;
+  readonly now?: () => number;
+}
+
+interface Item {
+  readonly due: DueWebhook;
+  /** The request as it was when the outcome was owed: what the event says. */
+  readonly request: ApprovalRequest;
+  attempts: number;
+  notBefore: number;
+  running: boolean;
+  /** Its result is being written to the request. */
+  recording: boolean;
+}
+
+/**
+ * Decision webhooks, delivered at least once: each owed outcome is POSTed at once and, while the
+ * receiver fails, again with backoff for up to 24 hours from the outcome. Deliveries run beside the
+ * decisions, never in their way. Every result is recorded on the request, which is what a restarted
+ * controller or a new leader reads to send only what was not delivered.
+ */
+export class WebhookOutbox {
+  readonly #deps: WebhookOutboxDeps;
+  readonly #items = new Map<string, Item>();
+  /** Keys finished in this process (delivered, refused, given up), and when. */
+  readonly #finished = new Map<string, number>();
+  #timer: NodeJS.Timeout | undefined;
+  #stopped = false;
+  #running = 0;
+
+  constructor(deps: WebhookOutboxDeps) {
+    this.#deps = deps;
+  }
+
+  /** Queues what is owed and not queued or finished already; says how many were new. */
+  submit(request: ApprovalRequest, dues: readonly DueWebhook[]): number {
+    if (this.#stopped) return 0;
+    let added = 0;
+    for (const due of dues) {
+      if (this.#items.has(due.key) || this.#finished.has(due.key)) continue;
+      added += 1;
+      this.#items.set(due.key, {
+        due,
+        request,
+        attempts: due.attempts,
+        notBefore: 0,
+        running: false,
+        recording: false,
+      });
+    }
+    this.#report();
+    this.#pump();
+    return added;
+  }
+
+  depth(): number {
+    return this.#items.size;
+  }
+
+  /** Whether a delivery for this request waits (or is being sent), other than one being recorded. */
+  pending(uid: string): boolean {
+    for (const item of this.#items.values()) if (item.due.uid === uid && !item.recording) return true;
+    return false;
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+  }
+
+  #now(): number {
+    return this.#deps.now?.() ?? Date.now();
+  }
+
+  #pump(): void {
+    if (this.#stopped) return;
+    clearTimeout(this.#timer);
+    const now = this.#now();
+    let next = Infinity;
+    for (const item of this.#items.values()) {
+      if (item.running) continue;
+      if (item.notBefore > now) {
+        next = Math.min(next, item.notBefore);
+        continue;
+      }
+      if (this.#running >= CONCURRENCY) break;
+      item.running = true;
+      this.#running += 1;
+      void this.#attempt(item).finally(() => {
+        item.running = false;
+        this.#running -= 1;
+        this.#pump();
+      });
+    }
+    if (next !== Infinity) {
+      this.#timer = setTimeout(() => {
+        this.#pump();
+      }, next - now);
+      this.#timer.unref();
+    }
+  }
+
+  async #attempt(item: Item): Promise<void> {
+    const { due } = item;
+    const result = await this.#send(item);
+    item.attempts += 1;
+    this.#deps.metrics.recordWebhookDelivery(result.kind);
+    const now = this.#now();
+    const givingUp = result.kind === 'failed' && now - due.since >= GIVE_UP_AFTER_MS;
+    const entry: WebhookDelivery = {
+      url: due.url,
+      outcome: due.outcome,
+      result: result.kind === 'delivered' ? 'Delivered' : result.kind === 'refused' ? 'Refused' : 'Failing',
+      attempts: item.attempts,
+      lastAttemptAt: new Date(now).toISOString(),
+      message: (givingUp ? `gave up after 24 hours: ${result.message}` : result.message).slice(0, 1024),
+    };
+    this.#log(due, entry);
+    item.recording = true;
+    const recorded = await this.#record(due, entry);
+    item.recording = false;
+    if (result.kind !== 'failed' || givingUp || recorded === 'gone') {
+      this.#items.delete(due.key);
+      this.#finished.set(due.key, now);
+      this.#forgetOld(now);
+    } else {
+      item.notBefore = now + backoffDelay(item.attempts - 1, this.#deps.retry ?? DEFAULT_WEBHOOK_RETRY);
+    }
+    this.#report();
+  }
+
+  async #send(item: Item): Promise<PostResult> {
+    const { due, request } = item;
+    try {
+      const secret = await this.#deps.secret(due.namespace, due.secretRef.name, due.secretRef.key);
+      if ('problem' in secret) return { kind: 'failed', message: secret.problem };
+      const key = signingKey(secret.value);
+      if ('problem' in key) {
+        return {
+          kind: 'failed',
+          message: `the signing secret in Secret ${due.namespace}/${due.secretRef.name} key ${due.secretRef.key} ${key.problem}`,
+        };
+      }
+      const body = JSON.stringify(cloudEvent(request, due.outcome));
+      const id = webhookId(due.uid, due.outcome);
+      const headers = signedHeaders(key.key, id, body, Math.floor(this.#now() / 1000));
+      return await postWebhook(due.url, headers, body, {
+        allowLinkLocal: this.#deps.allowLinkLocal,
+        timeoutMs: this.#deps.timeoutMs ?? TIMEOUT_MS,
+      });
+    } catch (error) {
+      return { kind: 'failed', message: messageOf(error) };
+    }
+  }
+
+  /** A result that cannot be recorded now is still final in this process; the next leader may send again. */
+  async #record(due: DueWebhook, entry: WebhookDelivery): Promise<Recorded> {
+    try {
+      return await this.#deps.record(due, entry);
+    } catch (error) {
+      this.#deps.logger.warn('Could not record a webhook delivery on the request', {
+        namespace: due.namespace,
+        name: due.name,
+        webhook: origin(due.url),
+        error: messageOf(error),
+      });
+      return 'recorded';
+    }
+  }
+
+  #log(due: DueWebhook, entry: WebhookDelivery): void {
+    const fields = {
+      namespace: due.namespace,
+      name: due.name,
+      webhook: origin(due.url),
+      outcome: due.outcome,
+      attempts: entry.attempts,
+      result: entry.result,
+      message: entry.message,
+    };
+    if (entry.result === 'Delivered') this.#deps.logger.info('Delivered a decision webhook', fields);
+    else this.#deps.logger.warn('A decision webhook was not delivered', fields);
+  }
+
+  #forgetOld(now: number): void {
+    for (const [key, at] of this.#finished) {
+      if (now - at < REMEMBER_MS) break;
+      this.#finished.delete(key);
+    }
+  }
+
+  #report(): void {
+    this.#deps.metrics.setWebhookOutboxDepth(this.#items.size);
+  }
+}
+
+/** A URL's scheme, host and port only, for logs: paths and queries of webhook URLs often carry tokens. */
+export function origin(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return '(not a URL)';
+  }
+}
