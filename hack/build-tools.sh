@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# Builds the real control-plane binaries (kube-apiserver, kubectl, etcd) and helm from their Go
-# modules into a cache outside the repository, keyed by version, so later runs start in seconds.
-# Versions come from the pinned tool modules under hack/tools/*/go.mod (go.sum makes them reproducible).
+# Builds the real control-plane binaries (kube-apiserver, kubectl, etcd), helm and the two verdict
+# helpers (kstatus, argo-lua) from their Go modules into a cache outside the repository, keyed by
+# version, so later runs start in seconds. Versions come from the pinned tool modules under
+# hack/tools/*/go.mod (go.sum makes them reproducible).
 #
-# Usage: hack/build-tools.sh [kube-apiserver|kubectl|etcd|helm ...]   (default: all)
-# Prints one line per tool, NAME=PATH, on stdout (progress goes to stderr). Honours GREENLIGHT_TOOLS_DIR.
+# Usage: hack/build-tools.sh [kube-apiserver|kubectl|etcd|helm|kstatus|argo-lua ...]
+#        (default: the control plane and helm)
+# Prints one line per tool, NAME=PATH, on stdout (progress goes to stderr). Honours GREENLIGHT_TOOLS_DIR
+# and GREENLIGHT_KUBERNETES: a Kubernetes minor version other than the default (e.g. 1.35) builds
+# kube-apiserver, kubectl and etcd from hack/tools/k8s-<minor> and hack/tools/etcd-<minor> instead.
 set -euo pipefail
 
 if ! command -v go >/dev/null; then
-  echo "Go 1.25 or newer is needed to build the local control plane (https://go.dev/dl), or set" \
+  echo "Go 1.26 or newer is needed to build the local control plane (https://go.dev/dl), or set" \
     "GREENLIGHT_ETCD, GREENLIGHT_KUBE_APISERVER and GREENLIGHT_KUBECTL to existing binaries." >&2
   exit 3
 fi
@@ -19,6 +23,29 @@ mkdir -p "$cache"
 export CGO_ENABLED=0 GOFLAGS=-mod=readonly
 
 module_version() { (cd "$here/tools/$1" && go list -m -f '{{.Version}}' "$2"); }
+
+# The verdict helpers' own source lives in the repository, so their cache key carries a digest of it
+# as well as the library's version: an edited main.go builds anew.
+source_digest() {
+  (cd "$here/tools/$1" && find . -maxdepth 1 -name '*.go' ! -name '*_test.go' | LC_ALL=C sort |
+    xargs cat go.mod go.sum | sha256sum | cut -c1-12)
+}
+
+# The Kubernetes release the control plane is built from: hack/tools/k8s (the default) or, with
+# GREENLIGHT_KUBERNETES=<minor>, hack/tools/k8s-<minor> with etcd from hack/tools/etcd-<minor>.
+k8s_dir=k8s etcd_dir=etcd
+if [ -n "${GREENLIGHT_KUBERNETES:-}" ]; then
+  default_minor=$(module_version k8s k8s.io/kubernetes | sed -E 's/^v([0-9]+\.[0-9]+).*/\1/')
+  if [ "$GREENLIGHT_KUBERNETES" != "$default_minor" ]; then
+    k8s_dir=k8s-$GREENLIGHT_KUBERNETES etcd_dir=etcd-$GREENLIGHT_KUBERNETES
+    if [ ! -f "$here/tools/$k8s_dir/go.mod" ] || [ ! -f "$here/tools/$etcd_dir/go.mod" ]; then
+      others=$(cd "$here/tools" && for d in k8s-*/; do [ -d "$d" ] && printf ' %s' "${d#k8s-}"; done | tr -d /)
+      echo "GREENLIGHT_KUBERNETES=$GREENLIGHT_KUBERNETES: no pinned modules for it; choose $default_minor" \
+        "(the default) or one of:${others:- none}" >&2
+      exit 2
+    fi
+  fi
+fi
 
 # build NAME TOOLDIR PACKAGE VERSION LDFLAGS
 build() {
@@ -49,20 +76,27 @@ want=("$@")
 for tool in "${want[@]}"; do
   case "$tool" in
     kube-apiserver|kubectl)
-      v=$(module_version k8s k8s.io/kubernetes)
-      build "$tool" k8s "k8s.io/kubernetes/cmd/$tool" "$v" "$(k8s_ldflags "$v")" ;;
+      v=$(module_version "$k8s_dir" k8s.io/kubernetes)
+      build "$tool" "$k8s_dir" "k8s.io/kubernetes/cmd/$tool" "$v" "$(k8s_ldflags "$v")" ;;
     etcd)
-      v=$(module_version etcd go.etcd.io/etcd/server/v3)
-      build etcd etcd go.etcd.io/etcd/server/v3 "$v" "-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=$v" ;;
+      v=$(module_version "$etcd_dir" go.etcd.io/etcd/server/v3)
+      build etcd "$etcd_dir" go.etcd.io/etcd/server/v3 "$v" "-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=$v" ;;
     helm)
       v=$(module_version helm helm.sh/helm/v3)
-      # Without these, helm's default capabilities claim Kubernetes 1.20.
-      kv=$(module_version k8s k8s.io/kubernetes); kminor=$(echo "$kv" | cut -d. -f2)
+      # Without these, helm's default capabilities claim Kubernetes 1.20; they follow the control
+      # plane's minor, which is therefore part of the cache key.
+      kv=$(module_version "$k8s_dir" k8s.io/kubernetes); kminor=$(echo "$kv" | cut -d. -f2)
       hl="-s -w -X helm.sh/helm/v3/internal/version.version=$v"
       for p in helm.sh/helm/v3/pkg/chartutil helm.sh/helm/v3/pkg/lint/rules; do
         hl+=" -X $p.k8sVersionMajor=1 -X $p.k8sVersionMinor=$kminor"
       done
-      build helm helm helm.sh/helm/v3/cmd/helm "$v" "$hl" ;;
-    *) echo "unknown tool: $tool (expected kube-apiserver, kubectl, etcd or helm)" >&2; exit 2 ;;
+      build helm helm helm.sh/helm/v3/cmd/helm "$v-k8s1.$kminor" "$hl" ;;
+    kstatus)
+      v=$(module_version kstatus sigs.k8s.io/cli-utils)
+      build kstatus kstatus . "$v-$(source_digest kstatus)" "-s -w" ;;
+    argo-lua)
+      v=$(module_version argo-lua github.com/yuin/gopher-lua)
+      build argo-lua argo-lua . "$v-$(source_digest argo-lua)" "-s -w" ;;
+    *) echo "unknown tool: $tool (expected kube-apiserver, kubectl, etcd, helm, kstatus or argo-lua)" >&2; exit 2 ;;
   esac
 done

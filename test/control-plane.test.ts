@@ -6,6 +6,7 @@ import {
   CustomObjectsApi,
   PatchStrategy,
   setHeaderOptions,
+  VersionApi,
   type V1CustomResourceDefinition,
 } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
@@ -178,6 +179,72 @@ describe('the test control plane', () => {
 
     const honest = await asCi.createNamespacedConfigMap({ namespace, body: ownedBy('honest', ciUser) });
     expect(honest.data?.['owner']).toBe(ciUser);
+  });
+
+  it('serves and runs MutatingAdmissionPolicies from Kubernetes 1.36 on, without extra flags', async () => {
+    const admin = kubeConfigAs('admin');
+    const admission = admin.makeApiClient(AdmissionregistrationV1Api);
+    const minor = Number.parseInt((await admin.makeApiClient(VersionApi).getCode()).minor, 10);
+    const served = (await admission.getAPIResources()).resources.some(
+      (resource) => resource.name === 'mutatingadmissionpolicies',
+    );
+    // GA in 1.36 (on by default); older releases (GREENLIGHT_KUBERNETES=1.35) do not serve v1.
+    expect(served).toBe(minor >= 36);
+    if (!served) return;
+
+    const namespace = await createTestNamespace('smoke-map');
+    const ciUser = cluster().usernames.ci;
+    await grantConfigMaps(namespace, ciUser);
+    const policyName = `owner-defaults-to-caller-${namespace}`;
+    await admission.createMutatingAdmissionPolicy({
+      body: {
+        metadata: { name: policyName },
+        spec: {
+          failurePolicy: 'Fail',
+          reinvocationPolicy: 'Never',
+          matchConstraints: {
+            resourceRules: [
+              { apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['configmaps'] },
+            ],
+          },
+          matchConditions: [
+            { name: 'owner-omitted', expression: "!has(object.data) || !('owner' in object.data)" },
+          ],
+          mutations: [
+            {
+              patchType: 'ApplyConfiguration',
+              applyConfiguration: {
+                expression: 'Object{data: {"owner": request.userInfo.username}}',
+              },
+            },
+          ],
+        },
+      },
+    });
+    await admission.createMutatingAdmissionPolicyBinding({
+      body: {
+        metadata: { name: policyName },
+        spec: {
+          policyName,
+          matchResources: {
+            namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': namespace } },
+          },
+        },
+      },
+    });
+    const asCi = kubeConfigAs('ci').makeApiClient(CoreV1Api);
+
+    // The policy takes effect once the API server's admission cache has loaded it.
+    await eventually(async () => {
+      const name = `defaulted-${String(Date.now())}`;
+      const created = await asCi.createNamespacedConfigMap({ namespace, body: { metadata: { name } } });
+      expect(created.data?.['owner']).toBe(ciUser);
+    });
+    const named = await asCi.createNamespacedConfigMap({
+      namespace,
+      body: { metadata: { name: 'named' }, data: { owner: 'someone-else' } },
+    });
+    expect(named.data?.['owner']).toBe('someone-else');
   });
 });
 

@@ -8,6 +8,10 @@ export const ToolName = {
   KubeApiserver: 'kube-apiserver',
   Kubectl: 'kubectl',
   Helm: 'helm',
+  /** Prints the status kstatus (Flux's readiness library) computes for objects; hack/tools/kstatus. */
+  Kstatus: 'kstatus',
+  /** Runs an Argo CD Lua health script against objects, as Argo CD does; hack/tools/argo-lua. */
+  ArgoLua: 'argo-lua',
 } as const;
 export type ToolName = (typeof ToolName)[keyof typeof ToolName];
 
@@ -17,6 +21,8 @@ const overrideVariable: Record<ToolName, string> = {
   'kube-apiserver': 'GREENLIGHT_KUBE_APISERVER',
   kubectl: 'GREENLIGHT_KUBECTL',
   helm: 'GREENLIGHT_HELM',
+  kstatus: 'GREENLIGHT_KSTATUS',
+  'argo-lua': 'GREENLIGHT_ARGO_LUA',
 };
 
 const buildScript = packagePath('hack', 'build-tools.sh');
@@ -35,7 +41,8 @@ export function parseToolPaths(output: string): Partial<Record<ToolName, string>
 
 /**
  * Returns the path of each requested binary, building the missing ones from their pinned Go modules
- * (minutes, once per version; cached outside the repository). `GREENLIGHT_<TOOL>` overrides a path.
+ * (minutes, once per version; cached outside the repository). `GREENLIGHT_<TOOL>` overrides a path;
+ * `GREENLIGHT_KUBERNETES` (e.g. `1.35`) picks another pinned Kubernetes release for the control plane.
  */
 export async function resolveTools<const T extends ToolName>(
   names: readonly T[],
@@ -72,7 +79,7 @@ async function buildTools(
     const stderr = (error as { stderr?: unknown }).stderr;
     const detail = typeof stderr === 'string' ? stderr.trim().split('\n').slice(-15).join('\n') : '';
     throw new ToolBuildError(
-      `Could not build ${names.join(', ')} from their Go modules. The local control plane needs Go 1.25 or newer ` +
+      `Could not build ${names.join(', ')} from their Go modules. Building them needs Go 1.26 or newer ` +
         `on PATH (or set ${names.map((n) => overrideVariable[n]).join(', ')} to existing binaries).\n${detail}`,
       { cause: error },
     );
