@@ -129,37 +129,38 @@ export class GreenlightApi {
   }
 
   async replacePolicyStatus(policy: ApprovalPolicy, status: ApprovalPolicyStatus): Promise<ApprovalPolicy> {
-    return (await this.#objects.replaceNamespacedCustomObjectStatus({
-      group: GROUP,
-      version: VERSION,
-      namespace: policy.metadata.namespace ?? '',
-      plural: APPROVAL_POLICY_PLURAL,
-      name: policy.metadata.name ?? '',
-      body: {
-        apiVersion: API_VERSION,
-        kind: APPROVAL_POLICY_KIND,
-        metadata: policy.metadata,
-        spec: policy.spec,
-        status,
-      },
-    })) as ApprovalPolicy;
+    return (await this.#replaceStatus(
+      APPROVAL_POLICY_PLURAL,
+      APPROVAL_POLICY_KIND,
+      policy,
+      status,
+    )) as ApprovalPolicy;
   }
 
   async replaceIntakeStatus(intake: ApprovalIntake, status: ApprovalIntakeStatus): Promise<ApprovalIntake> {
-    return (await this.#objects.replaceNamespacedCustomObjectStatus({
+    return (await this.#replaceStatus(
+      APPROVAL_INTAKE_PLURAL,
+      APPROVAL_INTAKE_KIND,
+      intake,
+      status,
+    )) as ApprovalIntake;
+  }
+
+  /** A namespaced object's status replaced, with the resourceVersion it was read at (409 when stale). */
+  #replaceStatus(
+    plural: string,
+    kind: string,
+    object: { readonly metadata: ObjectMeta; readonly spec: unknown },
+    status: unknown,
+  ): Promise<unknown> {
+    return this.#objects.replaceNamespacedCustomObjectStatus({
       group: GROUP,
       version: VERSION,
-      namespace: intake.metadata.namespace ?? '',
-      plural: APPROVAL_INTAKE_PLURAL,
-      name: intake.metadata.name ?? '',
-      body: {
-        apiVersion: API_VERSION,
-        kind: APPROVAL_INTAKE_KIND,
-        metadata: intake.metadata,
-        spec: intake.spec,
-        status,
-      },
-    })) as ApprovalIntake;
+      namespace: object.metadata.namespace ?? '',
+      plural,
+      name: object.metadata.name ?? '',
+      body: { apiVersion: API_VERSION, kind, metadata: object.metadata, spec: object.spec, status },
+    });
   }
 
   /**

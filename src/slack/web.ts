@@ -209,45 +209,49 @@ export class SlackWeb {
   }
 
   /** Recent messages of a channel with their metadata (newest first), at most `limit`. */
-  async history(channelId: string, limit: number): Promise<HistoryMessage[]> {
-    const messages: HistoryMessage[] = [];
-    let cursor: string | undefined;
-    while (messages.length < limit) {
-      const result = await this.#call('conversations.history', () =>
+  history(channelId: string, limit: number): Promise<HistoryMessage[]> {
+    return this.#pagesOfMessages(limit, (pageLimit, cursor) =>
+      this.#call('conversations.history', () =>
         this.#client.conversations.history({
           channel: channelId,
           include_all_metadata: true,
-          limit: Math.min(200, limit - messages.length),
+          limit: pageLimit,
           ...(cursor ? { cursor } : {}),
         }),
-      );
-      for (const message of result.messages ?? []) {
-        if (message.ts)
-          messages.push({
-            ts: message.ts,
-            ...(isMetadata(message.metadata) ? { metadata: message.metadata } : {}),
-          });
-      }
-      cursor = result.response_metadata?.next_cursor;
-      if (!cursor || (result.messages ?? []).length === 0) break;
-    }
-    return messages;
+      ),
+    );
   }
 
   /** A thread's messages with their metadata (the parent first), at most `limit`. */
-  async replies(channelId: string, threadTs: string, limit = 1_000): Promise<HistoryMessage[]> {
-    const messages: HistoryMessage[] = [];
-    let cursor: string | undefined;
-    while (messages.length < limit) {
-      const result = await this.#call('conversations.replies', () =>
+  replies(channelId: string, threadTs: string, limit = 1_000): Promise<HistoryMessage[]> {
+    return this.#pagesOfMessages(limit, (pageLimit, cursor) =>
+      this.#call('conversations.replies', () =>
         this.#client.conversations.replies({
           channel: channelId,
           ts: threadTs,
           include_all_metadata: true,
-          limit: Math.min(200, limit - messages.length),
+          limit: pageLimit,
           ...(cursor ? { cursor } : {}),
         }),
-      );
+      ),
+    );
+  }
+
+  /** Reads pages of messages (at most 200 each) until `limit` or the last page. */
+  async #pagesOfMessages(
+    limit: number,
+    page: (
+      pageLimit: number,
+      cursor: string | undefined,
+    ) => Promise<{
+      messages?: { ts?: string; metadata?: unknown }[];
+      response_metadata?: { next_cursor?: string };
+    }>,
+  ): Promise<HistoryMessage[]> {
+    const messages: HistoryMessage[] = [];
+    let cursor: string | undefined;
+    while (messages.length < limit) {
+      const result = await page(Math.min(200, limit - messages.length), cursor);
       for (const message of result.messages ?? []) {
         if (message.ts)
           messages.push({
