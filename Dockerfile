@@ -29,7 +29,7 @@ LABEL org.opencontainers.image.title="greenlight" \
 # A 1 MiB young generation instead of V8's 64 MiB: the controller's allocations are small and short-lived
 # (docs/benchmarks.md, F4: the semi-space size is most of an idle controller's heap otherwise).
 ENV NODE_ENV=production \
-  NODE_OPTIONS=--max-semi-space-size=1
+  NODE_OPTIONS="--max-semi-space-size=1 --max-old-space-size=384"
 WORKDIR /app
 COPY --from=build --chown=0:0 /src/package.json /app/package.json
 COPY --from=build --chown=0:0 /src/bundle /app/bundle
