@@ -1,15 +1,15 @@
-import type { RequestOptions } from 'node:https';
 import { StringDecoder } from 'node:string_decoder';
 import { ApiException, type KubeConfig } from '@kubernetes/client-node';
-import { Agent } from 'undici';
+import http from 'node:http';
+import https from 'node:https';
 
 /**
  * A lean JSON client for the calls a controller makes for every request it decides: the status write,
  * the Event and the watch. client-node's generated API goes through WHATWG fetch, an rxjs-style
  * middleware chain and its object serializer, and builds a new TLS agent for every call (then
  * discarded by PooledKubeConfig): measured, that was most of the controller's own CPU per decision
- * (docs/benchmarks.md, F10). Here: undici's plain `request`, keep-alive HTTP/1.1 connections (one
- * TLS session each, reused), JSON in and out, and the API server's errors as client-node's
+ * (docs/benchmarks.md, F10). Here: Node's own HTTP/1.1 client on keep-alive connections (one TLS
+ * session each, reused), JSON in and out, and the API server's errors as client-node's
  * `ApiException`, so every caller's error handling stays as it is.
  *
  * Credentials come from the KubeConfig itself (tokens, exec plugins, client certificates, OIDC), read
@@ -30,28 +30,31 @@ export class KubeHttp {
   readonly #kubeConfig: KubeConfig;
   #credentials: Promise<Credentials> | undefined;
   #credentialsAt = 0;
-  #agent: { readonly key: string; readonly agent: Agent } | undefined;
+  #agent: { readonly key: string; readonly agent: http.Agent } | undefined;
 
   constructor(kubeConfig: KubeConfig) {
     this.#kubeConfig = kubeConfig;
   }
 
-  /** GET, POST, PUT or PATCH `path` (with its query) and the parsed JSON answer. */
+  /** GET, POST, PUT, PATCH or DELETE `path` (with its query) and the parsed JSON answer. */
   async json<T>(method: Method, path: string, body?: unknown, contentType = 'application/json'): Promise<T> {
-    const { origin, prefix, headers, agent } = await this.#connection();
-    const response = await agent.request({
-      origin,
-      path: prefix + path,
-      method,
-      headers:
-        body === undefined
-          ? { ...headers, accept: 'application/json' }
-          : { ...headers, accept: 'application/json', 'content-type': contentType },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await response.body.text();
-    if (response.statusCode >= 200 && response.statusCode < 300) return JSON.parse(text) as T;
-    throw apiException(response.statusCode, text, response.headers);
+    const response = await this.#call({ method, path, body, contentType });
+    const text = await readText(response);
+    if (succeeded(response)) return JSON.parse(text) as T;
+    throw apiException(response, text);
+  }
+
+  /**
+   * Like `json`, for a write whose answer nobody reads (an Event): the answer is drained unparsed; a
+   * refusal still throws.
+   */
+  async send(method: Method, path: string, body: unknown): Promise<void> {
+    const response = await this.#call({ method, path, body });
+    if (succeeded(response)) {
+      response.resume();
+      return;
+    }
+    throw apiException(response, await readText(response));
   }
 
   /**
@@ -81,18 +84,12 @@ export class KubeHttp {
       finish(new DOMException('The operation was aborted due to timeout', 'TimeoutError'));
     }, WATCH_INACTIVITY_MS).unref();
     try {
-      const { origin, prefix, headers, agent } = await this.#connection();
-      const response = await agent.request({
-        origin,
-        path: `${prefix}${path}?${watchQuery(query)}`,
+      const response = await this.#call({
         method: 'GET',
-        headers: { ...headers, accept: 'application/json' },
+        path: `${path}?${watchQuery(query)}`,
         signal: controller.signal,
       });
-      if (response.statusCode !== 200) {
-        const text = await response.body.text().catch(() => '');
-        throw apiException(response.statusCode, text, response.headers);
-      }
+      if (response.statusCode !== 200) throw apiException(response, await readText(response));
       const lines = new LineSplitter((line) => {
         let event: { type?: unknown; object?: unknown };
         try {
@@ -102,15 +99,15 @@ export class KubeHttp {
         }
         if (typeof event.type === 'string') onEvent(event.type, event.object, event);
       });
-      response.body.on('data', (chunk: Buffer) => {
+      response.on('data', (chunk: Buffer) => {
         timer.refresh();
         lines.push(chunk);
       });
-      response.body.on('error', finish);
-      response.body.on('end', () => {
+      response.on('error', finish);
+      response.on('end', () => {
         finish(null);
       });
-      response.body.on('close', () => {
+      response.on('close', () => {
         finish(null);
       });
     } catch (error) {
@@ -120,18 +117,56 @@ export class KubeHttp {
   }
 
   /** Closes the connections (shutdown). */
-  async close(): Promise<void> {
-    const current = this.#agent;
+  close(): Promise<void> {
+    this.#agent?.agent.destroy();
     this.#agent = undefined;
-    await current?.agent.close();
+    return Promise.resolve();
   }
 
-  async #connection(): Promise<{
-    origin: string;
-    prefix: string;
-    headers: Record<string, string>;
-    agent: Agent;
-  }> {
+  async #call({
+    method,
+    path,
+    body,
+    contentType = 'application/json',
+    signal,
+  }: {
+    readonly method: Method;
+    readonly path: string;
+    readonly body?: unknown;
+    readonly contentType?: string;
+    readonly signal?: AbortSignal;
+  }): Promise<http.IncomingMessage> {
+    const { server, headers, agent } = await this.#connection();
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const transport = server.protocol === 'http:' ? http : https;
+    return new Promise((resolve, reject) => {
+      const request = transport.request(
+        {
+          protocol: server.protocol,
+          hostname: server.hostname,
+          port: server.port,
+          path: server.prefix + path,
+          method,
+          agent,
+          ...(signal ? { signal } : {}),
+          headers:
+            payload === undefined
+              ? { ...headers, accept: 'application/json' }
+              : {
+                  ...headers,
+                  accept: 'application/json',
+                  'content-type': contentType,
+                  'content-length': Buffer.byteLength(payload),
+                },
+        },
+        resolve,
+      );
+      request.on('error', reject);
+      request.end(payload);
+    });
+  }
+
+  async #connection(): Promise<{ server: Server; headers: Record<string, string>; agent: http.Agent }> {
     const now = Date.now();
     if (this.#credentials === undefined || now - this.#credentialsAt > CREDENTIALS_TTL_MS) {
       this.#credentialsAt = now;
@@ -144,12 +179,16 @@ export class KubeHttp {
     const credentials = await this.#credentials;
     if (this.#agent?.key !== credentials.tlsKey) {
       const previous = this.#agent?.agent;
-      this.#agent = { key: credentials.tlsKey, agent: newAgent(credentials.tls) };
-      // Calls still on the old pool finish; close() waits for them.
-      void previous?.close();
+      this.#agent = { key: credentials.tlsKey, agent: newAgent(credentials.server, credentials.tls) };
+      // New TLS material (rotated certificates): the old pool's calls and watches get a minute to
+      // finish before its connections close.
+      if (previous) {
+        setTimeout(() => {
+          previous.destroy();
+        }, 60_000).unref();
+      }
     }
-    const { origin, prefix, headers } = credentials;
-    return { origin, prefix, headers, agent: this.#agent.agent };
+    return { server: credentials.server, headers: credentials.headers, agent: this.#agent.agent };
   }
 }
 
@@ -174,10 +213,16 @@ interface TlsOptions {
   readonly servername?: string;
 }
 
-interface Credentials {
-  readonly origin: string;
+interface Server {
+  readonly protocol: string;
+  readonly hostname: string;
+  readonly port: string;
   /** The server URL's path (an API server behind a proxy path), without a trailing slash. */
   readonly prefix: string;
+}
+
+interface Credentials {
+  readonly server: Server;
   readonly headers: Record<string, string>;
   readonly tls: TlsOptions;
   readonly tlsKey: string;
@@ -189,7 +234,7 @@ async function readCredentials(kubeConfig: KubeConfig): Promise<Credentials> {
   const server = new URL(cluster.server);
   // client-node fills in what every call needs: TLS material and the Authorization header (tokens,
   // exec plugins, OIDC, basic auth).
-  const options: RequestOptions = {};
+  const options: https.RequestOptions = {};
   await kubeConfig.applyToHTTPSOptions(options);
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(options.headers ?? {})) {
@@ -199,8 +244,13 @@ async function readCredentials(kubeConfig: KubeConfig): Promise<Credentials> {
     headers['authorization'] = `Basic ${Buffer.from(options.auth).toString('base64')}`;
   const tls = tlsOf(options);
   return {
-    origin: server.origin,
-    prefix: server.pathname.replace(/\/+$/, ''),
+    server: {
+      protocol: server.protocol,
+      // An IPv6 literal comes bracketed in a URL, and without brackets in a request's hostname.
+      hostname: server.hostname.replace(/^\[(.*)\]$/, '$1'),
+      port: server.port,
+      prefix: server.pathname.replace(/\/+$/, ''),
+    },
     headers,
     tls,
     tlsKey: tlsKeyOf(server.origin, tls),
@@ -208,7 +258,7 @@ async function readCredentials(kubeConfig: KubeConfig): Promise<Credentials> {
 }
 
 /** The TLS material and checks of the KubeConfig's HTTPS options. */
-function tlsOf(options: RequestOptions): TlsOptions {
+function tlsOf(options: https.RequestOptions): TlsOptions {
   const material = (value: unknown): Buffer | string | undefined =>
     typeof value === 'string' || Buffer.isBuffer(value) ? value : undefined;
   const [ca, cert, key] = [material(options.ca), material(options.cert), material(options.key)];
@@ -230,14 +280,12 @@ function tlsKeyOf(origin: string, tls: TlsOptions): string {
   );
 }
 
-function newAgent(tls: TlsOptions): Agent {
-  return new Agent({
-    // HTTP/1.1 on keep-alive connections: undici's HTTP/2 path cost more CPU per call than its
-    // HTTP/1.1 one, measured on the benchmark (docs/benchmarks.md, F10).
-    allowH2: false,
-    keepAliveTimeout: 30_000,
-    connect: { ...tls, keepAlive: true, keepAliveInitialDelay: 30_000 },
-  });
+function newAgent(server: Server, tls: TlsOptions): http.Agent {
+  // Node's own HTTP/1.1 client on keep-alive connections: as cheap in CPU as undici's, without the
+  // WebAssembly HTTP parser undici compiles (about 11 MiB of RSS; docs/benchmarks.md, F11), and
+  // cheaper than undici's HTTP/2 path, which client-node's calls take (F10).
+  const options = { keepAlive: true, keepAliveMsecs: 30_000, scheduling: 'lifo' as const };
+  return server.protocol === 'http:' ? new http.Agent(options) : new https.Agent({ ...options, ...tls });
 }
 
 function watchQuery(query: Readonly<Record<string, string | number | boolean | undefined>>): string {
@@ -246,13 +294,20 @@ function watchQuery(query: Readonly<Record<string, string | number | boolean | u
   return params.toString();
 }
 
-function apiException(
-  statusCode: number,
-  body: string,
-  headers: Record<string, string | string[] | undefined>,
-): ApiException<string> {
+const succeeded = (response: http.IncomingMessage): boolean =>
+  response.statusCode !== undefined && response.statusCode >= 200 && response.statusCode < 300;
+
+async function readText(response: http.IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of response) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** The API server's refusal as client-node reports it, so api-errors.ts reads it the same way. */
+function apiException(response: http.IncomingMessage, body: string): ApiException<string> {
+  const statusCode = response.statusCode ?? 0;
   const flat: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
+  for (const [name, value] of Object.entries(response.headers)) {
     if (value !== undefined) flat[name] = Array.isArray(value) ? value.join(', ') : value;
   }
   return new ApiException(statusCode, `HTTP ${statusCode}`, body, flat);
