@@ -80,7 +80,7 @@ export class KubernetesEventRecorder implements EventRecorder {
     const now = rfc3339(new Date());
     try {
       // One Event per decision: written through the lean client (docs/benchmarks.md, F10).
-      await this.#http.json('POST', `/api/v1/namespaces/${encodeURIComponent(namespace)}/events`, {
+      await this.#http.send('POST', `/api/v1/namespaces/${encodeURIComponent(namespace)}/events`, {
         apiVersion: 'v1',
         kind: 'Event',
         metadata: { name: `${name}.${randomBytes(8).toString('hex')}`, namespace },
