@@ -19,7 +19,8 @@ import { summarizeProfile, type ProfileSummary } from './lib/cpu-profile.ts';
 import { DEFAULT_CONCURRENCY } from '../src/controllers/manager.ts';
 import { buildController, imageNodeOptions, SOURCE_ENTRY } from './lib/build.ts';
 import { parseReport, renderReport, updateDocs, type Report } from './lib/report.ts';
-import { measureRun, type RunResult } from './lib/runs.ts';
+import { buildPeer, toolVersions } from './lib/peer.ts';
+import { measureRun, type Decider, type RunResult, type Schedule } from './lib/runs.ts';
 import { measureSlack, type SlackResult } from './lib/slack.ts';
 import { oneMinuteLoad, machine } from './lib/stats.ts';
 import { measureStore, type StoreResult } from './lib/store.ts';
@@ -42,6 +43,8 @@ export interface Settings {
   readonly storeBudgetMinutes: number;
   readonly warmup: number;
   readonly slackCount: number;
+  /** Greenlight and Go-peer runs per phase, interleaved (G P, P G, G P …); medians are reported. */
+  readonly repeats: number;
 }
 
 const FULL: Settings = {
@@ -49,7 +52,7 @@ const FULL: Settings = {
   concurrency: 32,
   rate: 50,
   durationSeconds: 60,
-  burst: 1_000,
+  burst: 2_000,
   burstConcurrency: 100,
   storeSizes: [10_000, 100_000],
   storeConcurrency: 48,
@@ -58,6 +61,7 @@ const FULL: Settings = {
   storeBudgetMinutes: 20,
   warmup: 50,
   slackCount: 1_000,
+  repeats: 3,
 };
 
 const QUICK: Settings = {
@@ -74,6 +78,7 @@ const QUICK: Settings = {
   storeBudgetMinutes: 5,
   warmup: 20,
   slackCount: 200,
+  repeats: 1,
 };
 
 const help = (): string => `Usage: node bench/controller.ts [flags]
@@ -85,6 +90,7 @@ const help = (): string => `Usage: node bench/controller.ts [flags]
   --concurrency N               creates in flight, ceiling and Greenlight alike (${FULL.concurrency})
   --rate R --duration S         the steady-state run (${FULL.rate}/s for ${FULL.durationSeconds} s)
   --burst N                     the burst (${FULL.burst}, ${FULL.burstConcurrency} in flight)
+  --repeats N                   Greenlight and Go-peer runs per phase, interleaved; medians count (${FULL.repeats})
   --store-sizes A,B             requests stored for memory and start-up (${FULL.storeSizes.join(',')})
   --store-budget-minutes M      largest store that fits in M minutes (${FULL.storeBudgetMinutes})
   --store-starts N              controller starts per store size; the median RSS counts (${FULL.storeStarts})
@@ -106,6 +112,7 @@ function parseFlags() {
       rate: { type: 'string' },
       duration: { type: 'string' },
       burst: { type: 'string' },
+      repeats: { type: 'string' },
       'store-sizes': { type: 'string' },
       'store-budget-minutes': { type: 'string' },
       'store-starts': { type: 'string' },
@@ -137,6 +144,7 @@ function parseFlags() {
     rate: number(values.rate, base.rate),
     durationSeconds: number(values.duration, base.durationSeconds),
     burst: number(values.burst, base.burst),
+    repeats: number(values.repeats, base.repeats),
     storeSizes: values['store-sizes']?.split(',').map((size) => number(size, 0)) ?? base.storeSizes,
     storeBudgetMinutes: number(values['store-budget-minutes'], base.storeBudgetMinutes),
     storeStarts: number(values['store-starts'], base.storeStarts),
@@ -166,14 +174,45 @@ interface Runs {
   burst: RunResult[];
 }
 
+/**
+ * Greenlight and the Go peer, `repeats` times each, interleaved (G P, P G, G P …) so that a drift in
+ * the machine's load weighs on both; run labels end in the repeat's number.
+ */
+async function pairs(
+  context: BenchContext,
+  phase: string,
+  schedule: Schedule,
+  repeats: number,
+): Promise<RunResult[]> {
+  const greenlight: Decider = { kind: 'greenlight' };
+  const peer: Decider = { kind: 'peer' };
+  const runs: RunResult[] = [];
+  for (let repeat = 1; repeat <= repeats; repeat++) {
+    const order =
+      repeat % 2 === 1
+        ? ([
+            ['greenlight', greenlight],
+            ['peer', peer],
+          ] as const)
+        : ([
+            ['peer', peer],
+            ['greenlight', greenlight],
+          ] as const);
+    for (const [name, decider] of order) {
+      runs.push(await measureRun(context, `${phase}-${name}-${repeat}`, decider, schedule));
+    }
+  }
+  return runs;
+}
+
 async function runPhases(
   context: BenchContext,
   flags: ReturnType<typeof parseFlags>,
 ): Promise<{ runs: Runs; store?: StoreResult; slack?: SlackResult; webhooks?: WebhookResult }> {
   const { settings, phases } = flags;
   const runs: Runs = { throughput: [], latency: [], burst: [] };
-  const greenlight = { kind: 'greenlight' } as const;
   const ceiling = { kind: 'ceiling', events: true } as const;
+  const { repeats } = settings;
   // A throw-away run first: a fresh API server (its Go heap, caches, etcd) is slower for a while, and
   // whichever run came first would pay for it.
   await measureRun(context, 'warm-up', ceiling, {
@@ -181,7 +220,7 @@ async function runPhases(
     count: Math.min(1_000, settings.throughput),
     concurrency: settings.concurrency,
   });
-  // Ceilings before and after the Greenlight runs: the figure is their mean, so that a change in the
+  // Ceilings before and after the controllers' runs: the figure is their mean, so that a change in the
   // machine's load during the phase weighs on both sides.
   if (phases.includes('throughput')) {
     const schedule = {
@@ -190,7 +229,7 @@ async function runPhases(
       concurrency: settings.concurrency,
     } as const;
     runs.throughput.push(await measureRun(context, 'throughput-ceiling-1', ceiling, schedule));
-    runs.throughput.push(await measureRun(context, 'throughput-greenlight', greenlight, schedule));
+    runs.throughput.push(...(await pairs(context, 'throughput', schedule, repeats)));
     runs.throughput.push(await measureRun(context, 'throughput-ceiling-2', ceiling, schedule));
     runs.throughput.push(
       await measureRun(context, 'throughput-ceiling-no-events', { kind: 'ceiling', events: false }, schedule),
@@ -199,11 +238,10 @@ async function runPhases(
   if (phases.includes('latency')) {
     const count = Math.round(settings.rate * settings.durationSeconds);
     const schedule = { kind: 'rate', count, perSecond: settings.rate } as const;
-    // Ceiling, Greenlight, Greenlight, ceiling: a p99 is decided by its slowest 1 %, which one stall of
-    // the shared machine fills; two runs a side, in this order, and their latencies pooled.
+    // A p99 is decided by its slowest 1 %, which one stall of the shared machine fills: the runs of
+    // each side are pooled, and the ceiling runs first and last.
     runs.latency.push(await measureRun(context, 'latency-ceiling-1', ceiling, schedule));
-    runs.latency.push(await measureRun(context, 'latency-greenlight-1', greenlight, schedule));
-    runs.latency.push(await measureRun(context, 'latency-greenlight-2', greenlight, schedule));
+    runs.latency.push(...(await pairs(context, 'latency', schedule, repeats)));
     runs.latency.push(await measureRun(context, 'latency-ceiling-2', ceiling, schedule));
   }
   if (phases.includes('burst')) {
@@ -213,7 +251,7 @@ async function runPhases(
       concurrency: settings.burstConcurrency,
     } as const;
     runs.burst.push(await measureRun(context, 'burst-ceiling-1', ceiling, schedule));
-    runs.burst.push(await measureRun(context, 'burst-greenlight', greenlight, schedule));
+    runs.burst.push(...(await pairs(context, 'burst', schedule, repeats)));
     runs.burst.push(await measureRun(context, 'burst-ceiling-2', ceiling, schedule));
   }
   const slack = phases.includes('slack')
@@ -303,6 +341,8 @@ async function main(): Promise<void> {
   const clusterStarted = performance.now();
   const controllerEntry =
     flags.controllerFrom === 'ts' ? SOURCE_ENTRY : await buildController(join(workDir, 'build'), progress);
+  const peerBinary = await buildPeer(progress);
+  const versions = await toolVersions();
   const bench = await startBenchCluster((line) => {
     progress(`[control plane] ${line}`);
   });
@@ -310,6 +350,7 @@ async function main(): Promise<void> {
     logDir: workDir,
     controllerEntry,
     controllerNodeOptions,
+    peerBinary,
     cpuProfileDir,
     heapSnapshotDir,
     controllerConcurrency: flags.controllerConcurrency,
@@ -338,6 +379,7 @@ async function main(): Promise<void> {
     controllerFrom: flags.controllerFrom,
     controllerNodeOptions,
     machine: host,
+    ...versions,
     loadAverage1m: { before: loadBefore, after: oneMinuteLoad() },
     runs: outcome.runs,
     store: outcome.store ?? null,

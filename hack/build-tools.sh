@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Builds the real control-plane binaries (kube-apiserver, kubectl, etcd), helm and the two verdict
-# helpers (kstatus, argo-lua) from their Go modules into a cache outside the repository, keyed by
+# helpers (kstatus, argo-lua) and the benchmark's Go controller-runtime peer (bench/peer) from their Go modules into a cache outside the repository, keyed by
 # version, so later runs start in seconds. Versions come from the pinned tool modules under
 # hack/tools/*/go.mod (go.sum makes them reproducible).
 #
-# Usage: hack/build-tools.sh [kube-apiserver|kubectl|etcd|helm|kstatus|argo-lua ...]
+# Usage: hack/build-tools.sh [kube-apiserver|kubectl|etcd|helm|kstatus|argo-lua|greenlight-peer ...]
 #        (default: the control plane and helm)
 # Prints one line per tool, NAME=PATH, on stdout (progress goes to stderr). Honours GREENLIGHT_TOOLS_DIR
 # and GREENLIGHT_KUBERNETES: a Kubernetes minor version other than the default (e.g. 1.35) builds
@@ -97,6 +97,10 @@ for tool in "${want[@]}"; do
     argo-lua)
       v=$(module_version argo-lua github.com/yuin/gopher-lua)
       build argo-lua argo-lua . "$v-$(source_digest argo-lua)" "-s -w" ;;
-    *) echo "unknown tool: $tool (expected kube-apiserver, kubectl, etcd, helm, kstatus or argo-lua)" >&2; exit 2 ;;
+    greenlight-peer)
+      # The benchmark's Go peer (bench/peer): its source is in the repository, like the verdict helpers'.
+      v=$(module_version ../../bench/peer sigs.k8s.io/controller-runtime)
+      build greenlight-peer ../../bench/peer . "$v-$(source_digest ../../bench/peer)" "-s -w" ;;
+    *) echo "unknown tool: $tool (expected kube-apiserver, kubectl, etcd, helm, kstatus, argo-lua or greenlight-peer)" >&2; exit 2 ;;
   esac
 done

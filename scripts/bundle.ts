@@ -47,8 +47,12 @@ export async function bundle({ from, out }: BundleOptions): Promise<string> {
     chunkNames: 'chunks/[name]-[hash]',
     // .mjs: ES modules wherever the bundle is copied, whatever package.json is (or is not) above it.
     outExtension: { '.js': '.mjs' },
-    // Readable stack traces in the logs: names and code as written, not minified.
-    minify: false,
+    // V8 keeps every loaded module's source text in the heap, for lazy compilation; a single non-ASCII
+    // character in a comment makes it keep a chunk as two-byte text. Without whitespace and comments
+    // (and with esbuild's ASCII escapes in strings) the controller's sources took about 10 MiB less
+    // (docs/benchmarks.md, F11). Names are kept, so stack traces still name every function.
+    minifyWhitespace: true,
+    charset: 'ascii',
     keepNames: true,
     legalComments: 'linked',
     logLevel: 'warning',

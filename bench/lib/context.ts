@@ -17,6 +17,8 @@ export interface BenchContext {
   readonly controllerEntry: string;
   /** NODE_OPTIONS of every controller process: the container image's (the Dockerfile's ENV). */
   readonly controllerNodeOptions: string;
+  /** The Go controller-runtime peer's binary (bench/peer, built by hack/build-tools.sh). */
+  readonly peerBinary: string;
   readonly cpuProfileDir: string | undefined;
   /** Take a heap snapshot of each controller of the memory measurement, into this folder. */
   readonly heapSnapshotDir: string | undefined;

@@ -13,6 +13,11 @@ export interface ControllerOptions {
   readonly label: string;
   /** src/cli/main.ts, or main.js of a build (what the container runs). */
   readonly entry: string;
+  /**
+   * Run this binary instead of Greenlight: the Go peer (bench/peer), which takes the same
+   * --kubeconfig, --namespace, address and --concurrency flags; node flags and Slack do not apply.
+   */
+  readonly binary?: string | undefined;
   readonly namespace: string;
   readonly kubeconfig: string;
   readonly logDir: string;
@@ -92,17 +97,17 @@ export class ControllerProcess {
           ]
         : []),
     ];
-    const args = [
-      ...nodeFlags,
-      options.entry,
-      'controller',
+    const common = [
       `--kubeconfig=${options.kubeconfig}`,
       `--namespace=${options.namespace}`,
       `--metrics-bind-address=127.0.0.1:${metricsPort}`,
       `--health-probe-bind-address=127.0.0.1:${probesPort}`,
-      '--slack-bind-address=0',
       ...(options.concurrency === undefined ? [] : [`--concurrency=${options.concurrency}`]),
     ];
+    const [command, args] =
+      options.binary === undefined
+        ? [process.execPath, [...nodeFlags, options.entry, 'controller', ...common, '--slack-bind-address=0']]
+        : [options.binary, common];
     const logFile = join(options.logDir, `controller-${options.label}.log`);
     // NODE_OPTIONS always set (empty when none), so that the benchmark's own never leaks through.
     const env = { ...options.env, NODE_OPTIONS: options.nodeOptions ?? '' };
@@ -111,7 +116,7 @@ export class ControllerProcess {
     const spawnedAt = performance.now();
     let managed: ManagedProcess;
     try {
-      managed = startProcess(`greenlight-controller-${options.label}`, process.execPath, args, { logFile });
+      managed = startProcess(`greenlight-controller-${options.label}`, command, args, { logFile });
     } finally {
       for (const [key, value] of saved) {
         if (value === undefined) Reflect.deleteProperty(process.env, key);
@@ -179,8 +184,15 @@ export class ControllerProcess {
     return {
       rssBytes: resident?.rss ?? metricValue(text, 'process_resident_memory_bytes') ?? Number.NaN,
       peakRssBytes: resident?.peak ?? Number.NaN,
-      heapUsedBytes: metricValue(text, 'nodejs_heap_size_used_bytes') ?? Number.NaN,
-      heapTotalBytes: metricValue(text, 'nodejs_heap_size_total_bytes') ?? Number.NaN,
+      // Node's heap, or the Go peer's (client_golang's runtime metrics).
+      heapUsedBytes:
+        metricValue(text, 'nodejs_heap_size_used_bytes') ??
+        metricValue(text, 'go_memstats_heap_alloc_bytes') ??
+        Number.NaN,
+      heapTotalBytes:
+        metricValue(text, 'nodejs_heap_size_total_bytes') ??
+        metricValue(text, 'go_memstats_heap_sys_bytes') ??
+        Number.NaN,
     };
   }
 

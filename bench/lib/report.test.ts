@@ -5,7 +5,19 @@ import type { StoreStep } from './store.ts';
 
 const CEILING: Decider = { kind: 'ceiling', events: true };
 const GREENLIGHT: Decider = { kind: 'greenlight' };
+const PEER: Decider = { kind: 'peer' };
 const IN_FLIGHT: Schedule = { kind: 'in-flight', count: 3_000, concurrency: 32 };
+
+/** What the benchmark reads from a controller after a run. */
+const FIGURES = {
+  reconciles: 1_000,
+  meanReconcileMs: 5,
+  requeues: 0,
+  eventLoopLagP99Ms: undefined,
+  rssMiB: 100,
+  peakRssMiB: 110,
+  cpuProfile: undefined,
+};
 
 /** `count` samples of `ms`. */
 const times = (count: number, ms: number): number[] => Array.from({ length: count }, () => ms);
@@ -90,7 +102,13 @@ function report(overrides: Partial<Report> = {}): Report {
     runs: {
       throughput: [
         run('throughput-ceiling-1', CEILING, { decisionsPerSecond: 100 }),
-        run('throughput-greenlight', GREENLIGHT, { decisionsPerSecond: 85 }),
+        run('throughput-greenlight-1', GREENLIGHT, { decisionsPerSecond: 85 }),
+        run('throughput-peer-1', PEER, {
+          decisionsPerSecond: 90,
+          cpuSeconds: { controller: 2.4, apiserver: 6, etcd: 1.5, bench: 1.5 },
+        }),
+        run('throughput-peer-2', PEER, { decisionsPerSecond: 80 }),
+        run('throughput-greenlight-2', GREENLIGHT, { decisionsPerSecond: 95 }),
         run('throughput-ceiling-2', CEILING, { decisionsPerSecond: 110 }),
         run('throughput-ceiling-no-events', { kind: 'ceiling', events: false }, { decisionsPerSecond: 500 }),
       ],
@@ -106,13 +124,20 @@ function report(overrides: Partial<Report> = {}): Report {
         run('latency-greenlight-2', GREENLIGHT, {
           latencySamplesMs: [...times(50, 12), ...times(49, 25.25), 35],
         }),
+        run('latency-peer-1', PEER, { latencySamplesMs: [...times(50, 10), ...times(50, 30)] }),
+        run('latency-peer-2', PEER, { latencySamplesMs: [...times(50, 10), ...times(50, 30)] }),
         run('latency-ceiling-2', CEILING, {
           latencySamplesMs: [...times(50, 5), ...times(49, 8), 10],
         }),
       ],
       burst: [
         run('burst-ceiling-1', CEILING, { seconds: 8 }),
-        run('burst-greenlight', GREENLIGHT, { seconds: 20, count: 1_000 }),
+        run('burst-greenlight-1', GREENLIGHT, {
+          seconds: 20,
+          count: 1_000,
+          controller: { ...FIGURES, peakRssMiB: 120 },
+        }),
+        run('burst-peer-1', PEER, { seconds: 16, count: 1_000, controller: { ...FIGURES, peakRssMiB: 80 } }),
         run('burst-ceiling-2', CEILING, { seconds: 12 }),
       ],
     },
@@ -150,35 +175,63 @@ function summaryRow(markdown: string, prefix: string): string[] {
 describe('renderReport', () => {
   const markdown = renderReport(report());
 
-  it('compares throughput with the mean of the ceilings with events, and meets ≥ 0.80×', () => {
+  it('compares the median throughput with the Go peer’s median and with the mean of the ceilings', () => {
     expect(summaryRow(markdown, '1–2. Throughput')).toEqual([
-      '1–2. Throughput, 3000 requests, 32 in flight',
-      '85.0 decisions/s',
-      '105.0 (mean of 100.0, 110.0) /s',
+      '1–2. Throughput, 3000 requests, 32 in flight: decisions/s',
+      '85.0/s (median of 85.0/s, 95.0/s)',
+      '80.0/s (median of 90.0/s, 80.0/s)',
+      '1.06×',
+      '105.0/s (mean of 100.0/s, 110.0/s)',
       '0.81×',
-      '≥ 0.80×',
-      '**met**',
+      '≥ 1.0× peer; ≥ 0.80× ceiling',
+      'peer **met**; ceiling **met**',
     ]);
   });
 
-  it('misses the latency target when p99 is more than 3× the ceiling', () => {
+  it('judges the controller’s own CPU per decision against the peer’s', () => {
+    expect(summaryRow(markdown, '1–2. Controller CPU')).toEqual([
+      '1–2. Controller CPU per decision (throughput)',
+      '1.0 ms (median of 1.0 ms, 1.0 ms)',
+      '0.8 ms (median of 0.8 ms, 1.0 ms)',
+      '1.25×',
+      '',
+      '',
+      '≤ 1.0× peer',
+      'peer **missed**',
+    ]);
+  });
+
+  it('pools the latencies of each side; misses the ceiling target above 3×, meets the peer’s', () => {
     expect(summaryRow(markdown, '3. Latency')).toEqual([
       '3. Latency p50 / p95 / p99, 2 × 3000 requests, 32 in flight (runs pooled)',
       '12.0 / 25.3 / 25.3 ms',
+      '10.0 / 30.0 / 30.0 ms',
+      '0.84× (p99)',
       '5.0 / 8.0 / 8.0 ms',
       '3.16× (p99)',
-      'p99 ≤ 3×',
-      '**missed**',
+      'p99 ≤ 1.0× peer; ≤ 3× ceiling',
+      'peer **met**; ceiling **missed**',
     ]);
   });
 
-  it('meets the burst target at exactly 2× the ceilings', () => {
+  it('compares the burst’s throughput with the peer’s, its time with the ceilings’, and its peak RSS', () => {
     expect(summaryRow(markdown, '4. Burst').slice(1)).toEqual([
       '20.0 s',
-      '10.0 (mean of 8.0, 12.0) s',
-      '2.00×',
-      '≤ 2×',
-      '**met**',
+      '16.0 s',
+      '0.80× (throughput)',
+      '10.0 s (mean of 8.0 s, 12.0 s)',
+      '2.00× (time)',
+      'throughput ≥ 1.0× peer; time ≤ 2× ceiling',
+      'peer **missed**; ceiling **met**',
+    ]);
+    expect(summaryRow(markdown, '4. Controller peak RSS').slice(1)).toEqual([
+      '120.0 MiB',
+      '80.0 MiB',
+      '1.50×',
+      '',
+      '',
+      '≤ 1.5× peer',
+      'peer **met**',
     ]);
   });
 
@@ -188,6 +241,8 @@ describe('renderReport', () => {
       '150.2 MiB (40.0 MiB), median of 3 starts (148.1–152.3)',
       '',
       '',
+      '',
+      '',
       'RSS ≤ 150 MiB',
       '**missed**',
     ]);
@@ -195,11 +250,15 @@ describe('renderReport', () => {
       '620.0 MiB (40.0 MiB)',
       '',
       '',
+      '',
+      '',
       'RSS ≤ 600 MiB',
       '**missed**',
     ]);
     expect(summaryRow(markdown, '5. Start-up with 100,000 stored').slice(1)).toEqual([
       '12.0 s / 13.0 s',
+      '',
+      '',
       '',
       '',
       'ready ≤ 10 s at 100k',
@@ -217,6 +276,8 @@ describe('renderReport', () => {
   it('counts a Slack run faster than the one without Slack as no measurable cost', () => {
     expect(summaryRow(markdown, '6. Slack on vs off').slice(1)).toEqual([
       '81.0 (mean of 80.0, 82.0) vs 80.0 (mean of 78.0, 82.0) /s',
+      '',
+      '',
       '',
       '-1.2 %',
       '≤ 5 %',
@@ -248,6 +309,8 @@ describe('renderReport', () => {
     expect(summaryRow(withWebhooks, '8. Webhooks on vs off').slice(1)).toEqual([
       '147.0 (mean of 149.0, 145.0) vs 148.0 (mean of 150.0, 146.0) /s',
       '',
+      '',
+      '',
       '0.7 %',
       'no measurable cost (≤ 5 %)',
       '**met**',
@@ -262,11 +325,14 @@ describe('renderReport', () => {
     expect(summaryRow(markdown, 'throughput-ceiling-no-events')[0]).toBe(
       'throughput-ceiling-no-events (ceiling (no events))',
     );
-    expect(summaryRow(markdown, 'throughput-greenlight').slice(8)).toEqual([
+    expect(summaryRow(markdown, 'throughput-greenlight-1').slice(8)).toEqual([
       '1.0 / 2.0 / 0.5 / 0.5',
+      '–',
       '0.5 → 1.5',
       '0 / 0 / 0',
     ]);
+    expect(summaryRow(markdown, 'burst-peer-1')[0]).toBe('burst-peer-1 (Go peer)');
+    expect(summaryRow(markdown, 'burst-peer-1')[9]).toBe('80.0');
   });
 
   it('heads the report with the run, the machine and the NODE_OPTIONS used', () => {
@@ -275,6 +341,10 @@ describe('renderReport', () => {
     expect(second).toContain('2 vCPUs (Test CPU), 7.8 GiB, Node.js v24.11.0');
     expect(second).toContain('`--concurrency` 8 (its default), run compiled and bundled');
     expect(second).toContain('with `NODE_OPTIONS=--max-semi-space-size=1`');
+    // Results written before the control plane's versions were recorded name the old ones.
+    expect(second).toContain('etcd v3.6.16 and kube-apiserver v1.35.4');
+    const named = renderReport(report({ controlPlane: 'etcd v3.7.3 and kube-apiserver v1.37.2' }));
+    expect(named.split('\n')[1]).toContain('etcd v3.7.3 and kube-apiserver v1.37.2 (local, Go-built)');
   });
 
   it('says when the store was scaled down, and why', () => {
@@ -321,6 +391,7 @@ describe('deciderName and describeSchedule', () => {
     expect(deciderName({ kind: 'ceiling', events: true })).toBe('ceiling');
     expect(deciderName({ kind: 'ceiling', events: false })).toBe('ceiling (no events)');
     expect(deciderName({ kind: 'greenlight' })).toBe('greenlight');
+    expect(deciderName({ kind: 'peer' })).toBe('Go peer');
     expect(deciderName({ kind: 'greenlight', notify: true })).toBe('greenlight, Slack off');
     expect(deciderName({ kind: 'greenlight', notify: true, env: { SLACK_BOT_TOKEN: 'x' } })).toBe(
       'greenlight, Slack on',

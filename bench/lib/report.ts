@@ -33,6 +33,11 @@ export interface Report {
   /** NODE_OPTIONS of the controller processes: the container image's (the Dockerfile's ENV). */
   readonly controllerNodeOptions: string;
   readonly machine: Machine;
+  /** "etcd v3.7.3 and kube-apiserver v1.37.2"; absent in results written before it was recorded. */
+  readonly controlPlane?: string;
+  /** The Go peer's toolchain and controller-runtime version. */
+  readonly peerGo?: string;
+  readonly peerControllerRuntime?: string;
   readonly loadAverage1m: { readonly before: number; readonly after: number };
   readonly runs: {
     readonly throughput: readonly RunResult[];
@@ -54,9 +59,9 @@ const END = '<!-- controller-bench:end -->';
 const verdict = (met: boolean | undefined): string =>
   met === undefined ? 'n/a' : met ? '**met**' : '**missed**';
 
-/** The Greenlight run of a phase. */
-const greenlightRun = (runs: readonly RunResult[]): RunResult | undefined =>
-  runs.find((run) => run.decider.kind === 'greenlight');
+/** The runs of one side of a phase: Greenlight's or the Go peer's. */
+const sideRuns = (runs: readonly RunResult[], kind: 'greenlight' | 'peer'): RunResult[] =>
+  runs.filter((run) => run.decider.kind === kind);
 
 /** The ceiling runs (create + status + Event) of a phase: one, or one before and one after. */
 const ceilingRuns = (runs: readonly RunResult[]): RunResult[] =>
@@ -71,6 +76,13 @@ function ceilingCell(values: readonly number[], format: (value: number) => strin
   return `${format(mean(values))} (mean of ${values.map(format).join(', ')})`;
 }
 
+/** "a" for one run, "m (median of a, b, c)" for several; "–" for none. */
+function medianCell(values: readonly number[], format: (value: number) => string): string {
+  if (values.length === 0) return '–';
+  if (values.length === 1) return format(values[0] ?? Number.NaN);
+  return `${format(medianOf(values))} (median of ${values.map(format).join(', ')})`;
+}
+
 const latencyCell = (latency: LatencySummary): string =>
   `${formatOne(latency.p50Ms)} / ${formatOne(latency.p95Ms)} / ${formatOne(latency.p99Ms)} ms`;
 
@@ -78,7 +90,22 @@ const latencyCell = (latency: LatencySummary): string =>
 const pooled = (runs: readonly RunResult[]): LatencySummary =>
   summarize(runs.flatMap((run) => run.latencySamplesMs));
 
-type Row = [string, string, string, string, string, string];
+/** measurement, Greenlight, Go peer, vs peer, ceiling, vs ceiling, targets, verdicts. */
+type Row = [string, string, string, string, string, string, string, string];
+
+const ratioCell = (ratio: number): string => (Number.isFinite(ratio) ? formatRatio(ratio) : '–');
+
+/** "peer **met**; ceiling **missed**": one verdict per target that could be judged. */
+function verdicts(...judged: readonly (readonly [string, boolean | undefined])[]): string {
+  return judged
+    .filter(([, met]) => met !== undefined)
+    .map(([against, met]) => `${against} ${verdict(met)}`)
+    .join('; ');
+}
+
+/** Undefined (not judged) when either side is missing. */
+const judge = (ratio: number, met: (ratio: number) => boolean): boolean | undefined =>
+  Number.isFinite(ratio) ? met(ratio) : undefined;
 
 /** CPU milliseconds per decision, summed over controller, API server, etcd and the benchmark's clients. */
 function totalCpuMs(run: RunResult): number {
@@ -86,66 +113,132 @@ function totalCpuMs(run: RunResult): number {
   return (seconds / run.decided) * 1000;
 }
 
+/** The controller's own CPU milliseconds per decision (its process only). */
+function controllerCpuMs(run: RunResult): number {
+  const seconds = run.cpuSeconds.controller;
+  return seconds === null ? Number.NaN : (seconds / run.decided) * 1000;
+}
+
+const ms = (value: number): string => `${formatOne(value)} ms`;
+
+/** The controller's CPU per decision, Greenlight against the peer (target ≤ 1.0×). */
+function controllerCpuRow(label: string, runs: readonly RunResult[]): Row {
+  const greenlight = sideRuns(runs, 'greenlight').map(controllerCpuMs);
+  const peer = sideRuns(runs, 'peer').map(controllerCpuMs);
+  const ratio = medianOf(greenlight) / medianOf(peer);
+  return [
+    label,
+    medianCell(greenlight, ms),
+    medianCell(peer, ms),
+    ratioCell(ratio),
+    '',
+    '',
+    '≤ 1.0× peer',
+    verdicts(['peer', judge(ratio, (r) => r <= 1)]),
+  ];
+}
+
 function throughputRows(runs: Report['runs']['throughput']): Row[] {
-  const ceilings = ceilingRuns(runs).map((run) => run.decisionsPerSecond);
-  const greenlight = greenlightRun(runs);
-  if (!greenlight || ceilings.length === 0) return [];
-  const ratio = greenlight.decisionsPerSecond / mean(ceilings);
-  const cpuCeilings = ceilingRuns(runs).map(totalCpuMs);
+  const greenlight = sideRuns(runs, 'greenlight');
+  const [first] = greenlight;
+  const ceilings = ceilingRuns(runs);
+  if (!first || ceilings.length === 0) return [];
+  const peer = sideRuns(runs, 'peer');
+  const rate = (run: RunResult): number => run.decisionsPerSecond;
+  const ceilingRate = mean(ceilings.map(rate));
+  const perSecond = (value: number): string => `${formatOne(value)}/s`;
+  const vsPeer = medianOf(greenlight.map(rate)) / medianOf(peer.map(rate));
+  const vsCeiling = medianOf(greenlight.map(rate)) / ceilingRate;
+  const cpuCeiling = ceilings.map(totalCpuMs);
   return [
     [
-      '1–2. CPU per decision, all processes',
-      `${formatOne(totalCpuMs(greenlight))} ms`,
-      `${ceilingCell(cpuCeilings, formatOne)} ms`,
-      formatRatio(totalCpuMs(greenlight) / mean(cpuCeilings)),
-      '',
-      '',
+      `1–2. Throughput, ${describeSchedule(first.schedule)}: decisions/s`,
+      medianCell(greenlight.map(rate), perSecond),
+      medianCell(peer.map(rate), perSecond),
+      ratioCell(vsPeer),
+      ceilingCell(ceilings.map(rate), perSecond),
+      ratioCell(vsCeiling),
+      '≥ 1.0× peer; ≥ 0.80× ceiling',
+      verdicts(['peer', judge(vsPeer, (r) => r >= 1)], ['ceiling', vsCeiling >= 0.8]),
     ],
+    controllerCpuRow('1–2. Controller CPU per decision (throughput)', runs),
     [
-      `1–2. Throughput, ${describeSchedule(greenlight.schedule)}`,
-      `${formatOne(greenlight.decisionsPerSecond)} decisions/s`,
-      `${ceilingCell(ceilings, formatOne)} /s`,
-      formatRatio(ratio),
-      '≥ 0.80×',
-      verdict(ratio >= 0.8),
+      '1–2. CPU per decision, all processes',
+      medianCell(greenlight.map(totalCpuMs), ms),
+      medianCell(peer.map(totalCpuMs), ms),
+      ratioCell(medianOf(greenlight.map(totalCpuMs)) / medianOf(peer.map(totalCpuMs))),
+      ceilingCell(cpuCeiling, ms),
+      ratioCell(medianOf(greenlight.map(totalCpuMs)) / mean(cpuCeiling)),
+      '',
+      '',
     ],
   ];
 }
 
 function latencyRows(runs: Report['runs']['latency']): Row[] {
   const ceilings = ceilingRuns(runs);
-  const greenlights = runs.filter((run) => run.decider.kind === 'greenlight');
+  const greenlights = sideRuns(runs, 'greenlight');
+  const peers = sideRuns(runs, 'peer');
   const [first] = greenlights;
   if (!first || ceilings.length === 0) return [];
   const greenlight = pooled(greenlights);
+  const peer = peers.length > 0 ? pooled(peers) : undefined;
   const ceiling = pooled(ceilings);
-  const ratio = greenlight.p99Ms / ceiling.p99Ms;
+  const vsPeer = peer ? greenlight.p99Ms / peer.p99Ms : Number.NaN;
+  const vsCeiling = greenlight.p99Ms / ceiling.p99Ms;
   const times = greenlights.length > 1 ? `${formatInteger(greenlights.length)} × ` : '';
+  const rate =
+    first.schedule.kind === 'rate' ? `${formatInteger(first.schedule.perSecond)}/s` : 'a fixed rate';
   return [
     [
       `3. Latency p50 / p95 / p99, ${times}${describeSchedule(first.schedule)}${greenlights.length > 1 ? ' (runs pooled)' : ''}`,
       latencyCell(greenlight),
+      peer ? latencyCell(peer) : '–',
+      `${ratioCell(vsPeer)} (p99)`,
       latencyCell(ceiling),
-      `${formatRatio(ratio)} (p99)`,
-      'p99 ≤ 3×',
-      verdict(ratio <= 3),
+      `${ratioCell(vsCeiling)} (p99)`,
+      'p99 ≤ 1.0× peer; ≤ 3× ceiling',
+      verdicts(['peer', judge(vsPeer, (r) => r <= 1)], ['ceiling', vsCeiling <= 3]),
     ],
+    controllerCpuRow(`3. Controller CPU per decision at ${rate}`, runs),
   ];
 }
 
 function burstRows(runs: Report['runs']['burst']): Row[] {
+  const greenlight = sideRuns(runs, 'greenlight');
+  const [first] = greenlight;
   const ceilings = ceilingRuns(runs).map((run) => run.seconds);
-  const greenlight = greenlightRun(runs);
-  if (!greenlight || ceilings.length === 0) return [];
-  const ratio = greenlight.seconds / mean(ceilings);
+  if (!first || ceilings.length === 0) return [];
+  const peer = sideRuns(runs, 'peer');
+  const seconds = (run: RunResult): number => run.seconds;
+  const s = (value: number): string => `${formatOne(value)} s`;
+  // Throughput in the burst, as a ratio: the peer's time over Greenlight's (≥ 1.0× is as fast or faster).
+  const vsPeer = medianOf(peer.map(seconds)) / medianOf(greenlight.map(seconds));
+  const vsCeiling = medianOf(greenlight.map(seconds)) / mean(ceilings);
+  const peakRss = (run: RunResult): number => run.controller?.peakRssMiB ?? Number.NaN;
+  const mib = (value: number): string => `${formatOne(value)} MiB`;
+  const rssRatio = medianOf(greenlight.map(peakRss)) / medianOf(peer.map(peakRss));
   return [
     [
-      `4. Burst of ${formatInteger(greenlight.count)}: all decided`,
-      `${formatOne(greenlight.seconds)} s`,
-      `${ceilingCell(ceilings, formatOne)} s`,
-      formatRatio(ratio),
-      '≤ 2×',
-      verdict(ratio <= 2),
+      `4. Burst of ${formatInteger(first.count)}, ${formatInteger(first.schedule.kind === 'in-flight' ? first.schedule.concurrency : 0)} in flight: all decided`,
+      medianCell(greenlight.map(seconds), s),
+      medianCell(peer.map(seconds), s),
+      `${ratioCell(vsPeer)} (throughput)`,
+      ceilingCell(ceilings, s),
+      `${ratioCell(vsCeiling)} (time)`,
+      'throughput ≥ 1.0× peer; time ≤ 2× ceiling',
+      verdicts(['peer', judge(vsPeer, (r) => r >= 1)], ['ceiling', vsCeiling <= 2]),
+    ],
+    controllerCpuRow('4. Controller CPU per decision (burst)', runs),
+    [
+      '4. Controller peak RSS in the burst',
+      medianCell(greenlight.map(peakRss), mib),
+      medianCell(peer.map(peakRss), mib),
+      ratioCell(rssRatio),
+      '',
+      '',
+      '≤ 1.5× peer',
+      verdicts(['peer', judge(rssRatio, (r) => r <= 1.5)]),
     ],
   ];
 }
@@ -169,6 +262,8 @@ function storeRows(store: StoreResult | null): Row[] {
       `${formatOne(start.rssMiB)} MiB (${formatOne(start.heapUsedMiB)} MiB)${rssRange(step.rssSamplesMiB)}`,
       '',
       '',
+      '',
+      '',
       limit ? `RSS ≤ ${limit} MiB` : 'RSS ≤ 150 MiB at 10k, ≤ 600 MiB at 100k',
       limit ? verdict(start.rssMiB <= limit) : `n/a (${formatInteger(step.stored)} is not a target size)`,
     ]);
@@ -186,6 +281,8 @@ function storeRows(store: StoreResult | null): Row[] {
     rows.push([
       `5. Start-up with ${formatInteger(largest.stored)} stored: ready / first decision`,
       `${formatOne(readyMs / 1000)} s / ${formatOne(firstDecisionMs / 1000)} s${each}`,
+      '',
+      '',
       '',
       '',
       'ready ≤ 10 s at 100k',
@@ -208,13 +305,17 @@ const throughputs = (runs: readonly RunResult[] | undefined): number[] =>
 function slackRow(slack: SlackResult | null): Row[] {
   if (!slack) return [];
   if (slack.status === 'pending') {
-    return [['6. Slack on vs off: throughput lost', 'pending: Slack integration', '', '', '≤ 5 %', 'n/a']];
+    return [
+      ['6. Slack on vs off: throughput lost', 'pending: Slack integration', '', '', '', '', '≤ 5 %', 'n/a'],
+    ];
   }
   const cost = slack.costPercent ?? Number.NaN;
   return [
     [
       '6. Slack on vs off: throughput lost',
       `${ceilingCell(throughputs(slack.on), formatOne)} vs ${ceilingCell(throughputs(slack.off), formatOne)} /s`,
+      '',
+      '',
       '',
       `${formatOne(cost)} %`,
       '≤ 5 %',
@@ -231,6 +332,8 @@ function webhooksRow(webhooks: WebhookResult | null | undefined): Row[] {
     [
       '8. Webhooks on vs off: throughput lost',
       `${ceilingCell(throughputs(webhooks.on), formatOne)} vs ${ceilingCell(throughputs(webhooks.off), formatOne)} /s`,
+      '',
+      '',
       '',
       `${formatOne(cost)} %`,
       'no measurable cost (≤ 5 %)',
@@ -261,6 +364,8 @@ function engineRows(): Row[] {
       '',
       '',
       '',
+      '',
+      '',
     ],
   ];
 }
@@ -275,7 +380,10 @@ function summaryTable(report: Report): string {
     ...engineRows(),
     ...webhooksRow(report.webhooks),
   ];
-  return markdownTable(['measurement', 'Greenlight', 'ceiling', 'ratio', 'target', ''], rows);
+  return markdownTable(
+    ['measurement', 'Greenlight', 'Go peer', 'vs peer', 'ceiling', 'vs ceiling', 'targets', 'verdict'],
+    rows,
+  );
 }
 
 const cpuPerThousand = (run: RunResult, key: keyof RunResult['cpuSeconds']): string => {
@@ -295,6 +403,7 @@ function runsTable(report: Report): string {
     formatOne(run.latency.p99Ms),
     formatOne(run.latency.maxMs),
     `${cpuPerThousand(run, 'controller')} / ${cpuPerThousand(run, 'apiserver')} / ${cpuPerThousand(run, 'etcd')} / ${cpuPerThousand(run, 'bench')}`,
+    run.controller?.peakRssMiB === undefined ? '–' : formatOne(run.controller.peakRssMiB),
     `${formatOne(run.loadAverage.before)} → ${formatOne(run.loadAverage.after)}`,
     `${run.retries} / ${run.failures} / ${run.wrongOutcomes}`,
   ]);
@@ -309,6 +418,7 @@ function runsTable(report: Report): string {
       'p99 ms',
       'max ms',
       'CPU s per 1,000: controller / apiserver / etcd / bench',
+      'controller peak RSS MiB',
       'load 1m',
       'retries / failed / wrong',
     ],
@@ -401,7 +511,7 @@ export function renderReport(report: Report): string {
     : '';
   return [
     `Run ${report.startedAt.slice(0, 16).replace('T', ' ')} UTC, ${formatOne(report.minutes)} minutes: \`${report.command}\`${settingsNote}`,
-    `Machine: ${m.os}, ${m.cpuCount} vCPUs (${m.cpuModel}), ${formatOne(m.memoryGiB)} GiB, Node.js ${m.node}; etcd v3.6.16 and kube-apiserver v1.35.4 (local, Go-built) on the same machine; controller \`--concurrency\` ${report.controllerConcurrency}${report.controllerConcurrencyIsDefault ? ' (its default)' : ''}, run ${report.controllerFrom === 'dist' ? 'compiled and bundled' : 'from the TypeScript sources'} with \`NODE_OPTIONS=${report.controllerNodeOptions}\`, as the container image runs it. One-minute load average ${formatOne(report.loadAverage1m.before)} before, ${formatOne(report.loadAverage1m.after)} after (per run below).${scaled}${pendingSlack}${webhooks}`,
+    `Machine: ${m.os}, ${m.cpuCount} vCPUs (${m.cpuModel}), ${formatOne(m.memoryGiB)} GiB, Node.js ${m.node}; ${report.controlPlane ?? 'etcd v3.6.16 and kube-apiserver v1.35.4'} (local, Go-built) on the same machine; the Go peer (bench/peer) built with Go ${report.peerGo ?? '–'} and controller-runtime ${report.peerControllerRuntime ?? '–'}; controller \`--concurrency\` ${report.controllerConcurrency}${report.controllerConcurrencyIsDefault ? ' (its default)' : ''}, run ${report.controllerFrom === 'dist' ? 'compiled and bundled' : 'from the TypeScript sources'} with \`NODE_OPTIONS=${report.controllerNodeOptions}\`, as the container image runs it. One-minute load average ${formatOne(report.loadAverage1m.before)} before, ${formatOne(report.loadAverage1m.after)} after (per run below).${scaled}${pendingSlack}${webhooks}`,
     '',
     summaryTable(report),
     '',

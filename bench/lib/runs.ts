@@ -18,6 +18,8 @@ export type Schedule =
 
 export type Decider =
   | { readonly kind: 'ceiling'; readonly events: boolean }
+  /** The Go controller-runtime peer (bench/peer): same requests, same rules, status + Event per decision. */
+  | { readonly kind: 'peer' }
   | {
       readonly kind: 'greenlight';
       readonly env?: Readonly<Record<string, string>>;
@@ -39,6 +41,8 @@ export interface ControllerFigures {
   readonly requeues: number | undefined;
   readonly eventLoopLagP99Ms: number | undefined;
   readonly rssMiB: number | undefined;
+  /** The highest RSS of the process so far (VmHWM): what the run needed at its peak. */
+  readonly peakRssMiB: number | undefined;
   readonly cpuProfile: string | undefined;
 }
 
@@ -121,11 +125,13 @@ async function controllerFigures(
     requeues: metricValue(text, 'controller_runtime_reconcile_total', `${label},result="requeue"`),
     eventLoopLagP99Ms: lag === undefined ? undefined : round(lag * 1000, 1),
     rssMiB: round(memory.rssBytes / 2 ** 20),
+    peakRssMiB: round(memory.peakRssBytes / 2 ** 20),
   };
 }
 
 export function deciderName(decider: Decider): string {
   if (decider.kind === 'ceiling') return decider.events ? 'ceiling' : 'ceiling (no events)';
+  if (decider.kind === 'peer') return 'Go peer';
   const base = 'greenlight';
   if (decider.env) return `${base}, Slack on`;
   if (decider.webhook) return `${base}, webhooks on`;
@@ -155,17 +161,18 @@ export async function measureRun(
   const stats = newCallStats();
   let controller: ControllerProcess | undefined;
   try {
-    if (decider.kind === 'greenlight') {
+    if (decider.kind !== 'ceiling') {
       controller = await ControllerProcess.start({
         label,
         entry: context.controllerEntry,
+        binary: decider.kind === 'peer' ? context.peerBinary : undefined,
         nodeOptions: context.controllerNodeOptions,
         namespace,
         kubeconfig: context.bench.cluster.kubeconfigs.admin,
         logDir: context.logDir,
         concurrency: context.controllerConcurrency,
-        cpuProfileDir: context.cpuProfileDir,
-        env: decider.env,
+        cpuProfileDir: decider.kind === 'peer' ? undefined : context.cpuProfileDir,
+        env: decider.kind === 'peer' ? undefined : decider.env,
       });
       await controller.waitReady(60_000);
     }
@@ -243,7 +250,10 @@ export async function measureRun(
         ? {
             controller: {
               ...figures,
-              cpuProfile: context.cpuProfileDir ? `${context.cpuProfileDir}/${label}.cpuprofile` : undefined,
+              cpuProfile:
+                context.cpuProfileDir && decider.kind === 'greenlight'
+                  ? `${context.cpuProfileDir}/${label}.cpuprofile`
+                  : undefined,
             },
           }
         : {}),

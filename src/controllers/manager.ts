@@ -123,12 +123,14 @@ export class ControllerManager {
       transform: cachedRequest,
       logger: informerLogger,
       onChange: (request) => {
+        // A final request is never reconciled again (the reconciler returns at once): each decision
+        // comes back as the watch's deletion of the decided request, and queueing it cost a reconcile
+        // per decision (docs/benchmarks.md, F10). Decided requests reach Slack and webhooks whole from
+        // the reconciler; the cache holds stubs at most.
+        if (isFinal(request.status?.phase)) return;
         this.#requestQueue.add(Keys.of(request.metadata.namespace, request.metadata.name));
-        // Decided requests reach Slack and webhooks whole from the reconciler; the cache holds stubs at most.
-        if (!isFinal(request.status?.phase)) {
-          this.#slack?.requestChanged(request);
-          this.#webhooks.requestChanged(request);
-        }
+        this.#slack?.requestChanged(request);
+        this.#webhooks.requestChanged(request);
       },
     });
     this.#policies = new ResilientInformer<ApprovalPolicy>({

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { rfc3339 } from '../api/v1alpha1/schema.ts';
+import { KubeHttp } from './kube-http.ts';
 
 export interface EventTarget {
   readonly apiVersion: string;
@@ -32,7 +34,7 @@ const MAX_QUEUED = 1_000;
  * `onError` and never fails the reconcile.
  */
 export class KubernetesEventRecorder implements EventRecorder {
-  readonly #core: CoreV1Api;
+  readonly #http: KubeHttp;
   readonly #instance: string;
   readonly #onError: (error: unknown) => void;
   readonly #queue: (() => Promise<void>)[] = [];
@@ -40,7 +42,7 @@ export class KubernetesEventRecorder implements EventRecorder {
   #idle: (() => void)[] = [];
 
   constructor(kubeConfig: KubeConfig, instance: string, onError: (error: unknown) => void) {
-    this.#core = kubeConfig.makeApiClient(CoreV1Api);
+    this.#http = KubeHttp.for(kubeConfig);
     this.#instance = instance;
     this.#onError = onError;
   }
@@ -75,30 +77,30 @@ export class KubernetesEventRecorder implements EventRecorder {
 
   async #write(target: EventTarget, type: EventType, reason: string, message: string): Promise<void> {
     const { name = '', namespace = 'default', uid, resourceVersion } = target.metadata;
-    const now = new Date();
+    const now = rfc3339(new Date());
     try {
-      await this.#core.createNamespacedEvent({
-        namespace,
-        body: {
-          metadata: { name: `${name}.${randomBytes(8).toString('hex')}`, namespace },
-          involvedObject: {
-            apiVersion: target.apiVersion,
-            kind: target.kind,
-            name,
-            namespace,
-            ...(uid ? { uid } : {}),
-            ...(resourceVersion ? { resourceVersion } : {}),
-          },
-          type,
-          reason,
-          message: message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE - 1)}…` : message,
-          source: { component: COMPONENT },
-          reportingComponent: COMPONENT,
-          reportingInstance: this.#instance,
-          firstTimestamp: now,
-          lastTimestamp: now,
-          count: 1,
+      // One Event per decision: written through the lean client (docs/benchmarks.md, F10).
+      await this.#http.send('POST', `/api/v1/namespaces/${encodeURIComponent(namespace)}/events`, {
+        apiVersion: 'v1',
+        kind: 'Event',
+        metadata: { name: `${name}.${randomBytes(8).toString('hex')}`, namespace },
+        involvedObject: {
+          apiVersion: target.apiVersion,
+          kind: target.kind,
+          name,
+          namespace,
+          ...(uid ? { uid } : {}),
+          ...(resourceVersion ? { resourceVersion } : {}),
         },
+        type,
+        reason,
+        message: message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE - 1)}…` : message,
+        source: { component: COMPONENT },
+        reportingComponent: COMPONENT,
+        reportingInstance: this.#instance,
+        firstTimestamp: now,
+        lastTimestamp: now,
+        count: 1,
       });
     } catch (error) {
       this.#onError(error);

@@ -14,6 +14,7 @@ import {
 } from '@kubernetes/client-node';
 import { backoffDelay } from '../runtime/backoff.ts';
 import { apiMessageOf } from './api-errors.ts';
+import { KubeHttp } from './kube-http.ts';
 
 export interface InformerLogger {
   info(message: string, fields?: Record<string, unknown>): void;
@@ -67,8 +68,13 @@ export function trimmed<T>(object: T): T {
   return object;
 }
 
-/** client-node's Watch, handing the informer transformed objects and filtering with a field selector. */
+/**
+ * The watch client-node's ListWatch drives, over the lean client (KubeHttp: one timer per watch, no
+ * fetch streams; docs/benchmarks.md, F10), handing the informer transformed objects and filtering with
+ * a field selector.
+ */
 class TransformingWatch extends Watch {
+  readonly #http: KubeHttp;
   readonly #transform: (object: unknown) => unknown;
   readonly #fieldSelector: () => string | undefined;
 
@@ -78,16 +84,17 @@ class TransformingWatch extends Watch {
     fieldSelector: () => string | undefined,
   ) {
     super(kubeConfig);
+    this.#http = KubeHttp.for(kubeConfig);
     this.#transform = transform;
     this.#fieldSelector = fieldSelector;
   }
 
   override watch(...[path, query, callback, done]: Parameters<Watch['watch']>): ReturnType<Watch['watch']> {
     const fieldSelector = this.#fieldSelector();
-    return super.watch(
+    return this.#http.watch(
       path,
       fieldSelector === undefined ? query : { ...query, fieldSelector },
-      (phase, object: unknown, raw?: unknown) => {
+      (phase, object: unknown, raw: unknown) => {
         callback(phase, this.#transform(object), raw);
       },
       done,

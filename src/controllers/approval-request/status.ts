@@ -116,7 +116,9 @@ export function statusChanged(
   current: ApprovalRequestStatus | undefined,
   next: ApprovalRequestStatus,
 ): boolean {
-  return canonical(current ?? {}) !== canonical(next);
+  // A new phase is a change; only a request that stays in its phase needs the full comparison.
+  if (current?.phase !== next.phase) return true;
+  return canonical(current) !== canonical(next);
 }
 
 function canonical(value: unknown): string {

@@ -1,0 +1,57 @@
+/**
+ * The Go peer (bench/peer): a minimal controller-runtime approver, built from its pinned Go modules by
+ * hack/build-tools.sh into the tool cache (seconds once its modules are downloaded; cached by the
+ * digest of its source).
+ */
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const BUILD_TOOLS = fileURLToPath(new URL('../../hack/build-tools.sh', import.meta.url));
+export const PEER_TOOL = 'greenlight-peer';
+
+/** The path hack/build-tools.sh reports for `tool` (its `NAME=PATH` line). */
+export function toolPath(output: string, tool: string): string | undefined {
+  const prefix = `${tool}=`;
+  return output
+    .split('\n')
+    .find((line) => line.startsWith(prefix))
+    ?.slice(prefix.length)
+    .trim();
+}
+
+/** Builds the peer when its source changed (or was never built) and returns the binary's path. */
+export async function buildPeer(progress: (line: string) => void): Promise<string> {
+  progress('building the Go peer (bench/peer) with hack/build-tools.sh');
+  const { stdout, stderr } = await promisify(execFile)('bash', [BUILD_TOOLS, PEER_TOOL], {
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  const path = toolPath(stdout, PEER_TOOL);
+  if (path === undefined) throw new Error(`hack/build-tools.sh reported no ${PEER_TOOL}:\n${stderr}`);
+  return path;
+}
+
+/** The version in a tool cache path: `…/kube-apiserver-v1.37.2/kube-apiserver` → `v1.37.2`. */
+export function cachedVersion(path: string | undefined): string | undefined {
+  return path === undefined ? undefined : /-(v\d+\.\d+\.\d+)[^/]*\/[^/]+$/.exec(path)?.[1];
+}
+
+/** What the report names: the control plane's versions, the peer's Go and controller-runtime. */
+export async function toolVersions(): Promise<{
+  controlPlane: string;
+  peerGo: string;
+  peerControllerRuntime: string;
+}> {
+  const run = promisify(execFile);
+  const { stdout } = await run('bash', [BUILD_TOOLS, 'etcd', 'kube-apiserver', PEER_TOOL]);
+  const go = await run('go', ['env', 'GOVERSION']).then(
+    ({ stdout: version }) => version.trim(),
+    () => '–',
+  );
+  const version = (tool: string): string => cachedVersion(toolPath(stdout, tool)) ?? '?';
+  return {
+    controlPlane: `etcd ${version('etcd')} and kube-apiserver ${version('kube-apiserver')}`,
+    peerGo: go,
+    peerControllerRuntime: version(PEER_TOOL),
+  };
+}

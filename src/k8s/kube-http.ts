@@ -1,0 +1,335 @@
+import { StringDecoder } from 'node:string_decoder';
+import { ApiException, type KubeConfig } from '@kubernetes/client-node';
+import http from 'node:http';
+import https from 'node:https';
+
+/**
+ * A lean JSON client for the calls a controller makes for every request it decides: the status write,
+ * the Event and the watch. client-node's generated API goes through WHATWG fetch, an rxjs-style
+ * middleware chain and its object serializer, and builds a new TLS agent for every call (then
+ * discarded by PooledKubeConfig): measured, that was most of the controller's own CPU per decision
+ * (docs/benchmarks.md, F10). Here: Node's own HTTP/1.1 client on keep-alive connections (one TLS
+ * session each, reused), JSON in and out, and the API server's errors as client-node's
+ * `ApiException`, so every caller's error handling stays as it is.
+ *
+ * Credentials come from the KubeConfig itself (tokens, exec plugins, client certificates, OIDC), read
+ * again at most every CREDENTIALS_TTL_MS, as client-go re-reads a token file every minute: a rotated
+ * token is used from then on, and new TLS material gets a new connection pool.
+ */
+export class KubeHttp {
+  /** One client, so one connection pool, per KubeConfig. */
+  static for(kubeConfig: KubeConfig): KubeHttp {
+    let client = clients.get(kubeConfig);
+    if (client === undefined) {
+      client = new KubeHttp(kubeConfig);
+      clients.set(kubeConfig, client);
+    }
+    return client;
+  }
+
+  readonly #kubeConfig: KubeConfig;
+  #credentials: Promise<Credentials> | undefined;
+  #credentialsAt = 0;
+  #agent: { readonly key: string; readonly agent: http.Agent } | undefined;
+
+  constructor(kubeConfig: KubeConfig) {
+    this.#kubeConfig = kubeConfig;
+  }
+
+  /** GET, POST, PUT, PATCH or DELETE `path` (with its query) and the parsed JSON answer. */
+  async json<T>(method: Method, path: string, body?: unknown, contentType = 'application/json'): Promise<T> {
+    const response = await this.#call({ method, path, body, contentType });
+    const text = await readText(response);
+    if (succeeded(response)) return JSON.parse(text) as T;
+    throw apiException(response, text);
+  }
+
+  /**
+   * Like `json`, for a write whose answer nobody reads (an Event): the answer is drained unparsed; a
+   * refusal still throws.
+   */
+  async send(method: Method, path: string, body: unknown): Promise<void> {
+    const response = await this.#call({ method, path, body });
+    if (succeeded(response)) {
+      response.resume();
+      return;
+    }
+    throw apiException(response, await readText(response));
+  }
+
+  /**
+   * Watches `path` (client-node Watch's contract, which ListWatch relies on): `onEvent` for every
+   * event line, `done` exactly once when the stream ends, fails, or has been silent for
+   * WATCH_INACTIVITY_MS; the returned controller aborts it (and `done` is then not called).
+   */
+  async watch(
+    path: string,
+    query: Readonly<Record<string, string | number | boolean | undefined>>,
+    onEvent: (type: string, object: unknown, event: unknown) => void,
+    done: (error: unknown) => void,
+  ): Promise<AbortController> {
+    const controller = new AbortController();
+    let finished = false;
+    const finish = (error: unknown): void => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(timer);
+      // Aborted by the caller (a stop or restart): it knows, and is not told again.
+      const byCaller = controller.signal.aborted;
+      controller.abort();
+      if (!byCaller) done(error);
+    };
+    // One timer, pushed back on each chunk (refresh() reuses it: no timer per event).
+    const timer = setTimeout(() => {
+      finish(new DOMException('The operation was aborted due to timeout', 'TimeoutError'));
+    }, WATCH_INACTIVITY_MS).unref();
+    try {
+      const response = await this.#call({
+        method: 'GET',
+        path: `${path}?${watchQuery(query)}`,
+        signal: controller.signal,
+      });
+      if (response.statusCode !== 200) throw apiException(response, await readText(response));
+      const lines = new LineSplitter((line) => {
+        let event: { type?: unknown; object?: unknown };
+        try {
+          event = JSON.parse(line) as { type?: unknown; object?: unknown };
+        } catch {
+          return; // as client-node's Watch: a line that is not JSON is skipped
+        }
+        if (typeof event.type === 'string') onEvent(event.type, event.object, event);
+      });
+      response.on('data', (chunk: Buffer) => {
+        timer.refresh();
+        lines.push(chunk);
+      });
+      response.on('error', finish);
+      response.on('end', () => {
+        finish(null);
+      });
+      response.on('close', () => {
+        finish(null);
+      });
+    } catch (error) {
+      finish(error);
+    }
+    return controller;
+  }
+
+  /** Closes the connections (shutdown). */
+  close(): Promise<void> {
+    this.#agent?.agent.destroy();
+    this.#agent = undefined;
+    return Promise.resolve();
+  }
+
+  async #call({
+    method,
+    path,
+    body,
+    contentType = 'application/json',
+    signal,
+  }: {
+    readonly method: Method;
+    readonly path: string;
+    readonly body?: unknown;
+    readonly contentType?: string;
+    readonly signal?: AbortSignal;
+  }): Promise<http.IncomingMessage> {
+    const { server, headers, agent } = await this.#connection();
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const transport = server.protocol === 'http:' ? http : https;
+    return new Promise((resolve, reject) => {
+      const request = transport.request(
+        {
+          protocol: server.protocol,
+          hostname: server.hostname,
+          port: server.port,
+          path: server.prefix + path,
+          method,
+          agent,
+          ...(signal ? { signal } : {}),
+          headers:
+            payload === undefined
+              ? { ...headers, accept: 'application/json' }
+              : {
+                  ...headers,
+                  accept: 'application/json',
+                  'content-type': contentType,
+                  'content-length': Buffer.byteLength(payload),
+                },
+        },
+        resolve,
+      );
+      request.on('error', reject);
+      request.end(payload);
+    });
+  }
+
+  async #connection(): Promise<{ server: Server; headers: Record<string, string>; agent: http.Agent }> {
+    const now = Date.now();
+    if (this.#credentials === undefined || now - this.#credentialsAt > CREDENTIALS_TTL_MS) {
+      this.#credentialsAt = now;
+      this.#credentials = readCredentials(this.#kubeConfig);
+      // A failed read is not kept: the next call tries again.
+      this.#credentials.catch(() => {
+        this.#credentials = undefined;
+      });
+    }
+    const credentials = await this.#credentials;
+    if (this.#agent?.key !== credentials.tlsKey) {
+      const previous = this.#agent?.agent;
+      this.#agent = { key: credentials.tlsKey, agent: newAgent(credentials.server, credentials.tls) };
+      // New TLS material (rotated certificates): the old pool's calls and watches get a minute to
+      // finish before its connections close.
+      if (previous) {
+        setTimeout(() => {
+          previous.destroy();
+        }, 60_000).unref();
+      }
+    }
+    return { server: credentials.server, headers: credentials.headers, agent: this.#agent.agent };
+  }
+}
+
+const clients = new WeakMap<KubeConfig, KubeHttp>();
+
+export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/** How long credentials are reused before they are read again from the KubeConfig. */
+export const CREDENTIALS_TTL_MS = 10_000;
+
+/**
+ * The API server closes a watch after 5–10 minutes; a watch with no byte for this long (not even a
+ * bookmark) is taken for dead and restarted, as client-node's Watch does after 30 s.
+ */
+const WATCH_INACTIVITY_MS = 30_000;
+
+interface TlsOptions {
+  readonly ca?: Buffer | string;
+  readonly cert?: Buffer | string;
+  readonly key?: Buffer | string;
+  readonly rejectUnauthorized?: boolean;
+  readonly servername?: string;
+}
+
+interface Server {
+  readonly protocol: string;
+  readonly hostname: string;
+  readonly port: string;
+  /** The server URL's path (an API server behind a proxy path), without a trailing slash. */
+  readonly prefix: string;
+}
+
+interface Credentials {
+  readonly server: Server;
+  readonly headers: Record<string, string>;
+  readonly tls: TlsOptions;
+  readonly tlsKey: string;
+}
+
+async function readCredentials(kubeConfig: KubeConfig): Promise<Credentials> {
+  const cluster = kubeConfig.getCurrentCluster();
+  if (!cluster) throw new Error('the kubeconfig has no current cluster');
+  const server = new URL(cluster.server);
+  // client-node fills in what every call needs: TLS material and the Authorization header (tokens,
+  // exec plugins, OIDC, basic auth).
+  const options: https.RequestOptions = {};
+  await kubeConfig.applyToHTTPSOptions(options);
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(options.headers ?? {})) {
+    if (value !== undefined) headers[name.toLowerCase()] = String(value);
+  }
+  if (typeof options.auth === 'string')
+    headers['authorization'] = `Basic ${Buffer.from(options.auth).toString('base64')}`;
+  const tls = tlsOf(options);
+  return {
+    server: {
+      protocol: server.protocol,
+      // An IPv6 literal comes bracketed in a URL, and without brackets in a request's hostname.
+      hostname: server.hostname.replace(/^\[(.*)\]$/, '$1'),
+      port: server.port,
+      prefix: server.pathname.replace(/\/+$/, ''),
+    },
+    headers,
+    tls,
+    tlsKey: tlsKeyOf(server.origin, tls),
+  };
+}
+
+/** The TLS material and checks of the KubeConfig's HTTPS options. */
+function tlsOf(options: https.RequestOptions): TlsOptions {
+  const material = (value: unknown): Buffer | string | undefined =>
+    typeof value === 'string' || Buffer.isBuffer(value) ? value : undefined;
+  const [ca, cert, key] = [material(options.ca), material(options.cert), material(options.key)];
+  return {
+    ...(ca === undefined ? {} : { ca }),
+    ...(cert === undefined ? {} : { cert }),
+    ...(key === undefined ? {} : { key }),
+    ...(options.rejectUnauthorized === undefined ? {} : { rejectUnauthorized: options.rejectUnauthorized }),
+    ...(options.servername === undefined ? {} : { servername: options.servername }),
+  };
+}
+
+/** Equal for the same server and TLS material: the pool can be kept. */
+function tlsKeyOf(origin: string, tls: TlsOptions): string {
+  const text = (value: Buffer | string | undefined): string =>
+    value === undefined ? '' : typeof value === 'string' ? value : value.toString('base64');
+  return [origin, text(tls.ca), text(tls.cert), text(tls.key), tls.rejectUnauthorized, tls.servername].join(
+    '|',
+  );
+}
+
+function newAgent(server: Server, tls: TlsOptions): http.Agent {
+  // Node's own HTTP/1.1 client on keep-alive connections: as cheap in CPU as undici's, without the
+  // WebAssembly HTTP parser undici compiles (about 11 MiB of RSS; docs/benchmarks.md, F11), and
+  // cheaper than undici's HTTP/2 path, which client-node's calls take (F10).
+  const options = { keepAlive: true, keepAliveMsecs: 30_000, scheduling: 'lifo' as const };
+  return server.protocol === 'http:' ? new http.Agent(options) : new https.Agent({ ...options, ...tls });
+}
+
+function watchQuery(query: Readonly<Record<string, string | number | boolean | undefined>>): string {
+  const params = new URLSearchParams({ watch: 'true' });
+  for (const [name, value] of Object.entries(query)) if (value !== undefined) params.set(name, String(value));
+  return params.toString();
+}
+
+const succeeded = (response: http.IncomingMessage): boolean =>
+  response.statusCode !== undefined && response.statusCode >= 200 && response.statusCode < 300;
+
+async function readText(response: http.IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of response) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** The API server's refusal as client-node reports it, so api-errors.ts reads it the same way. */
+function apiException(response: http.IncomingMessage, body: string): ApiException<string> {
+  const statusCode = response.statusCode ?? 0;
+  const flat: Record<string, string> = {};
+  for (const [name, value] of Object.entries(response.headers)) {
+    if (value !== undefined) flat[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return new ApiException(statusCode, `HTTP ${statusCode}`, body, flat);
+}
+
+/** Splits a byte stream into lines (UTF-8 safe across chunks); the last, unfinished line waits. */
+export class LineSplitter {
+  readonly #decoder = new StringDecoder('utf8');
+  readonly #onLine: (line: string) => void;
+  #rest = '';
+
+  constructor(onLine: (line: string) => void) {
+    this.#onLine = onLine;
+  }
+
+  push(chunk: Buffer): void {
+    const text = this.#rest + this.#decoder.write(chunk);
+    let start = 0;
+    for (let newline = text.indexOf('\n'); newline >= 0; newline = text.indexOf('\n', start)) {
+      if (newline > start) this.#onLine(text.slice(start, newline));
+      start = newline + 1;
+    }
+    this.#rest = start === 0 ? text : text.slice(start);
+  }
+}
