@@ -99,7 +99,7 @@ const help = (): string => `Usage: node bench/controller.ts [flags]
                                 either way with the NODE_OPTIONS the Dockerfile sets (${imageNodeOptions()})
   --cpu-prof                    CPU-profile every controller process (node --cpu-prof) and summarize
   --heap-snapshots              heap snapshot of each memory-measurement controller, summarized
-  --write-docs / --no-write-docs  update docs/benchmarks.md (default: on for full runs)
+  --write-docs / --no-write-docs  update docs/benchmarks.md (default: on for full runs of every phase)
   --report-from FILE            measure nothing: render FILE (a controller.json) again, into the docs too`;
 
 function parseFlags() {
@@ -153,7 +153,9 @@ function parseFlags() {
     values['controller-concurrency'] === undefined
       ? undefined
       : number(values['controller-concurrency'], DEFAULT_CONCURRENCY);
-  const writeDocs = values['no-write-docs'] ? false : (values['write-docs'] ?? !values.quick);
+  // Only a full run of every phase replaces the figures in the docs; a run of some phases does not.
+  const everyPhase = values.phases === undefined;
+  const writeDocs = values['no-write-docs'] ? false : (values['write-docs'] ?? (!values.quick && everyPhase));
   return {
     help: values.help,
     reportFrom: values['report-from'],
@@ -398,7 +400,11 @@ async function main(): Promise<void> {
   console.log(markdown);
   const results = new URL('results/', import.meta.url);
   mkdirSync(results, { recursive: true });
-  const file = new URL('controller.json', results);
+  // controller.json holds the run the docs show; a run of some phases goes beside it.
+  const file = new URL(
+    flags.phases.length === PHASES.length ? 'controller.json' : 'controller.partial.json',
+    results,
+  );
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
   progress(`\nWrote ${fileURLToPath(file)}`);
   if (flags.writeDocs) {

@@ -303,6 +303,7 @@ describe('renderReport', () => {
           delivered: 2_100,
           decisions: 2_100,
           drainSeconds: 1.2,
+          recordedSeconds: 3.4,
         },
       }),
     );
@@ -315,7 +316,9 @@ describe('renderReport', () => {
       'no measurable cost (≤ 5 %)',
       '**met**',
     ]);
-    expect(withWebhooks).toContain('2,100 of 2,100 delivered (warm-ups included)');
+    expect(withWebhooks).toContain(
+      "2,100 of 2,100 delivered (warm-ups included), the last at most 1.2 s after the run's last decision, every result written on its request at most 3.4 s after it.",
+    );
     expect(deciderName({ kind: 'greenlight', webhook })).toBe('greenlight, webhooks on');
     // Results written before webhooks existed render without the row.
     expect(markdown).not.toContain('8. Webhooks');

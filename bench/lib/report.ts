@@ -507,7 +507,7 @@ export function renderReport(report: Report): string {
         ? `\n\nSlack on: ${slack.slackCalls ?? 0} Web API calls during the Slack-on runs, ${slack.messagesPosted ?? 0} of them chat.postMessage (${slack.rateLimited ?? 0} answered 429; the emulator allows 1 message a second per channel, like Slack), for ${(slack.on ?? []).reduce((sum, run) => sum + run.decided, 0)} decisions.`
         : '';
   const webhooks = report.webhooks
-    ? `\n\nWebhooks on: every decision POSTed, signed, to a local automation server; ${formatInteger(report.webhooks.delivered)} of ${formatInteger(report.webhooks.decisions)} delivered (warm-ups included), the last at most ${formatOne(report.webhooks.drainSeconds)} s after the run's last decision.`
+    ? `\n\nWebhooks on: every decision POSTed, signed, to a local automation server; ${formatInteger(report.webhooks.delivered)} of ${formatInteger(report.webhooks.decisions)} delivered (warm-ups included), the last at most ${formatOne(report.webhooks.drainSeconds)} s after the run's last decision${report.webhooks.recordedSeconds === undefined ? '' : `, every result written on its request at most ${formatOne(report.webhooks.recordedSeconds)} s after it`}.`
     : '';
   return [
     `Run ${report.startedAt.slice(0, 16).replace('T', ' ')} UTC, ${formatOne(report.minutes)} minutes: \`${report.command}\`${settingsNote}`,

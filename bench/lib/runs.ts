@@ -32,7 +32,7 @@ export type Decider =
 /** What a phase does around one run, outside what is measured. */
 export interface RunHooks {
   /** After the decisions are measured, before the controller stops (e.g. to let webhooks drain). */
-  readonly afterMeasure?: (namespace: string) => Promise<void>;
+  readonly afterMeasure?: (namespace: string, controller: ControllerProcess | undefined) => Promise<void>;
 }
 
 export interface ControllerFigures {
@@ -225,7 +225,7 @@ export async function measureRun(
       if (seen.phase !== EXPECTED_PHASE[kindOf(index)]) wrongOutcomes++;
     }
     const seconds = (lastDecided - started) / 1000;
-    await hooks.afterMeasure?.(namespace);
+    await hooks.afterMeasure?.(namespace, controller);
     if (controller) await controller.stop();
     const result: RunResult = {
       label,

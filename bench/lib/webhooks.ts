@@ -3,12 +3,14 @@
  * POSTs every outcome to a local automation server (signed, as in production), again with it, and again
  * without — off, on, on, off, so that a drift in the shared machine's load weighs on both sides. The
  * cost is the throughput lost, mean against mean. After each run with webhooks, the benchmark waits
- * (outside what is measured) until every decision was delivered, and reports how many were.
+ * (outside what is measured) until every decision was delivered and every result written on its
+ * request (the controller's outbox empty), and reports how many were and how long that took.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { BenchContext } from './context.ts';
+import type { ControllerProcess } from './controller-process.ts';
 import { measureRun, type Decider, type RunResult, type Schedule } from './runs.ts';
 import { round } from './stats.ts';
 
@@ -23,6 +25,11 @@ export interface WebhookResult {
   readonly decisions: number;
   /** Largest time from a run's last decision to its last delivery. */
   readonly drainSeconds: number;
+  /**
+   * Largest time from a run's last decision until every result was written on its request: the
+   * controller writes them after the decisions in flight (src/webhooks/outbox.ts).
+   */
+  readonly recordedSeconds?: number;
 }
 
 /** A receiver that answers 204 at once and counts deliveries by namespace (from the event's source). */
@@ -63,12 +70,17 @@ export async function measureWebhooks(context: BenchContext, schedule: Schedule)
     const off: Decider = { kind: 'greenlight' };
     const expected = schedule.count + context.warmup;
     let drainSeconds = 0;
-    const drain = async (namespace: string): Promise<void> => {
+    let recordedSeconds = 0;
+    const pause = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 100));
+    const drain = async (namespace: string, controller: ControllerProcess | undefined): Promise<void> => {
       const started = performance.now();
       const deadline = Date.now() + 60_000;
-      while ((receiver.delivered.get(namespace) ?? 0) < expected && Date.now() < deadline)
-        await new Promise((resolve) => setTimeout(resolve, 100));
+      while ((receiver.delivered.get(namespace) ?? 0) < expected && Date.now() < deadline) await pause();
       drainSeconds = Math.max(drainSeconds, round((performance.now() - started) / 1000, 1));
+      const outboxEmpty = async (): Promise<boolean> =>
+        /^greenlight_webhook_outbox_depth 0$/m.test((await controller?.metrics()) ?? '');
+      while (controller && !(await outboxEmpty()) && Date.now() < deadline) await pause();
+      recordedSeconds = Math.max(recordedSeconds, round((performance.now() - started) / 1000, 1));
     };
     const offRuns = [await measureRun(context, 'webhooks-off-1', off, schedule)];
     const onRuns = [
@@ -90,6 +102,7 @@ export async function measureWebhooks(context: BenchContext, schedule: Schedule)
       delivered,
       decisions: onRuns.length * expected,
       drainSeconds,
+      recordedSeconds,
     };
   } finally {
     await receiver.close();

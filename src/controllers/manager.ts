@@ -178,6 +178,7 @@ export class ControllerManager {
       allowLinkLocal: options.webhooks?.allowLinkLocal ?? false,
       ...(options.webhooks?.retry ? { retry: options.webhooks.retry } : {}),
       ...(options.now ? { now: options.now } : {}),
+      deciding: () => this.#requestQueue.busy(),
     });
     this.#slack =
       options.slack &&

@@ -122,6 +122,11 @@ export class WorkQueue {
     return this.#lanes.fresh.size + this.#lanes.retry.size;
   }
 
+  /** Whether any key waits or is being processed. */
+  busy(): boolean {
+    return this.len() > 0 || this.#processing.size > 0;
+  }
+
   get shuttingDown(): boolean {
     return this.#shuttingDown;
   }

@@ -91,7 +91,6 @@ export async function postWebhook(
           'content-length': String(Buffer.byteLength(body)),
           'user-agent': 'Greenlight',
         },
-        signal: AbortSignal.timeout(options.timeoutMs),
         ...(options.allowLinkLocal ? {} : { lookup: guardedLookup }),
       },
       (response) => {
@@ -105,14 +104,25 @@ export async function postWebhook(
           resolve(answered(response, Buffer.concat(chunks).toString('utf8')));
         });
         response.on('error', (error) => {
-          resolve({ kind: 'failed', message: messageOf(error) });
+          resolve({
+            kind: 'failed',
+            message: timedOut ? `no answer within ${options.timeoutMs / 1000}s` : messageOf(error),
+          });
         });
       },
     );
+    // A plain timer for the whole exchange: AbortSignal.timeout costs several times more per request.
+    let timedOut = false;
+    const deadline = setTimeout(() => {
+      timedOut = true;
+      request.destroy();
+    }, options.timeoutMs);
+    request.on('close', () => {
+      clearTimeout(deadline);
+    });
     request.on('error', (error) => {
-      if (error instanceof WebhookRefusedError) resolve({ kind: 'refused', message: error.message });
-      else if (error.name === 'TimeoutError' || error.name === 'AbortError')
-        resolve({ kind: 'failed', message: `no answer within ${options.timeoutMs / 1000}s` });
+      if (timedOut) resolve({ kind: 'failed', message: `no answer within ${options.timeoutMs / 1000}s` });
+      else if (error instanceof WebhookRefusedError) resolve({ kind: 'refused', message: error.message });
       else resolve({ kind: 'failed', message: messageOf(error) });
     });
     request.end(body);

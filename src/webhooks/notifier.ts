@@ -21,6 +21,8 @@ export interface WebhookNotifierDeps {
   /** Retry schedule (tests make it shorter). */
   readonly retry?: BackoffOptions;
   readonly now?: () => Date;
+  /** Whether the controller is deciding right now: delivery results are written after (outbox.ts). */
+  readonly deciding?: () => boolean;
 }
 
 /**
@@ -48,6 +50,7 @@ export class WebhookNotifier {
       allowLinkLocal: deps.allowLinkLocal,
       ...(deps.retry ? { retry: deps.retry } : {}),
       now: () => this.#now().getTime(),
+      ...(deps.deciding ? { deciding: deps.deciding } : {}),
     });
   }
 

@@ -13,6 +13,20 @@ export const DEFAULT_WEBHOOK_RETRY: BackoffOptions = { baseMs: 1_000, maxMs: 60 
 const TIMEOUT_MS = 10_000;
 /** Deliveries in flight at once: enough to keep up with decisions, few enough never to crowd them out. */
 const CONCURRENCY = 4;
+/** Results written to requests at once. */
+const RECORD_CONCURRENCY = 4;
+/**
+ * How long a result may wait for the decisions in flight before it is written anyway. Recording costs
+ * the API server one status write per delivery, as much as a decision; on a busy control plane, the
+ * decisions pipelines wait for go first (docs/webhooks.md).
+ */
+export const RECORD_YIELD_MAX_MS = 10_000;
+/**
+ * Decisions come in bursts with short gaps between them (each waits for the API server); results are
+ * written once none has been made for this long.
+ */
+const RECORD_QUIET_MS = 200;
+const RECORD_YIELD_POLL_MS = 25;
 /** What was delivered is remembered a little longer than anything is retried. */
 const REMEMBER_MS = GIVE_UP_AFTER_MS + 60 * 60_000;
 
@@ -29,6 +43,8 @@ export interface WebhookOutboxDeps {
   readonly retry?: BackoffOptions;
   readonly timeoutMs?: number;
   readonly now?: () => number;
+  /** Whether decisions are being made right now: results wait for them, up to RECORD_YIELD_MAX_MS. */
+  readonly deciding?: () => boolean;
 }
 
 interface Item {
@@ -38,8 +54,16 @@ interface Item {
   attempts: number;
   notBefore: number;
   running: boolean;
-  /** Its result is being written to the request. */
+  /** Its result waits to be written to the request, or is being written. */
   recording: boolean;
+}
+
+interface ResultToRecord {
+  readonly item: Item;
+  readonly entry: WebhookDelivery;
+  readonly failed: boolean;
+  readonly givingUp: boolean;
+  readonly at: number;
 }
 
 /**
@@ -51,11 +75,22 @@ interface Item {
 export class WebhookOutbox {
   readonly #deps: WebhookOutboxDeps;
   readonly #items = new Map<string, Item>();
+  /** Items waiting to be sent (now or after a backoff): neither being sent nor being recorded. */
+  readonly #waiting = new Set<Item>();
+  /** By request uid: its items waiting or being sent. */
+  readonly #unrecorded = new Map<string, number>();
+  /** Signing keys by secret value: making one costs more than the HMAC it signs with. */
+  readonly #keys = new Map<string, ReturnType<typeof signingKey>>();
   /** Keys finished in this process (delivered, refused, given up), and when. */
   readonly #finished = new Map<string, number>();
+  /** Results not written yet, oldest first. */
+  readonly #results: ResultToRecord[] = [];
   #timer: NodeJS.Timeout | undefined;
+  #recordTimer: NodeJS.Timeout | undefined;
   #stopped = false;
   #running = 0;
+  #recording = 0;
+  #lastDecidingAt = -Infinity;
 
   constructor(deps: WebhookOutboxDeps) {
     this.#deps = deps;
@@ -68,14 +103,16 @@ export class WebhookOutbox {
     for (const due of dues) {
       if (this.#items.has(due.key) || this.#finished.has(due.key)) continue;
       added += 1;
-      this.#items.set(due.key, {
+      const item: Item = {
         due,
         request,
         attempts: due.attempts,
         notBefore: 0,
         running: false,
         recording: false,
-      });
+      };
+      this.#items.set(due.key, item);
+      this.#wait(item);
     }
     this.#report();
     this.#pump();
@@ -88,13 +125,13 @@ export class WebhookOutbox {
 
   /** Whether a delivery for this request waits (or is being sent), other than one being recorded. */
   pending(uid: string): boolean {
-    for (const item of this.#items.values()) if (item.due.uid === uid && !item.recording) return true;
-    return false;
+    return (this.#unrecorded.get(uid) ?? 0) > 0;
   }
 
   stop(): void {
     this.#stopped = true;
     clearTimeout(this.#timer);
+    clearTimeout(this.#recordTimer);
   }
 
   #now(): number {
@@ -106,13 +143,13 @@ export class WebhookOutbox {
     clearTimeout(this.#timer);
     const now = this.#now();
     let next = Infinity;
-    for (const item of this.#items.values()) {
-      if (item.running) continue;
+    for (const item of this.#waiting) {
       if (item.notBefore > now) {
         next = Math.min(next, item.notBefore);
         continue;
       }
       if (this.#running >= CONCURRENCY) break;
+      this.#waiting.delete(item);
       item.running = true;
       this.#running += 1;
       void this.#attempt(item).finally(() => {
@@ -129,6 +166,7 @@ export class WebhookOutbox {
     }
   }
 
+  /** Sends once; the result joins the ones to record, and the slot is free for the next delivery. */
   async #attempt(item: Item): Promise<void> {
     const { due } = item;
     const result = await this.#send(item);
@@ -146,14 +184,54 @@ export class WebhookOutbox {
     };
     this.#log(due, entry);
     item.recording = true;
+    this.#count(due.uid, -1);
+    this.#results.push({ item, entry, failed: result.kind === 'failed', givingUp, at: now });
+    this.#pumpResults();
+  }
+
+  /** Writes waiting results, up to RECORD_CONCURRENCY at once, after the decisions in flight. */
+  #pumpResults(): void {
+    if (this.#stopped) return;
+    clearTimeout(this.#recordTimer);
+    while (this.#results.length > 0 && this.#recording < RECORD_CONCURRENCY) {
+      const oldest = this.#results[0];
+      if (oldest && this.#yieldToDecisions(oldest.at)) {
+        this.#recordTimer = setTimeout(() => {
+          this.#pumpResults();
+        }, RECORD_YIELD_POLL_MS);
+        this.#recordTimer.unref();
+        return;
+      }
+      const next = this.#results.shift();
+      if (!next) return;
+      this.#recording += 1;
+      void this.#finish(next).finally(() => {
+        this.#recording -= 1;
+        this.#pumpResults();
+        this.#pump();
+      });
+    }
+  }
+
+  /** Whether a result that waits since `since` should wait longer for the decisions being made. */
+  #yieldToDecisions(since: number): boolean {
+    const now = this.#now();
+    if (this.#deps.deciding?.()) this.#lastDecidingAt = now;
+    return now - this.#lastDecidingAt < RECORD_QUIET_MS && now - since < RECORD_YIELD_MAX_MS;
+  }
+
+  async #finish({ item, entry, failed, givingUp }: ResultToRecord): Promise<void> {
+    const { due } = item;
     const recorded = await this.#record(due, entry);
     item.recording = false;
-    if (result.kind !== 'failed' || givingUp || recorded === 'gone') {
+    const now = this.#now();
+    if (!failed || givingUp || recorded === 'gone') {
       this.#items.delete(due.key);
       this.#finished.set(due.key, now);
       this.#forgetOld(now);
     } else {
       item.notBefore = now + backoffDelay(item.attempts - 1, this.#deps.retry ?? DEFAULT_WEBHOOK_RETRY);
+      this.#wait(item);
     }
     this.#report();
   }
@@ -163,7 +241,7 @@ export class WebhookOutbox {
     try {
       const secret = await this.#deps.secret(due.namespace, due.secretRef.name, due.secretRef.key);
       if ('problem' in secret) return { kind: 'failed', message: secret.problem };
-      const key = signingKey(secret.value);
+      const key = this.#signingKey(secret.value);
       if ('problem' in key) {
         return {
           kind: 'failed',
@@ -197,6 +275,28 @@ export class WebhookOutbox {
     }
   }
 
+  #wait(item: Item): void {
+    this.#waiting.add(item);
+    this.#count(item.due.uid, 1);
+  }
+
+  #count(uid: string, change: number): void {
+    const count = (this.#unrecorded.get(uid) ?? 0) + change;
+    if (count > 0) this.#unrecorded.set(uid, count);
+    else this.#unrecorded.delete(uid);
+  }
+
+  #signingKey(secret: string): ReturnType<typeof signingKey> {
+    let key = this.#keys.get(secret);
+    if (!key) {
+      // Secrets rotate seldom; a handful of policies' secrets at most are in use at once.
+      if (this.#keys.size >= 64) this.#keys.clear();
+      key = signingKey(secret);
+      this.#keys.set(secret, key);
+    }
+    return key;
+  }
+
   #log(due: DueWebhook, entry: WebhookDelivery): void {
     const fields = {
       namespace: due.namespace,
@@ -207,7 +307,9 @@ export class WebhookOutbox {
       result: entry.result,
       message: entry.message,
     };
-    if (entry.result === 'Delivered') this.#deps.logger.info('Delivered a decision webhook', fields);
+    // Deliveries are counted (greenlight_webhook_deliveries_total) and recorded on each request; a line
+    // for each routine one would cost more than the delivery itself.
+    if (entry.result === 'Delivered') this.#deps.logger.debug('Delivered a decision webhook', fields);
     else this.#deps.logger.warn('A decision webhook was not delivered', fields);
   }
 
