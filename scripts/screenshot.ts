@@ -1,6 +1,6 @@
 // Takes the README's picture of the demo's Slack (docs/images/demo-slack.png): runs `greenlight demo`,
-// lets its workflows play, asks for one more large payment so buttons show, and photographs the page in
-// headless Chromium (hack/chromium.sh), with the approved payment's thread open.
+// lets its workflows play, and photographs the page in headless Chromium (hack/chromium.sh): the payments
+// bot's asks in #payments-requests, with the thread of the one a person approved open.
 //
 //   npm run screenshot [-- --out FILE]
 import { spawn } from 'node:child_process';
@@ -14,20 +14,6 @@ import { launchChromium } from '../test/support/browser.ts';
 const root = resolve(fileURLToPath(import.meta.url), '..', '..');
 const cli = join(root, 'src', 'cli', 'main.ts');
 const VISIBLE = { state: 'visible', timeout: 30_000 } as const;
-
-/** Runs the CLI to the end and fails with its output when it fails. */
-function greenlight(args: readonly string[], env: NodeJS.ProcessEnv): Promise<void> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, ...env } });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.once('exit', (code) => {
-      if (code === 0) done();
-      else fail(new Error(`greenlight ${args.join(' ')} exited ${String(code)}:\n${output}`));
-    });
-  });
-}
 
 const { values } = parseArgs({
   options: { out: { type: 'string', default: join(root, 'docs', 'images', 'demo-slack.png') } },
@@ -46,25 +32,15 @@ try {
       fail(new Error(`greenlight demo exited ${String(code)} before it was ready:\n${output}`));
     });
   });
-  const env = { KUBECONFIG: join(dir, 'kubeconfig') };
-  // One more payment for people, so the picture has buttons too.
-  await greenlight(
-    ['request', '--context', 'ci', '-n', 'finance', '--action', 'payment', '--resource', 'invoice/INV-44']
-      .concat(['--param', 'amount=9000', '--param', 'currency=USD', '--name', 'payment-inv-44'])
-      .concat(['--reason', 'new laptops for the support team']),
-    env,
-  );
   const browser = await launchChromium();
   try {
     const tab = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-    await tab.goto(`${page}#C0PAYMENTS`);
-    const pending = tab.locator('#channel-C0PAYMENTS article.message', { hasText: 'invoice/INV-44' });
-    await pending.getByRole('button', { name: 'Approve' }).waitFor(VISIBLE);
-    const approved = tab.locator('#channel-C0PAYMENTS article.message', { hasText: 'invoice/INV-43' });
-    await approved.getByRole('button', { name: '1 reply' }).click();
+    await tab.goto(`${page}#C0PAYREQ`);
+    const asked = tab.locator('#channel-C0PAYREQ article.message', { hasText: 'invoice INV-45' });
+    await asked.getByRole('button', { name: /\d+ repl/ }).click();
     await tab
       .getByRole('complementary', { name: 'Thread' })
-      .locator('.thread-replies article')
+      .locator('.thread-replies article', { hasText: 'Approved' })
       .waitFor(VISIBLE);
     await tab.screenshot({ path: values.out });
     console.log(`wrote ${values.out}`);

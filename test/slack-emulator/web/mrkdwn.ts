@@ -34,12 +34,15 @@ const EMOJI: Readonly<Record<string, { readonly glyph: string; readonly tone: st
   heavy_check_mark: { glyph: '✓', tone: 'good' },
   x: { glyph: '✗', tone: 'bad' },
   no_entry: { glyph: '⊘', tone: 'bad' },
+  no_entry_sign: { glyph: '⊘', tone: 'bad' },
+  raising_hand: { glyph: '✋', tone: 'warn' },
+  eyes: { glyph: '◉', tone: 'neutral' },
   hourglass: { glyph: '◷', tone: 'neutral' },
   hourglass_flowing_sand: { glyph: '◷', tone: 'neutral' },
   warning: { glyph: '!', tone: 'warn' },
 };
 
-function emoji(name: string): string | undefined {
+export function emoji(name: string): string | undefined {
   const known = EMOJI[name];
   if (!known) return undefined;
   const label = name.replaceAll('_', ' ');

@@ -265,7 +265,9 @@ describe('the page', () => {
     expect(view.author).toEqual({ name: 'payments-bot', app: true });
     const html = renderMessage(view, workspaceDirectory(createWorkspace({})));
     expect(html).toContain('<span class="author">payments-bot</span>');
-    expect(html).toContain('<li class="reaction" aria-label="white_check_mark: 1">:white_check_mark: 1</li>');
+    expect(html).toContain(
+      '<li class="reaction" aria-label="white_check_mark: 1"><span class="emoji emoji-good" role="img" aria-label="white check mark">✓</span> 1</li>',
+    );
   });
 });
 

@@ -1,7 +1,7 @@
 import type { EphemeralMessage, PostedMessage } from '../messages.ts';
 import { IDENTITY, type SlackUser, type Workspace } from '../workspace.ts';
 import { renderContent } from './blocks.ts';
-import { escapeHtml, type Directory } from './mrkdwn.ts';
+import { emoji, escapeHtml, type Directory } from './mrkdwn.ts';
 
 /**
  * The emulator's web view as HTML: the whole page for a first load, and single messages for the
@@ -85,7 +85,7 @@ function reactions(view: MessageView): string {
   if (view.reactions.length === 0) return '';
   const chips = view.reactions.map(
     (reaction) =>
-      `<li class="reaction" aria-label="${escapeHtml(reaction.name)}: ${reaction.count}">:${escapeHtml(reaction.name)}: ${reaction.count}</li>`,
+      `<li class="reaction" aria-label="${escapeHtml(reaction.name)}: ${reaction.count}">${emoji(reaction.name) ?? `:${escapeHtml(reaction.name)}:`} ${reaction.count}</li>`,
   );
   return `<ul class="reactions">${chips.join('')}</ul>`;
 }
