@@ -148,11 +148,16 @@ class ListWatchLoop<T extends InformerObject> {
         30_000,
       );
     }
+    await this.#watch();
+  }
+
+  /** Watches from the last resourceVersion; not when stopped meanwhile (it would hold the process open). */
+  async #watch(): Promise<void> {
+    if (this.#isStopped()) return;
     this.#hasConnected = true;
-    const fieldSelector = this.#fieldSelector();
-    this.#request = await this.#http.watch(
+    const request = await this.#http.watch(
       this.#path,
-      { resourceVersion: this.#resourceVersion, fieldSelector },
+      { resourceVersion: this.#resourceVersion, fieldSelector: this.#fieldSelector() },
       (type, object) => {
         this.#event(type, object);
       },
@@ -160,6 +165,13 @@ class ListWatchLoop<T extends InformerObject> {
         void this.#next(watchError);
       },
     );
+    if (this.#isStopped()) request.abort();
+    else this.#request = request;
+  }
+
+  /** Read through a call: a stop can happen during any await. */
+  #isStopped(): boolean {
+    return this.#stopped;
   }
 
   /** Lists and replaces the cache; false (and `onError`) when the list failed. */
