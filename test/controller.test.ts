@@ -174,16 +174,21 @@ describe('the controller', () => {
       requester: ciUser,
       parameters: { amount: 5000 },
     });
-    let request = await waitForCondition(admin, namespace, 'big', 'Escalated');
+    const request = await waitForCondition(admin, namespace, 'big', 'Escalated');
     const alice = new GreenlightApi(kubeConfigAs('alice'));
     const bob = new GreenlightApi(kubeConfigAs('bob'));
     const groups = ['approvers', 'system:authenticated'];
-    request = await alice.addApprovals(request, answersTo(request, 'alice', 'Approve', { groups }));
-    const again = await refusal(
-      alice.addApprovals(request, answersTo(request, 'alice', 'Approve', { groups })),
-    );
-    expect(again.code).toBe(422);
-    expect(again.message).toContain('a person answers each policy once');
+    await alice.addApprovals(request, answersTo(request, 'alice', 'Approve', { groups }));
+    // Read again before each try: the controller's status write after the first answer can make the
+    // patch's resourceVersion test fail first (also a 422), before admission sees the second answer.
+    await eventually(async () => {
+      const current = await admin.getRequest(namespace, 'big');
+      const again = await refusal(
+        alice.addApprovals(current, answersTo(current, 'alice', 'Approve', { groups })),
+      );
+      expect(again.code).toBe(422);
+      expect(again.message).toContain('a person answers each policy once');
+    });
     await eventually(async () => {
       const current = await admin.getRequest(namespace, 'big');
       expect(current.status?.conditions?.find((c) => c.type === 'Escalated')?.message).toContain(

@@ -1,6 +1,5 @@
-import { ApiException } from '@kubernetes/client-node';
 import { GreenlightError, messageOf, UsageError } from '../errors.ts';
-import { apiMessageOf } from '../k8s/api-errors.ts';
+import { apiMessageOf, isApiRefusal, statusCodeOf } from '../k8s/api-errors.ts';
 
 const hints: Readonly<Record<number, string>> = {
   401: 'the API server refused your credentials: check your kubeconfig (or log in again)',
@@ -10,8 +9,8 @@ const hints: Readonly<Record<number, string>> = {
 
 /** What the person at the terminal should read, and what to do about it. */
 export function describeError(error: unknown): string {
-  if (error instanceof ApiException) {
-    const hint = hints[error.code];
+  if (isApiRefusal(error)) {
+    const hint = hints[statusCodeOf(error) ?? 0];
     return hint ? `${apiMessageOf(error)}\n  hint: ${hint}` : apiMessageOf(error);
   }
   if (error instanceof GreenlightError) return error.message;

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { UsageError } from '../errors.ts';
 import { describeError, isUsageError } from './errors.ts';
-import { WaitExit } from './wait.ts';
+import { WaitExit } from './exit-codes.ts';
 
 const usage = `greenlight: approvals for machines, decided by policy or by people in Slack
 

@@ -8,9 +8,10 @@ import {
 import { GreenlightApi } from '../k8s/greenlight-api.ts';
 import { describeAnswerer } from '../policy/person.ts';
 import { summarize } from './describe.ts';
+import { WaitExit } from './exit-codes.ts';
 
 /** The exit status of `greenlight wait` (and `request --wait`) for each outcome. */
-export const WaitExit = { Approved: 0, Denied: 1, Expired: 2, TimedOut: 3 } as const;
+export { WaitExit };
 
 const POLL_MS = 5_000;
 

@@ -1,5 +1,5 @@
-import { KubernetesObjectApi, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
-import { ResilientInformer, pagedList, type InformerLogger } from '../k8s/informer.ts';
+import { ResilientInformer, pagedList, type InformerLogger, type InformerObject } from '../k8s/informer.ts';
+import { KubeHttp, withQuery, type ClusterAccess } from '../k8s/kube-http.ts';
 import { collectionPath, type ResourceDiscovery } from '../k8s/resources.ts';
 import { contextUnavailable } from '../policy/evaluate-policy.ts';
 
@@ -15,7 +15,7 @@ export type ContextChange = Omit<ContextTarget, 'name'> & { readonly name: strin
 const SYNC_WAIT_MS = 10_000;
 
 interface Watched {
-  readonly informer?: ResilientInformer<KubernetesObject>;
+  readonly informer?: ResilientInformer<InformerObject>;
   readonly namespaced: boolean;
   readonly synced: Promise<void>;
   /** Set when the kind cannot be watched at all (unknown to the API server). */
@@ -28,14 +28,14 @@ interface Watched {
  * may depend on it (`onChange`).
  */
 export class ContextObjects {
-  readonly #kubeConfig: KubeConfig;
+  readonly #kubeConfig: ClusterAccess;
   readonly #discovery: ResourceDiscovery;
   readonly #logger: InformerLogger;
   readonly #onChange: (change: ContextChange) => void;
   readonly #watched = new Map<string, Promise<Watched>>();
 
   constructor(options: {
-    kubeConfig: KubeConfig;
+    kubeConfig: ClusterAccess;
     discovery: ResourceDiscovery;
     logger: InformerLogger;
     onChange: (change: ContextChange) => void;
@@ -111,26 +111,14 @@ export class ContextObjects {
         problem: `the API server serves no kind ${target.kind} in ${target.apiVersion}`,
       };
     }
-    const objects = KubernetesObjectApi.makeApiClient(this.#kubeConfig);
+    const http = KubeHttp.for(this.#kubeConfig);
     const namespace = resource.namespaced ? target.namespace : undefined;
-    const informer = new ResilientInformer<KubernetesObject>({
+    const path = collectionPath(resource, namespace);
+    const informer = new ResilientInformer<InformerObject>({
       name: `${target.apiVersion} ${target.kind} ${namespace ?? '(cluster)'}`,
       kubeConfig: this.#kubeConfig,
-      path: collectionPath(resource, namespace),
-      list: pagedList((token) =>
-        objects.list(
-          target.apiVersion,
-          target.kind,
-          namespace,
-          undefined,
-          undefined,
-          undefined,
-          undefined,
-          undefined,
-          500,
-          token,
-        ),
-      ),
+      path,
+      list: pagedList((token) => http.json('GET', withQuery(path, { limit: 500, continue: token }))),
       logger: this.#logger,
       onChange: (object) => {
         this.#onChange({

@@ -1,4 +1,3 @@
-import type { KubeConfig } from '@kubernetes/client-node';
 import { APPROVAL_INTAKE_PLURAL, type ApprovalIntake } from '../api/v1alpha1/approval-intake.ts';
 import { APPROVAL_POLICY_PLURAL, type ApprovalPolicy } from '../api/v1alpha1/approval-policy.ts';
 import {
@@ -12,6 +11,7 @@ import { apiMessageOf, fieldSelectorRefused } from '../k8s/api-errors.ts';
 import { KubernetesEventRecorder } from '../k8s/events.ts';
 import { GreenlightApi } from '../k8s/greenlight-api.ts';
 import { ResilientInformer, pagedList, pages, trimmed } from '../k8s/informer.ts';
+import type { ClusterAccess } from '../k8s/kube-http.ts';
 import { SecretReader } from '../k8s/secrets.ts';
 import { ResourceDiscovery } from '../k8s/resources.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -32,7 +32,8 @@ import { runRetention, type RetentionOptions } from './retention.ts';
 import { Keys, runController } from './controller.ts';
 
 export interface ManagerOptions {
-  readonly kubeConfig: KubeConfig;
+  /** Where the API server is and who to be (the controller's ClusterConfig, or a client-node KubeConfig). */
+  readonly kubeConfig: ClusterAccess;
   /** Watch one namespace only; all namespaces when undefined. */
   readonly namespace?: string;
   readonly logger: Logger;

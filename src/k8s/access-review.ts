@@ -1,6 +1,6 @@
-import { AuthorizationV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { APPROVAL_POLICY_PLURAL } from '../api/v1alpha1/approval-policy.ts';
 import { GROUP } from '../api/v1alpha1/schema.ts';
+import { KubeHttp, type ClusterAccess } from './kube-http.ts';
 
 export interface ApproveCheck {
   readonly user: string;
@@ -16,31 +16,37 @@ export interface AccessReviewer {
 
 const TTL_MS = 30_000;
 
+const AUTHORIZATION = '/apis/authorization.k8s.io/v1';
+
+interface Review {
+  readonly status?: { readonly allowed?: boolean };
+}
+
 /** SubjectAccessReviews, remembered for 30 s so a burst of answers does not flood the API server. */
 export class SubjectAccessReviewer implements AccessReviewer {
-  readonly #authorization: AuthorizationV1Api;
+  readonly #http: KubeHttp;
   readonly #cache = new Map<string, { allowed: boolean; until: number }>();
 
-  constructor(kubeConfig: KubeConfig) {
-    this.#authorization = kubeConfig.makeApiClient(AuthorizationV1Api);
+  constructor(kubeConfig: ClusterAccess) {
+    this.#http = KubeHttp.for(kubeConfig);
   }
 
   async mayApprove(check: ApproveCheck): Promise<boolean> {
     const key = JSON.stringify([check.user, check.groups ?? [], check.namespace, check.policy]);
     const cached = this.#cache.get(key);
     if (cached && cached.until > Date.now()) return cached.allowed;
-    const review = await this.#authorization.createSubjectAccessReview({
-      body: {
-        spec: {
-          user: check.user,
-          ...(check.groups ? { groups: [...check.groups] } : {}),
-          resourceAttributes: {
-            group: GROUP,
-            resource: APPROVAL_POLICY_PLURAL,
-            verb: 'approve',
-            namespace: check.namespace,
-            name: check.policy,
-          },
+    const review = await this.#http.json<Review>('POST', `${AUTHORIZATION}/subjectaccessreviews`, {
+      apiVersion: 'authorization.k8s.io/v1',
+      kind: 'SubjectAccessReview',
+      spec: {
+        user: check.user,
+        ...(check.groups ? { groups: [...check.groups] } : {}),
+        resourceAttributes: {
+          group: GROUP,
+          resource: APPROVAL_POLICY_PLURAL,
+          verb: 'approve',
+          namespace: check.namespace,
+          name: check.policy,
         },
       },
     });
@@ -52,12 +58,16 @@ export class SubjectAccessReviewer implements AccessReviewer {
 
 /** Whether the caller may `approve` the policy (a SelfSubjectAccessReview, as admission will check it). */
 export async function callerMayApprove(
-  kubeConfig: KubeConfig,
+  kubeConfig: ClusterAccess,
   namespace: string,
   policy: string,
 ): Promise<boolean> {
-  const review = await kubeConfig.makeApiClient(AuthorizationV1Api).createSelfSubjectAccessReview({
-    body: {
+  const review = await KubeHttp.for(kubeConfig).json<Review>(
+    'POST',
+    `${AUTHORIZATION}/selfsubjectaccessreviews`,
+    {
+      apiVersion: 'authorization.k8s.io/v1',
+      kind: 'SelfSubjectAccessReview',
       spec: {
         resourceAttributes: {
           group: GROUP,
@@ -68,6 +78,6 @@ export async function callerMayApprove(
         },
       },
     },
-  });
+  );
   return review.status?.allowed === true;
 }

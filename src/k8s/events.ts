@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { KubeConfig } from '@kubernetes/client-node';
 import { rfc3339 } from '../api/v1alpha1/schema.ts';
-import { KubeHttp } from './kube-http.ts';
+import { KubeHttp, type ClusterAccess } from './kube-http.ts';
 
 export interface EventTarget {
   readonly apiVersion: string;
@@ -41,7 +40,7 @@ export class KubernetesEventRecorder implements EventRecorder {
   #inFlight = 0;
   #idle: (() => void)[] = [];
 
-  constructor(kubeConfig: KubeConfig, instance: string, onError: (error: unknown) => void) {
+  constructor(kubeConfig: ClusterAccess, instance: string, onError: (error: unknown) => void) {
     this.#http = KubeHttp.for(kubeConfig);
     this.#instance = instance;
     this.#onError = onError;

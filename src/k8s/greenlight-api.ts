@@ -1,4 +1,3 @@
-import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import {
   APPROVAL_POLICY_KIND,
   APPROVAL_POLICY_PLURAL,
@@ -13,7 +12,7 @@ import {
   type ApprovalRequestSpec,
   type ApprovalRequestStatus,
 } from '../api/v1alpha1/approval-request.ts';
-import { API_VERSION, GROUP, VERSION, type ObjectMeta } from '../api/v1alpha1/schema.ts';
+import { API_VERSION, type ObjectMeta } from '../api/v1alpha1/schema.ts';
 import {
   SLACK_IDENTITY_KIND,
   SLACK_IDENTITY_PLURAL,
@@ -27,20 +26,21 @@ import {
   type ApprovalIntakeStatus,
 } from '../api/v1alpha1/approval-intake.ts';
 import { isConflict, isNotFound } from './api-errors.ts';
-import { KubeHttp } from './kube-http.ts';
+import { KubeHttp, withQuery, type ClusterAccess } from './kube-http.ts';
 import { collectionPath } from './resources.ts';
 
 const LIST_PAGE_SIZE = 500;
 
 type Plural = typeof APPROVAL_REQUEST_PLURAL | typeof APPROVAL_POLICY_PLURAL | typeof APPROVAL_INTAKE_PLURAL;
 
-/** Typed access to Greenlight's two kinds, over client-node's generic custom-objects client. */
+/**
+ * Typed access to Greenlight's kinds, over the lean client (KubeHttp): the controller loads no
+ * client-node (docs/benchmarks.md, F12). Objects are raw JSON, as the API server sends them.
+ */
 export class GreenlightApi {
-  readonly #objects: CustomObjectsApi;
   readonly #http: KubeHttp;
 
-  constructor(kubeConfig: KubeConfig) {
-    this.#objects = kubeConfig.makeApiClient(CustomObjectsApi);
+  constructor(kubeConfig: ClusterAccess) {
     this.#http = KubeHttp.for(kubeConfig);
   }
 
@@ -55,109 +55,70 @@ export class GreenlightApi {
     continueToken: string | undefined,
     fieldSelector?: string,
   ): Promise<unknown> {
-    const paging = {
-      limit: LIST_PAGE_SIZE,
-      ...(continueToken ? { _continue: continueToken } : {}),
-      ...(fieldSelector ? { fieldSelector } : {}),
-    };
-    return namespace === undefined
-      ? this.#objects.listClusterCustomObject({ group: GROUP, version: VERSION, plural, ...paging })
-      : this.#objects.listNamespacedCustomObject({
-          group: GROUP,
-          version: VERSION,
-          namespace,
-          plural,
-          ...paging,
-        });
+    return this.#http.json(
+      'GET',
+      withQuery(GreenlightApi.path(plural, namespace), {
+        limit: LIST_PAGE_SIZE,
+        // An empty token or selector is none.
+        continue: continueToken === '' ? undefined : continueToken,
+        fieldSelector: fieldSelector === '' ? undefined : fieldSelector,
+      }),
+    );
   }
 
-  async getRequest(namespace: string, name: string): Promise<ApprovalRequest> {
-    return (await this.#objects.getNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
-      namespace,
-      plural: APPROVAL_REQUEST_PLURAL,
-      name,
-    })) as ApprovalRequest;
+  getRequest(namespace: string, name: string): Promise<ApprovalRequest> {
+    return this.#http.json<ApprovalRequest>('GET', objectPath(APPROVAL_REQUEST_PLURAL, namespace, name));
   }
 
-  async getPolicy(namespace: string, name: string): Promise<ApprovalPolicy> {
-    return (await this.#objects.getNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
-      namespace,
-      plural: APPROVAL_POLICY_PLURAL,
-      name,
-    })) as ApprovalPolicy;
+  getPolicy(namespace: string, name: string): Promise<ApprovalPolicy> {
+    return this.#http.json<ApprovalPolicy>('GET', objectPath(APPROVAL_POLICY_PLURAL, namespace, name));
   }
 
-  async createRequest(
+  createRequest(
     namespace: string,
     name: string | undefined,
     spec: ApprovalRequestSpec,
     extra: Pick<ObjectMeta, 'labels' | 'annotations'> = {},
   ): Promise<ApprovalRequest> {
     const metadata = { ...(name ? { name } : { generateName: `${spec.action}-` }), ...extra };
-    return (await this.#objects.createNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
-      namespace,
-      plural: APPROVAL_REQUEST_PLURAL,
-      body: { apiVersion: API_VERSION, kind: APPROVAL_REQUEST_KIND, metadata, spec },
-    })) as ApprovalRequest;
+    return this.#http.json<ApprovalRequest>('POST', GreenlightApi.path(APPROVAL_REQUEST_PLURAL, namespace), {
+      apiVersion: API_VERSION,
+      kind: APPROVAL_REQUEST_KIND,
+      metadata,
+      spec,
+    });
   }
 
   /**
    * Replaces the status, carrying the resourceVersion it was computed from: if anyone wrote the
    * object since, the API server answers 409 Conflict and nothing is stored.
    */
-  async replaceRequestStatus(
-    request: ApprovalRequest,
-    status: ApprovalRequestStatus,
-  ): Promise<ApprovalRequest> {
-    // The decision's write, once per request: through the lean client (docs/benchmarks.md, F10).
-    const path = `${GreenlightApi.path(APPROVAL_REQUEST_PLURAL, request.metadata.namespace ?? '')}/${encodeURIComponent(request.metadata.name ?? '')}/status`;
-    return this.#http.json<ApprovalRequest>('PUT', path, {
-      apiVersion: API_VERSION,
-      kind: APPROVAL_REQUEST_KIND,
-      metadata: request.metadata,
-      spec: request.spec,
-      status,
-    });
+  replaceRequestStatus(request: ApprovalRequest, status: ApprovalRequestStatus): Promise<ApprovalRequest> {
+    return this.#replaceStatus(APPROVAL_REQUEST_PLURAL, APPROVAL_REQUEST_KIND, request, status);
   }
 
-  async replacePolicyStatus(policy: ApprovalPolicy, status: ApprovalPolicyStatus): Promise<ApprovalPolicy> {
-    return (await this.#replaceStatus(
-      APPROVAL_POLICY_PLURAL,
-      APPROVAL_POLICY_KIND,
-      policy,
-      status,
-    )) as ApprovalPolicy;
+  replacePolicyStatus(policy: ApprovalPolicy, status: ApprovalPolicyStatus): Promise<ApprovalPolicy> {
+    return this.#replaceStatus(APPROVAL_POLICY_PLURAL, APPROVAL_POLICY_KIND, policy, status);
   }
 
-  async replaceIntakeStatus(intake: ApprovalIntake, status: ApprovalIntakeStatus): Promise<ApprovalIntake> {
-    return (await this.#replaceStatus(
-      APPROVAL_INTAKE_PLURAL,
-      APPROVAL_INTAKE_KIND,
-      intake,
-      status,
-    )) as ApprovalIntake;
+  replaceIntakeStatus(intake: ApprovalIntake, status: ApprovalIntakeStatus): Promise<ApprovalIntake> {
+    return this.#replaceStatus(APPROVAL_INTAKE_PLURAL, APPROVAL_INTAKE_KIND, intake, status);
   }
 
   /** A namespaced object's status replaced, with the resourceVersion it was read at (409 when stale). */
-  #replaceStatus(
-    plural: string,
+  #replaceStatus<T>(
+    plural: Plural,
     kind: string,
     object: { readonly metadata: ObjectMeta; readonly spec: unknown },
     status: unknown,
-  ): Promise<unknown> {
-    return this.#objects.replaceNamespacedCustomObjectStatus({
-      group: GROUP,
-      version: VERSION,
-      namespace: object.metadata.namespace ?? '',
-      plural,
-      name: object.metadata.name ?? '',
-      body: { apiVersion: API_VERSION, kind, metadata: object.metadata, spec: object.spec, status },
+  ): Promise<T> {
+    const path = `${objectPath(plural, object.metadata.namespace ?? '', object.metadata.name ?? '')}/status`;
+    return this.#http.json<T>('PUT', path, {
+      apiVersion: API_VERSION,
+      kind,
+      metadata: object.metadata,
+      spec: object.spec,
+      status,
     });
   }
 
@@ -166,7 +127,7 @@ export class GreenlightApi {
    * patch that first tests the resourceVersion, so a concurrent change makes the patch fail instead
    * of losing anyone's answer.
    */
-  async addApprovals(request: ApprovalRequest, approvals: readonly Approval[]): Promise<ApprovalRequest> {
+  addApprovals(request: ApprovalRequest, approvals: readonly Approval[]): Promise<ApprovalRequest> {
     const existing = request.status?.approvals;
     const patch = [
       { op: 'test', path: '/metadata/resourceVersion', value: request.metadata.resourceVersion },
@@ -174,17 +135,10 @@ export class GreenlightApi {
         ? approvals.map((value) => ({ op: 'add', path: '/status/approvals/-', value }))
         : [{ op: 'add', path: '/status/approvals', value: approvals }]),
     ];
-    return (await this.#objects.patchNamespacedCustomObjectStatus(
-      {
-        group: GROUP,
-        version: VERSION,
-        namespace: request.metadata.namespace ?? '',
-        plural: APPROVAL_REQUEST_PLURAL,
-        name: request.metadata.name ?? '',
-        body: patch,
-      },
-      setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
-    )) as ApprovalRequest;
+    const path = `${objectPath(APPROVAL_REQUEST_PLURAL, request.metadata.namespace ?? '', request.metadata.name ?? '')}/status`;
+    return this.#http.json<ApprovalRequest>('PATCH', path, patch, {
+      contentType: 'application/json-patch+json',
+    });
   }
 
   /**
@@ -192,20 +146,18 @@ export class GreenlightApi {
    * request changed or replaced since stays. Returns false when it was already gone or had changed.
    */
   async deleteRequestAsRead(request: ApprovalRequest): Promise<boolean> {
+    const path = objectPath(
+      APPROVAL_REQUEST_PLURAL,
+      request.metadata.namespace ?? '',
+      request.metadata.name ?? '',
+    );
     try {
-      await this.#objects.deleteNamespacedCustomObject({
-        group: GROUP,
-        version: VERSION,
-        namespace: request.metadata.namespace ?? '',
-        plural: APPROVAL_REQUEST_PLURAL,
-        name: request.metadata.name ?? '',
-        body: {
-          preconditions: {
-            ...(request.metadata.uid ? { uid: request.metadata.uid } : {}),
-            ...(request.metadata.resourceVersion
-              ? { resourceVersion: request.metadata.resourceVersion }
-              : {}),
-          },
+      await this.#http.json('DELETE', path, {
+        apiVersion: 'v1',
+        kind: 'DeleteOptions',
+        preconditions: {
+          ...(request.metadata.uid ? { uid: request.metadata.uid } : {}),
+          ...(request.metadata.resourceVersion ? { resourceVersion: request.metadata.resourceVersion } : {}),
         },
       });
       return true;
@@ -216,29 +168,22 @@ export class GreenlightApi {
   }
 
   /** Links a Slack user to a Kubernetes user: creates their SlackIdentity. */
-  async linkSlackUser(slackUser: string, kubernetesUser: string): Promise<SlackIdentity> {
-    return (await this.#objects.createClusterCustomObject({
-      group: GROUP,
-      version: VERSION,
-      plural: SLACK_IDENTITY_PLURAL,
-      body: {
-        apiVersion: API_VERSION,
-        kind: SLACK_IDENTITY_KIND,
-        metadata: { name: slackIdentityName(slackUser) },
-        spec: { slackUser, kubernetesUser },
-      },
-    })) as SlackIdentity;
+  linkSlackUser(slackUser: string, kubernetesUser: string): Promise<SlackIdentity> {
+    return this.#http.json<SlackIdentity>('POST', `/apis/${API_VERSION}/${SLACK_IDENTITY_PLURAL}`, {
+      apiVersion: API_VERSION,
+      kind: SLACK_IDENTITY_KIND,
+      metadata: { name: slackIdentityName(slackUser) },
+      spec: { slackUser, kubernetesUser },
+    });
   }
 
   /** The Kubernetes user a SlackIdentity links the Slack user to; undefined when none does. */
   async linkedKubernetesUser(slackUser: string): Promise<string | undefined> {
     try {
-      const identity = (await this.#objects.getClusterCustomObject({
-        group: GROUP,
-        version: VERSION,
-        plural: SLACK_IDENTITY_PLURAL,
-        name: slackIdentityName(slackUser),
-      })) as SlackIdentity;
+      const identity = await this.#http.json<SlackIdentity>(
+        'GET',
+        `/apis/${API_VERSION}/${SLACK_IDENTITY_PLURAL}/${encodeURIComponent(slackIdentityName(slackUser))}`,
+      );
       // The CRD's own rules keep name and spec in step; checking again costs nothing.
       return identity.spec.slackUser === slackUser ? identity.spec.kubernetesUser : undefined;
     } catch (error) {
@@ -246,4 +191,8 @@ export class GreenlightApi {
       throw error;
     }
   }
+}
+
+function objectPath(plural: Plural, namespace: string, name: string): string {
+  return `${GreenlightApi.path(plural, namespace)}/${encodeURIComponent(name)}`;
 }

@@ -1,38 +1,23 @@
-import {
-  ADD,
-  CONNECT,
-  DELETE,
-  ERROR,
-  ListWatch,
-  UPDATE,
-  Watch,
-  type Informer,
-  type KubeConfig,
-  type KubernetesListObject,
-  type KubernetesObject,
-  type ObjectCache,
-} from '@kubernetes/client-node';
+import type { ObjectCache } from '@kubernetes/client-node';
 import { backoffDelay } from '../runtime/backoff.ts';
-import { apiMessageOf } from './api-errors.ts';
-import { KubeHttp } from './kube-http.ts';
+import { apiMessageOf, statusCodeOf } from './api-errors.ts';
+import { KubeHttp, type ClusterAccess } from './kube-http.ts';
 
 export interface InformerLogger {
   info(message: string, fields?: Record<string, unknown>): void;
   warn(message: string, fields?: Record<string, unknown>): void;
 }
 
-/**
- * What an informer holds. Greenlight's own kinds arrive as raw JSON (timestamps are strings), which
- * client-node's KubernetesObject (typed with Date) does not describe, so the constraint is this.
- */
+/** What an informer holds: raw JSON objects, as the API server sends them. */
 export interface InformerObject {
-  readonly metadata?: { readonly name?: string; readonly namespace?: string } | undefined;
+  readonly metadata?:
+    { readonly name?: string; readonly namespace?: string; readonly resourceVersion?: string } | undefined;
 }
 
 export interface InformerOptions<T extends InformerObject> {
   /** For logs: `approvalrequests`, `apps/v1 Deployment staging`. */
   readonly name: string;
-  readonly kubeConfig: KubeConfig;
+  readonly kubeConfig: ClusterAccess;
   /** The collection's REST path, as for a watch. */
   readonly path: string;
   readonly list: () => Promise<{
@@ -68,54 +53,217 @@ export function trimmed<T>(object: T): T {
   return object;
 }
 
-/**
- * The watch client-node's ListWatch drives, over the lean client (KubeHttp: one timer per watch, no
- * fetch streams; docs/benchmarks.md, F10), handing the informer transformed objects and filtering with
- * a field selector.
- */
-class TransformingWatch extends Watch {
-  readonly #http: KubeHttp;
-  readonly #transform: (object: unknown) => unknown;
-  readonly #fieldSelector: () => string | undefined;
+type ListResult<T extends InformerObject> = Awaited<ReturnType<InformerOptions<T>['list']>>;
 
-  constructor(
-    kubeConfig: KubeConfig,
-    transform: (object: unknown) => unknown,
-    fieldSelector: () => string | undefined,
-  ) {
-    super(kubeConfig);
-    this.#http = KubeHttp.for(kubeConfig);
-    this.#transform = transform;
-    this.#fieldSelector = fieldSelector;
-  }
-
-  override watch(...[path, query, callback, done]: Parameters<Watch['watch']>): ReturnType<Watch['watch']> {
-    const fieldSelector = this.#fieldSelector();
-    return this.#http.watch(
-      path,
-      fieldSelector === undefined ? query : { ...query, fieldSelector },
-      (phase, object: unknown, raw: unknown) => {
-        callback(phase, this.#transform(object), raw);
-      },
-      done,
-    );
-  }
+interface LoopHandlers<T> {
+  /** An object added, changed or deleted. */
+  readonly change: (object: T) => void;
+  /** A list or watch is about to start. */
+  readonly connect: () => void;
+  /** The list or the watch failed; the loop has stopped. */
+  readonly error: (error: unknown) => void;
 }
 
 /**
- * A cache of one resource that survives what really happens to watches. client-node relists on
+ * List, then watch from the list's resourceVersion, keeping a cache by namespace and name — client-node
+ * ListWatch's loop, over the lean client (KubeHttp: one timer per watch, no fetch streams;
+ * docs/benchmarks.md, F10) and without loading client-node (F12). A watch that ends is resumed from the
+ * last resourceVersion seen (after 1 s, doubling to 30 s while nothing arrives); a 410 Gone lists
+ * again; any other failure goes to `onError` and the loop stops (ResilientInformer restarts it).
+ */
+class ListWatchLoop<T extends InformerObject> {
+  readonly #http: KubeHttp;
+  readonly #path: string;
+  readonly #list: () => Promise<ListResult<T>>;
+  readonly #transform: (object: T) => T;
+  readonly #fieldSelector: () => string | undefined;
+  readonly #on: LoopHandlers<T>;
+  #objects = new Map<string, Map<string, T>>();
+  #resourceVersion = '';
+  #request: AbortController | undefined;
+  #stopped = false;
+  #reconnectDelayMs = 0;
+  #hasConnected = false;
+
+  constructor(options: InformerOptions<T>, transform: (object: T) => T, on: LoopHandlers<T>) {
+    this.#http = KubeHttp.for(options.kubeConfig);
+    this.#path = options.path;
+    this.#list = options.list;
+    this.#transform = transform;
+    this.#fieldSelector = options.fieldSelector ?? ((): undefined => undefined);
+    this.#on = on;
+  }
+
+  /** Lists (unless resuming) and starts the watch; a failed list goes to `onError`. */
+  async start(): Promise<void> {
+    this.#stopped = false;
+    this.#reconnectDelayMs = 0;
+    this.#hasConnected = false;
+    await this.#next(null);
+  }
+
+  stop(): Promise<void> {
+    this.#stopped = true;
+    this.#abort();
+    return Promise.resolve();
+  }
+
+  get(name: string, namespace?: string): T | undefined {
+    return this.#objects.get(namespace ?? '')?.get(name);
+  }
+
+  list(namespace?: string): T[] {
+    if (namespace) return [...(this.#objects.get(namespace)?.values() ?? [])];
+    const all: T[] = [];
+    for (const objects of this.#objects.values()) all.push(...objects.values());
+    return all;
+  }
+
+  #abort(): void {
+    this.#request?.abort();
+    this.#request = undefined;
+  }
+
+  /** What to do when the watch ended (`error` null: it ended normally, or this is the start). */
+  async #next(error: unknown): Promise<void> {
+    this.#abort();
+    if (statusCodeOf(error) === 410) {
+      this.#resourceVersion = '';
+    } else if ((error as { name?: unknown } | null)?.name === 'TimeoutError') {
+      // A silent watch, restarted: the silence itself was the wait.
+      this.#reconnectDelayMs = 0;
+    } else if (error) {
+      this.#on.error(error);
+      return;
+    }
+    if (this.#stopped) return;
+    this.#on.connect();
+    if (!this.#resourceVersion && !(await this.#relist())) return;
+    if (this.#reconnectDelayMs > 0 && this.#hasConnected) {
+      await new Promise((resolve) => setTimeout(resolve, this.#reconnectDelayMs));
+    }
+    if (this.#hasConnected) {
+      this.#reconnectDelayMs = Math.min(
+        this.#reconnectDelayMs > 0 ? this.#reconnectDelayMs * 2 : 1_000,
+        30_000,
+      );
+    }
+    await this.#watch();
+  }
+
+  /** Watches from the last resourceVersion; not when stopped meanwhile (it would hold the process open). */
+  async #watch(): Promise<void> {
+    if (this.#isStopped()) return;
+    this.#hasConnected = true;
+    const request = await this.#http.watch(
+      this.#path,
+      { resourceVersion: this.#resourceVersion, fieldSelector: this.#fieldSelector() },
+      (type, object) => {
+        this.#event(type, object);
+      },
+      (watchError) => {
+        void this.#next(watchError);
+      },
+    );
+    if (this.#isStopped()) request.abort();
+    else this.#request = request;
+  }
+
+  /** Read through a call: a stop can happen during any await. */
+  #isStopped(): boolean {
+    return this.#stopped;
+  }
+
+  /** Lists and replaces the cache; false (and `onError`) when the list failed. */
+  async #relist(): Promise<boolean> {
+    let listed: ListResult<T>;
+    try {
+      listed = await this.#list();
+    } catch (error) {
+      this.#on.error(error);
+      return false;
+    }
+    this.#replace(listed.items.map(this.#transform));
+    this.#resourceVersion = listed.metadata?.resourceVersion ?? '';
+    return true;
+  }
+
+  #event(type: string, raw: unknown): void {
+    const object = raw as T & { code?: unknown };
+    switch (type) {
+      case 'ERROR':
+        // The watch ends next; a 410 means the resourceVersion is too old to resume from.
+        if (object.code === 410) this.#resourceVersion = '';
+        return;
+      case 'ADDED':
+      case 'MODIFIED':
+        this.#store(this.#transform(object));
+        break;
+      case 'DELETED':
+        this.#delete(this.#transform(object));
+        break;
+      default: // BOOKMARK: only its resourceVersion matters
+    }
+    this.#reconnectDelayMs = 0;
+    this.#resourceVersion = object.metadata?.resourceVersion ?? '';
+  }
+
+  /** A fresh list: what is gone is deleted, what is new or changed is stored. */
+  #replace(items: readonly T[]): void {
+    const listed = new Set(items.map((item) => keyOf(item)));
+    for (const [namespace, objects] of this.#objects) {
+      for (const [name, object] of objects) {
+        if (listed.has(`${namespace}/${name}`)) continue;
+        objects.delete(name);
+        this.#on.change(object);
+      }
+      if (objects.size === 0) this.#objects.delete(namespace);
+    }
+    for (const item of items) this.#store(item);
+  }
+
+  #store(object: T): void {
+    const namespace = object.metadata?.namespace ?? '';
+    const name = object.metadata?.name ?? '';
+    let objects = this.#objects.get(namespace);
+    if (!objects) {
+      objects = new Map();
+      this.#objects.set(namespace, objects);
+    }
+    const found = objects.get(name);
+    const version = found?.metadata?.resourceVersion;
+    if (found && version !== undefined && version === object.metadata?.resourceVersion) return;
+    objects.set(name, object);
+    this.#on.change(object);
+  }
+
+  #delete(object: T): void {
+    const namespace = object.metadata?.namespace ?? '';
+    const objects = this.#objects.get(namespace);
+    if (!objects?.delete(object.metadata?.name ?? '')) return;
+    if (objects.size === 0) this.#objects.delete(namespace);
+    this.#on.change(object);
+  }
+}
+
+function keyOf(object: InformerObject): string {
+  return `${object.metadata?.namespace ?? ''}/${object.metadata?.name ?? ''}`;
+}
+
+/**
+ * A cache of one resource that survives what really happens to watches. A list-watch loop relists on
  * 410 Gone and reconnects after its 30 s inactivity timeout, but stops for good on any other error;
  * here every error goes through one restart path with jittered backoff, a watchdog restarts a
  * watch that went silent, and a periodic resync replays the cache.
  */
 export class ResilientInformer<T extends InformerObject> implements ObjectCache<T> {
   readonly #options: InformerOptions<T>;
-  readonly #informer: Informer<KubernetesObject> & ObjectCache<KubernetesObject>;
+  readonly #informer: ListWatchLoop<T>;
   #synced = false;
   #stopped = false;
   #failures = 0;
   #restartTimer: NodeJS.Timeout | undefined;
-  /** Set while start() waits: client-node reports list failures through the error callback. */
+  /** Set while start() waits: the loop reports list failures through its error callback. */
   #startFailed: ((reason: string) => void) | undefined;
   #lastActivity = Date.now();
   #lastError: string | undefined;
@@ -123,38 +271,20 @@ export class ResilientInformer<T extends InformerObject> implements ObjectCache<
 
   constructor(options: InformerOptions<T>) {
     this.#options = options;
-    const transform = options.transform ?? trimmed;
-    const list = async (): Promise<KubernetesListObject<KubernetesObject>> => {
-      const result = await options.list();
-      const items = result.items.map(transform);
-      // The same JSON, seen through client-node's (Date-typed) declaration.
-      return { ...result, items } as unknown as KubernetesListObject<KubernetesObject>;
-    };
-    this.#informer = new ListWatch<KubernetesObject>(
-      options.path,
-      new TransformingWatch(
-        options.kubeConfig,
-        (object) => transform(object as T),
-        options.fieldSelector ?? ((): undefined => undefined),
-      ),
-      list,
-      false,
-    );
-    const changed = (object: KubernetesObject): void => {
-      this.#lastActivity = Date.now();
-      this.#failures = 0;
-      this.#lastError = undefined;
-      options.onChange(object as T);
-    };
-    this.#informer.on(ADD, changed);
-    this.#informer.on(UPDATE, changed);
-    this.#informer.on(DELETE, changed);
-    this.#informer.on(CONNECT, () => {
-      this.#lastActivity = Date.now();
-    });
-    this.#informer.on(ERROR, (error: unknown) => {
-      if (this.#startFailed) this.#startFailed(apiMessageOf(error));
-      else this.#scheduleRestart(apiMessageOf(error));
+    this.#informer = new ListWatchLoop<T>(options, options.transform ?? trimmed, {
+      change: (object) => {
+        this.#lastActivity = Date.now();
+        this.#failures = 0;
+        this.#lastError = undefined;
+        options.onChange(object);
+      },
+      connect: () => {
+        this.#lastActivity = Date.now();
+      },
+      error: (error) => {
+        if (this.#startFailed) this.#startFailed(apiMessageOf(error));
+        else this.#scheduleRestart(apiMessageOf(error));
+      },
     });
   }
 
@@ -196,11 +326,11 @@ export class ResilientInformer<T extends InformerObject> implements ObjectCache<
   }
 
   get(name: string, namespace?: string): T | undefined {
-    return this.#informer.get(name, namespace) as T | undefined;
+    return this.#informer.get(name, namespace);
   }
 
   list(namespace?: string): readonly T[] {
-    return this.#informer.list(namespace) as readonly T[];
+    return this.#informer.list(namespace);
   }
 
   async #startUntilSynced(): Promise<void> {
@@ -259,7 +389,7 @@ export class ResilientInformer<T extends InformerObject> implements ObjectCache<
 }
 
 /**
- * A list function that pages through a large collection (client-node's informer lists in one call);
+ * A list function that pages through a large collection;
  * every page belongs to the same snapshot, whose resourceVersion the watch then starts from.
  */
 // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller names the item type the raw JSON pages hold

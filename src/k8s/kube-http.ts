@@ -1,24 +1,43 @@
 import { StringDecoder } from 'node:string_decoder';
-import { ApiException, type KubeConfig } from '@kubernetes/client-node';
 import http from 'node:http';
 import https from 'node:https';
+import { KubeApiError } from './api-errors.ts';
 
 /**
- * A lean JSON client for the calls a controller makes for every request it decides: the status write,
- * the Event and the watch. client-node's generated API goes through WHATWG fetch, an rxjs-style
+ * Where the API server is and how to authenticate to it: client-node's KubeConfig (the CLI's
+ * commands) or Greenlight's own ClusterConfig (the controller, which does not load client-node;
+ * docs/benchmarks.md, F12) — both have these two methods.
+ */
+export interface ClusterAccess {
+  getCurrentCluster(): { readonly server: string } | null;
+  /** Puts the TLS material, the Authorization and other headers, and basic auth on `options`. */
+  applyToHTTPSOptions(options: https.RequestOptions): Promise<void>;
+}
+
+/** Per-call options. */
+export interface CallOptions {
+  /** The body's media type (default application/json; a JSON patch's is application/json-patch+json). */
+  readonly contentType?: string;
+  /** Aborts the call. */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * A lean JSON client for every call the controller makes (docs/benchmarks.md, F10 and F12): first for
+ * the status write, the Event and the watch, now for all of them. client-node's generated API goes through WHATWG fetch, an rxjs-style
  * middleware chain and its object serializer, and builds a new TLS agent for every call (then
  * discarded by PooledKubeConfig): measured, that was most of the controller's own CPU per decision
  * (docs/benchmarks.md, F10). Here: Node's own HTTP/1.1 client on keep-alive connections (one TLS
- * session each, reused), JSON in and out, and the API server's errors as client-node's
- * `ApiException`, so every caller's error handling stays as it is.
+ * session each, reused), JSON in and out, and the API server's refusals as KubeApiError, which
+ * api-errors.ts reads as it reads client-node's `ApiException`.
  *
- * Credentials come from the KubeConfig itself (tokens, exec plugins, client certificates, OIDC), read
- * again at most every CREDENTIALS_TTL_MS, as client-go re-reads a token file every minute: a rotated
+ * Credentials come from the ClusterAccess (tokens, token files, client certificates; exec plugins
+ * and auth providers through client-node, loaded only for them), read again at most every CREDENTIALS_TTL_MS, as client-go re-reads a token file every minute: a rotated
  * token is used from then on, and new TLS material gets a new connection pool.
  */
 export class KubeHttp {
   /** One client, so one connection pool, per KubeConfig. */
-  static for(kubeConfig: KubeConfig): KubeHttp {
+  static for(kubeConfig: ClusterAccess): KubeHttp {
     let client = clients.get(kubeConfig);
     if (client === undefined) {
       client = new KubeHttp(kubeConfig);
@@ -27,18 +46,18 @@ export class KubeHttp {
     return client;
   }
 
-  readonly #kubeConfig: KubeConfig;
+  readonly #kubeConfig: ClusterAccess;
   #credentials: Promise<Credentials> | undefined;
   #credentialsAt = 0;
   #agent: { readonly key: string; readonly agent: http.Agent } | undefined;
 
-  constructor(kubeConfig: KubeConfig) {
+  constructor(kubeConfig: ClusterAccess) {
     this.#kubeConfig = kubeConfig;
   }
 
   /** GET, POST, PUT, PATCH or DELETE `path` (with its query) and the parsed JSON answer. */
-  async json<T>(method: Method, path: string, body?: unknown, contentType = 'application/json'): Promise<T> {
-    const response = await this.#call({ method, path, body, contentType });
+  async json<T>(method: Method, path: string, body?: unknown, options: CallOptions = {}): Promise<T> {
+    const response = await this.#call({ method, path, body, ...options });
     const text = await readText(response);
     if (succeeded(response)) return JSON.parse(text) as T;
     throw apiException(response, text);
@@ -192,7 +211,7 @@ export class KubeHttp {
   }
 }
 
-const clients = new WeakMap<KubeConfig, KubeHttp>();
+const clients = new WeakMap<ClusterAccess, KubeHttp>();
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -228,12 +247,12 @@ interface Credentials {
   readonly tlsKey: string;
 }
 
-async function readCredentials(kubeConfig: KubeConfig): Promise<Credentials> {
+async function readCredentials(kubeConfig: ClusterAccess): Promise<Credentials> {
   const cluster = kubeConfig.getCurrentCluster();
   if (!cluster) throw new Error('the kubeconfig has no current cluster');
   const server = new URL(cluster.server);
-  // client-node fills in what every call needs: TLS material and the Authorization header (tokens,
-  // exec plugins, OIDC, basic auth).
+  // The ClusterAccess fills in what every call needs: TLS material and the Authorization header
+  // (tokens, exec plugins, OIDC, basic auth).
   const options: https.RequestOptions = {};
   await kubeConfig.applyToHTTPSOptions(options);
   const headers: Record<string, string> = {};
@@ -288,6 +307,17 @@ function newAgent(server: Server, tls: TlsOptions): http.Agent {
   return server.protocol === 'http:' ? new http.Agent(options) : new https.Agent({ ...options, ...tls });
 }
 
+/** `path` with the query's defined parameters (`?limit=500&continue=…`). */
+export function withQuery(
+  path: string,
+  query: Readonly<Record<string, string | number | boolean | undefined>>,
+): string {
+  const params = new URLSearchParams();
+  for (const [name, value] of Object.entries(query)) if (value !== undefined) params.set(name, String(value));
+  const text = params.toString();
+  return text === '' ? path : `${path}?${text}`;
+}
+
 function watchQuery(query: Readonly<Record<string, string | number | boolean | undefined>>): string {
   const params = new URLSearchParams({ watch: 'true' });
   for (const [name, value] of Object.entries(query)) if (value !== undefined) params.set(name, String(value));
@@ -303,14 +333,13 @@ async function readText(response: http.IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** The API server's refusal as client-node reports it, so api-errors.ts reads it the same way. */
-function apiException(response: http.IncomingMessage, body: string): ApiException<string> {
-  const statusCode = response.statusCode ?? 0;
+/** The API server's refusal, with its Status body and the answer's headers. */
+function apiException(response: http.IncomingMessage, body: string): KubeApiError {
   const flat: Record<string, string> = {};
   for (const [name, value] of Object.entries(response.headers)) {
     if (value !== undefined) flat[name] = Array.isArray(value) ? value.join(', ') : value;
   }
-  return new ApiException(statusCode, `HTTP ${statusCode}`, body, flat);
+  return new KubeApiError(response.statusCode ?? 0, body, flat);
 }
 
 /** Splits a byte stream into lines (UTF-8 safe across chunks); the last, unfinished line waits. */

@@ -1,4 +1,4 @@
-import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { KubeHttp, type ClusterAccess } from './kube-http.ts';
 
 export interface ResourceInfo {
   readonly apiVersion: string;
@@ -19,11 +19,11 @@ export function collectionPath(resource: ResourceInfo, namespace?: string): stri
 
 /** Finds a kind's plural name through API discovery; cached per apiVersion. */
 export class ResourceDiscovery {
-  readonly #kubeConfig: KubeConfig;
+  readonly #http: KubeHttp;
   readonly #byApiVersion = new Map<string, Promise<Map<string, ResourceInfo>>>();
 
-  constructor(kubeConfig: KubeConfig) {
-    this.#kubeConfig = kubeConfig;
+  constructor(kubeConfig: ClusterAccess) {
+    this.#http = KubeHttp.for(kubeConfig);
   }
 
   async find(apiVersion: string, kind: string): Promise<ResourceInfo | undefined> {
@@ -38,13 +38,10 @@ export class ResourceDiscovery {
   }
 
   async #discover(apiVersion: string): Promise<Map<string, ResourceInfo>> {
-    const [group, version] = apiVersion.includes('/') ? apiVersion.split('/') : ['', apiVersion];
-    const list =
-      group === ''
-        ? await this.#kubeConfig.makeApiClient(CoreV1Api).getAPIResources()
-        : await this.#kubeConfig
-            .makeApiClient(CustomObjectsApi)
-            .getAPIResources({ group: group ?? '', version: version ?? '' });
+    // An APIResourceList: /api/v1 for the core group, /apis/<group>/<version> for the others.
+    const list = await this.#http.json<{
+      resources: readonly { name: string; kind: string; namespaced: boolean }[];
+    }>('GET', apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`);
     const byKind = new Map<string, ResourceInfo>();
     for (const resource of list.resources) {
       if (resource.name.includes('/')) continue; // subresources such as deployments/status

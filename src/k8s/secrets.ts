@@ -1,5 +1,5 @@
-import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { isForbidden, isNotFound } from './api-errors.ts';
+import { KubeHttp, type ClusterAccess } from './kube-http.ts';
 
 /** One key of a Secret, or why it cannot be had (never the value itself). */
 export type SecretValue = { readonly value: string } | { readonly problem: string };
@@ -12,14 +12,14 @@ const TTL_MS = 30_000;
  * within that time; a failed read is not remembered.
  */
 export class SecretReader {
-  readonly #core: CoreV1Api;
+  readonly #http: KubeHttp;
   readonly #cache = new Map<
     string,
     { readonly data: Promise<Record<string, string>>; readonly until: number }
   >();
 
-  constructor(kubeConfig: KubeConfig) {
-    this.#core = kubeConfig.makeApiClient(CoreV1Api);
+  constructor(kubeConfig: ClusterAccess) {
+    this.#http = KubeHttp.for(kubeConfig);
   }
 
   async read(namespace: string, name: string, key: string): Promise<SecretValue> {
@@ -42,7 +42,12 @@ export class SecretReader {
     const id = `${namespace}/${name}`;
     const cached = this.#cache.get(id);
     if (cached && cached.until > Date.now()) return cached.data;
-    const data = this.#core.readNamespacedSecret({ namespace, name }).then((secret) => secret.data ?? {});
+    const data = this.#http
+      .json<{ data?: Record<string, string> }>(
+        'GET',
+        `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${encodeURIComponent(name)}`,
+      )
+      .then((secret) => secret.data ?? {});
     this.#cache.set(id, { data, until: Date.now() + TTL_MS });
     data.catch(() => this.#cache.delete(id));
     return data;

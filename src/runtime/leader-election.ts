@@ -1,16 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  ApiException,
-  CoordinationV1Api,
-  Observable,
-  V1Lease,
-  V1MicroTime,
-  type ConfigurationOptions,
-  type KubeConfig,
-  type ObservableMiddleware,
-  type V1LeaseSpec,
-} from '@kubernetes/client-node';
 import { ConfigError } from '../errors.ts';
+import { isConflict, isNotFound } from '../k8s/api-errors.ts';
+import { KubeHttp, type CallOptions, type ClusterAccess } from '../k8s/kube-http.ts';
 
 /** client-go's and controller-runtime's defaults: a new leader within 15–17 s of a crash. */
 export const DEFAULT_LEASE_DURATION_MS = 15_000;
@@ -20,7 +11,7 @@ export const DEFAULT_RETRY_PERIOD_MS = 2_000;
 const CANDIDATE_JITTER = 0.2;
 
 export interface LeaderElectionOptions {
-  readonly kubeConfig: KubeConfig;
+  readonly kubeConfig: ClusterAccess;
   /** Where the coordination.k8s.io/v1 Lease lives, and its name. */
   readonly namespace: string;
   readonly name: string;
@@ -59,25 +50,45 @@ export interface ObservedLease {
   readonly observedAt: number;
 }
 
-/**
- * A MicroTime for a Lease field. The API server accepts exactly six fractional digits; a plain Date
- * serializes with three (`toISOString`) and is refused with 400, while client-node's V1MicroTime pads
- * to six when JSON.stringify calls its `toISOString`.
- */
-export function microTime(epochMs: number): V1MicroTime {
-  return new V1MicroTime(epochMs);
+/** A coordination.k8s.io/v1 Lease's spec; times are MicroTimes when written, strings when read. */
+export interface LeaseSpec {
+  holderIdentity?: string;
+  leaseDurationSeconds?: number;
+  acquireTime?: Date | string;
+  renewTime?: Date | string;
+  leaseTransitions?: number;
+}
+
+/** A Lease as read and written (raw JSON; metadata carries the resourceVersion a write checks). */
+export interface Lease {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: { name?: string; namespace?: string; resourceVersion?: string } & Record<string, unknown>;
+  spec?: LeaseSpec;
 }
 
 /**
- * client-node does not deserialize MicroTime fields: what it returns for `renewTime` is the string
- * the server sent, whatever the declared type says.
+ * A Date that serializes as a Kubernetes MicroTime: the API server accepts exactly six fractional
+ * digits, and a plain Date serializes with three (`toISOString`) and is refused with 400.
  */
+export class MicroTime extends Date {
+  override toISOString(): string {
+    return super.toISOString().replace(/Z$/, '000Z');
+  }
+}
+
+/** A MicroTime for a Lease field. */
+export function microTime(epochMs: number): MicroTime {
+  return new MicroTime(epochMs);
+}
+
+/** A MicroTime as read back: the string the server sent (or a Date, from a caller). */
 export function epochMsOf(time: unknown): number | undefined {
   const ms = time instanceof Date ? time.getTime() : typeof time === 'string' ? Date.parse(time) : Number.NaN;
   return Number.isNaN(ms) ? undefined : ms;
 }
 
-export function leaseRecordOf(spec: V1LeaseSpec | undefined): LeaseRecord {
+export function leaseRecordOf(spec: LeaseSpec | undefined): LeaseRecord {
   return {
     holderIdentity: spec?.holderIdentity ?? '',
     leaseDurationSeconds: spec?.leaseDurationSeconds ?? 0,
@@ -122,7 +133,7 @@ export function claimedSpec(
   identity: string,
   leaseDurationSeconds: number,
   nowMs: number,
-): V1LeaseSpec {
+): LeaseSpec {
   const renewing = current?.holderIdentity === identity;
   const transitions = current?.leaseTransitions ?? 0;
   return {
@@ -135,7 +146,7 @@ export function claimedSpec(
 }
 
 /** The spec that hands the lease over: no holder, and a 1 s duration for whoever reads the old form. */
-export function releasedSpec(current: LeaseRecord, nowMs: number): V1LeaseSpec {
+export function releasedSpec(current: LeaseRecord, nowMs: number): LeaseSpec {
   return {
     holderIdentity: '',
     leaseDurationSeconds: 1,
@@ -175,7 +186,7 @@ function timingOf(options: LeaderElectionOptions): Timing {
 export class LeaderElector {
   readonly #options: LeaderElectionOptions;
   readonly #timing: Timing;
-  readonly #api: CoordinationV1Api;
+  readonly #http: KubeHttp;
   readonly #leaseDurationSeconds: number;
   /** Wakes the run loop from its pause when the lease is released. */
   readonly #stop = new AbortController();
@@ -190,7 +201,7 @@ export class LeaderElector {
     this.#options = options;
     this.#timing = timingOf(options);
     this.#leaseDurationSeconds = Math.ceil(this.#timing.leaseDurationMs / 1000);
-    this.#api = options.kubeConfig.makeApiClient(CoordinationV1Api);
+    this.#http = KubeHttp.for(options.kubeConfig);
   }
 
   get isLeader(): boolean {
@@ -235,7 +246,7 @@ export class LeaderElector {
     this.#stepDown();
     await this.#attempt;
     try {
-      const requestOptions = withSignal(AbortSignal.timeout(this.#timing.renewDeadlineMs));
+      const requestOptions = { signal: AbortSignal.timeout(this.#timing.renewDeadlineMs) };
       const lease = await this.#read(requestOptions);
       const record = leaseRecordOf(lease?.spec);
       if (lease === undefined || record.holderIdentity !== this.#options.identity) return false;
@@ -251,20 +262,22 @@ export class LeaderElector {
   async #tryAcquireOrRenew(signal: AbortSignal): Promise<boolean> {
     try {
       const timeout = AbortSignal.timeout(this.#timing.renewDeadlineMs);
-      return await this.#acquireOrRenew(withSignal(AbortSignal.any([signal, timeout])));
+      return await this.#acquireOrRenew({ signal: AbortSignal.any([signal, timeout]) });
     } catch (error) {
       if (!isConflict(error) && !signal.aborted) this.#options.onError?.(error);
       return false;
     }
   }
 
-  async #acquireOrRenew(requestOptions: ConfigurationOptions): Promise<boolean> {
+  async #acquireOrRenew(requestOptions: CallOptions): Promise<boolean> {
     const { identity, namespace, name } = this.#options;
     const lease = await this.#read(requestOptions);
     if (lease === undefined) {
       const spec = claimedSpec(undefined, identity, this.#leaseDurationSeconds, Date.now());
-      const created = await this.#api.createNamespacedLease(
-        { namespace, body: { metadata: { name, namespace }, spec } },
+      const created = await this.#http.json<Lease>(
+        'POST',
+        leasesPath(namespace),
+        { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace }, spec },
         requestOptions,
       );
       this.#see(created, performance.now());
@@ -277,23 +290,25 @@ export class LeaderElector {
     return true;
   }
 
-  async #read(requestOptions: ConfigurationOptions): Promise<V1Lease | undefined> {
-    const { namespace, name } = this.#options;
+  async #read(requestOptions: CallOptions): Promise<Lease | undefined> {
     try {
-      return await this.#api.readNamespacedLease({ namespace, name }, requestOptions);
+      return await this.#http.json<Lease>('GET', this.#leasePath(), undefined, requestOptions);
     } catch (error) {
-      if (error instanceof ApiException && error.code === 404) return undefined;
+      if (isNotFound(error)) return undefined;
       throw error;
     }
   }
 
   /** Writes with the resourceVersion we read: if anyone wrote in between, the server answers 409. */
-  #replace(lease: V1Lease, requestOptions: ConfigurationOptions): Promise<V1Lease> {
-    const { namespace, name } = this.#options;
-    return this.#api.replaceNamespacedLease({ namespace, name, body: lease }, requestOptions);
+  #replace(lease: Lease, requestOptions: CallOptions): Promise<Lease> {
+    return this.#http.json<Lease>('PUT', this.#leasePath(), lease, requestOptions);
   }
 
-  #see(lease: V1Lease, now: number): ObservedLease {
+  #leasePath(): string {
+    return `${leasesPath(this.#options.namespace)}/${encodeURIComponent(this.#options.name)}`;
+  }
+
+  #see(lease: Lease, now: number): ObservedLease {
     const observed = observe(this.#observed, leaseRecordOf(lease.spec), now);
     this.#observed = observed;
     const holder = observed.record.holderIdentity;
@@ -351,14 +366,12 @@ export class LeaderElector {
 }
 
 /** A copy of the lease as read (metadata and resourceVersion included) with a new spec. */
-function withSpec(lease: V1Lease, spec: V1LeaseSpec): V1Lease {
-  const copy = Object.assign(new V1Lease(), lease);
-  copy.spec = spec;
-  return copy;
+function withSpec(lease: Lease, spec: LeaseSpec): Lease {
+  return { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', ...lease, spec };
 }
 
-function isConflict(error: unknown): boolean {
-  return error instanceof ApiException && error.code === 409;
+function leasesPath(namespace: string): string {
+  return `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/leases`;
 }
 
 async function pause(ms: number, signal: AbortSignal): Promise<void> {
@@ -367,16 +380,4 @@ async function pause(ms: number, signal: AbortSignal): Promise<void> {
   } catch (error) {
     if (!signal.aborted) throw error;
   }
-}
-
-/** Per-call options that abort the HTTP request with the signal. */
-function withSignal(signal: AbortSignal): ConfigurationOptions {
-  const middleware: ObservableMiddleware = {
-    pre: (context) => {
-      context.setSignal(signal);
-      return new Observable(Promise.resolve(context));
-    },
-    post: (response) => new Observable(Promise.resolve(response)),
-  };
-  return { middleware: [middleware], middlewareMergeStrategy: 'append' };
 }

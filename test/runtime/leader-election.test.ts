@@ -1,10 +1,6 @@
-import {
-  ApiException,
-  CoordinationV1Api,
-  RbacAuthorizationV1Api,
-  type KubeConfig,
-} from '@kubernetes/client-node';
+import { CoordinationV1Api, RbacAuthorizationV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { describe, expect, it, type TestContext } from 'vitest';
+import { statusCodeOf } from '../../src/k8s/api-errors.ts';
 import { epochMsOf, LeaderElector, microTime } from '../../src/runtime/leader-election.ts';
 import { refusal } from '../support/api-error.ts';
 import { createTestNamespace, kubeConfigAs } from '../support/cluster.ts';
@@ -275,6 +271,6 @@ describe('leader election on a Lease', () => {
     // It kept trying through the failures, and gave up before the lease could expire for others.
     expect(stoppedAt - lastRenewal).toBeGreaterThan(RENEW_DEADLINE_MS - 2 * RETRY_PERIOD_MS);
     expect(stoppedAt - lastRenewal).toBeLessThan(LEASE_DURATION_MS);
-    expect(a.errors.some((error) => error instanceof ApiException && error.code === 403)).toBe(true);
+    expect(a.errors.some((error) => statusCodeOf(error) === 403)).toBe(true);
   });
 });

@@ -5,6 +5,8 @@ import { parseArgs } from 'node:util';
 import { ControllerManager } from '../../controllers/manager.ts';
 import { UsageError } from '../../errors.ts';
 import { apiMessageOf } from '../../k8s/api-errors.ts';
+import { loadClusterConfig, type ClusterConfig } from '../../k8s/cluster-config.ts';
+import { KubeHttp } from '../../k8s/kube-http.ts';
 import {
   healthRoutes,
   metricsRoutes,
@@ -16,7 +18,6 @@ import { GreenlightMetrics } from '../../observability/metrics.ts';
 import { LeaderElector } from '../../runtime/leader-election.ts';
 import { slackIdentityOptionsFromFlags, slackSettingsFromEnv } from '../../slack/settings.ts';
 import { parseDuration } from '../../policy/duration.ts';
-import { loadKubeConfig } from '../kube.ts';
 
 const help = `Usage: greenlight controller [flags]
 
@@ -131,7 +132,8 @@ export async function runController(args: readonly string[]): Promise<number> {
     format: parseLogFormat(flags['log-format']),
     level: parseLogLevel(flags['log-level']),
   });
-  const kubeConfig = loadKubeConfig({ kubeconfig: flags.kubeconfig });
+  // Greenlight's own kubeconfig reading: the controller does not load client-node (docs/benchmarks.md, F12).
+  const kubeConfig = loadClusterConfig({ kubeconfig: flags.kubeconfig });
   const identity = `${hostname()}_${randomBytes(4).toString('hex')}`;
   const metrics = new GreenlightMetrics();
   const fromEnv = slackSettingsFromEnv(process.env);
@@ -180,7 +182,8 @@ export async function runController(args: readonly string[]): Promise<number> {
       })
     : await runAlone(manager, shutdown.signal);
   await Promise.all(servers.map((server) => server.close()));
-  await kubeConfig.close();
+  // Idle keep-alive connections would hold the process.
+  await KubeHttp.for(kubeConfig).close();
   logger.info('Stopped', { exitCode });
   return exitCode;
 }
@@ -209,7 +212,7 @@ async function runAlone(manager: ControllerManager, shutdown: AbortSignal): Prom
  */
 async function runAsCandidate(options: {
   flags: ReturnType<typeof parseFlags>;
-  kubeConfig: ReturnType<typeof loadKubeConfig>;
+  kubeConfig: ClusterConfig;
   identity: string;
   manager: ControllerManager;
   metrics: GreenlightMetrics;
