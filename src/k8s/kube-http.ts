@@ -20,6 +20,23 @@ export interface CallOptions {
   readonly contentType?: string;
   /** Aborts the call. */
   readonly signal?: AbortSignal;
+  /** Sent even when the write fence is shut: the leader election's own lease calls. */
+  readonly unfenced?: boolean;
+}
+
+/**
+ * Whether this process may still write. Leader election installs one (LeaderElector.writesAllowed):
+ * a leader whose renew deadline has passed writes nothing more, checked right before each request
+ * leaves, so no timer that fires late (a paused process, a blocked event loop) can let one through.
+ */
+export type WriteFence = () => boolean;
+
+/** A write refused by this process's own fence: it is no longer the leader (or about to stop being it). */
+export class NotLeaderError extends Error {
+  constructor(method: Method, path: string) {
+    super(`${method} ${path} not sent: this process is no longer the leader`);
+    this.name = 'NotLeaderError';
+  }
 }
 
 /**
@@ -50,9 +67,15 @@ export class KubeHttp {
   #credentials: Promise<Credentials> | undefined;
   #credentialsAt = 0;
   #agent: { readonly key: string; readonly agent: http.Agent } | undefined;
+  #fence: WriteFence | undefined;
 
   constructor(kubeConfig: ClusterAccess) {
     this.#kubeConfig = kubeConfig;
+  }
+
+  /** From now on every write (not GET, not `unfenced`) is sent only while `fence` says so. */
+  setWriteFence(fence: WriteFence | undefined): void {
+    this.#fence = fence;
   }
 
   /** GET, POST, PUT, PATCH or DELETE `path` (with its query) and the parsed JSON answer. */
@@ -107,6 +130,7 @@ export class KubeHttp {
         method: 'GET',
         path: `${path}?${watchQuery(query)}`,
         signal: controller.signal,
+        idleTimeoutMs: 0,
       });
       if (response.statusCode !== 200) throw apiException(response, await readText(response));
       const lines = new LineSplitter((line) => {
@@ -148,16 +172,23 @@ export class KubeHttp {
     body,
     contentType = 'application/json',
     signal,
+    unfenced = false,
+    idleTimeoutMs = REQUEST_IDLE_TIMEOUT_MS,
   }: {
     readonly method: Method;
     readonly path: string;
     readonly body?: unknown;
     readonly contentType?: string;
     readonly signal?: AbortSignal;
+    readonly unfenced?: boolean;
+    /** No byte for this long ends the call (0: never, for watches, which keep their own timer). */
+    readonly idleTimeoutMs?: number;
   }): Promise<http.IncomingMessage> {
     const { server, headers, agent } = await this.#connection();
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const transport = server.protocol === 'http:' ? http : https;
+    // Checked here, after the last await before the request leaves: nothing runs in between.
+    if (method !== 'GET' && !unfenced && this.#fence?.() === false) throw new NotLeaderError(method, path);
     return new Promise((resolve, reject) => {
       const request = transport.request(
         {
@@ -181,6 +212,13 @@ export class KubeHttp {
         resolve,
       );
       request.on('error', reject);
+      // A connection that went silent without closing (a dead peer, a black-holed route) would
+      // otherwise hold this call, and the worker waiting on it, for ever.
+      if (idleTimeoutMs > 0) {
+        request.setTimeout(idleTimeoutMs, () => {
+          request.destroy(new KubeRequestTimeoutError(method, path, idleTimeoutMs));
+        });
+      }
       request.end(payload);
     });
   }
@@ -223,6 +261,16 @@ export const CREDENTIALS_TTL_MS = 10_000;
  * bookmark) is taken for dead and restarted, as client-node's Watch does after 30 s.
  */
 const WATCH_INACTIVITY_MS = 30_000;
+
+/** A call (not a watch) that has received no byte for this long is abandoned; the caller retries. */
+export const REQUEST_IDLE_TIMEOUT_MS = 30_000;
+
+export class KubeRequestTimeoutError extends Error {
+  constructor(method: Method, path: string, ms: number) {
+    super(`${method} ${path}: no answer from the API server within ${ms / 1000}s`);
+    this.name = 'KubeRequestTimeoutError';
+  }
+}
 
 interface TlsOptions {
   readonly ca?: Buffer | string;

@@ -193,6 +193,9 @@ export class LeaderElector {
   #observed: ObservedLease | undefined;
   #reportedLeader = '';
   #leading = false;
+  #everLed = false;
+  /** performance.now() until which the last successful renewal lets us write (the renew deadline). */
+  #writableUntil = 0;
   #released = false;
   #renewDeadline: NodeJS.Timeout | undefined;
   #attempt: Promise<boolean> = Promise.resolve(false);
@@ -206,6 +209,16 @@ export class LeaderElector {
 
   get isLeader(): boolean {
     return this.#leading;
+  }
+
+  /**
+   * The write fence (KubeHttp.setWriteFence): a process that never led may write (a standby takes
+   * people's answers); one that led may write only until its renew deadline, counted on the monotonic
+   * clock from the start of its last successful renewal, and never again once it saw the lease lost.
+   * The deadline is shorter than the lease, so no other replica can have taken over by then.
+   */
+  writesAllowed(): boolean {
+    return !this.#everLed || performance.now() < this.#writableUntil;
   }
 
   /** Who holds the lease as last seen, if anyone. */
@@ -231,7 +244,8 @@ export class LeaderElector {
         await pause(this.#pauseMs(), pauseSignal);
       }
     } finally {
-      this.#stepDown();
+      // Stopped by the caller (shutdown): in-flight work may still write until the renew deadline.
+      this.#stepDown({ lost: false });
     }
   }
 
@@ -243,7 +257,7 @@ export class LeaderElector {
   async release(): Promise<boolean> {
     this.#released = true;
     this.#stop.abort();
-    this.#stepDown();
+    this.#stepDown({ lost: true });
     await this.#attempt;
     try {
       const requestOptions = { signal: AbortSignal.timeout(this.#timing.renewDeadlineMs) };
@@ -278,7 +292,7 @@ export class LeaderElector {
         'POST',
         leasesPath(namespace),
         { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace }, spec },
-        requestOptions,
+        { ...requestOptions, unfenced: true },
       );
       this.#see(created, performance.now());
       return true;
@@ -301,7 +315,7 @@ export class LeaderElector {
 
   /** Writes with the resourceVersion we read: if anyone wrote in between, the server answers 409. */
   #replace(lease: Lease, requestOptions: CallOptions): Promise<Lease> {
-    return this.#http.json<Lease>('PUT', this.#leasePath(), lease, requestOptions);
+    return this.#http.json<Lease>('PUT', this.#leasePath(), lease, { ...requestOptions, unfenced: true });
   }
 
   #leasePath(): string {
@@ -327,7 +341,8 @@ export class LeaderElector {
     }
     // A failed renewal is retried until the deadline; a lease seen in other hands is lost now.
     const observed = this.#observed;
-    if (observed && heldByAnother(observed, this.#options.identity, performance.now())) this.#stepDown();
+    if (observed && heldByAnother(observed, this.#options.identity, performance.now()))
+      this.#stepDown({ lost: true });
   }
 
   /**
@@ -338,19 +353,22 @@ export class LeaderElector {
     const remaining = startedAt + this.#timing.renewDeadlineMs - performance.now();
     clearTimeout(this.#renewDeadline);
     if (remaining <= 0) {
-      this.#stepDown();
+      this.#stepDown({ lost: true });
       return;
     }
+    this.#writableUntil = startedAt + this.#timing.renewDeadlineMs;
     this.#renewDeadline = setTimeout(() => {
-      this.#stepDown();
+      this.#stepDown({ lost: true });
     }, remaining).unref();
     if (this.#leading) return;
     this.#leading = true;
+    this.#everLed = true;
     this.#options.isLeaderGauge?.(true);
     this.#options.onStartedLeading();
   }
 
-  #stepDown(): void {
+  #stepDown({ lost }: { readonly lost: boolean }): void {
+    if (lost) this.#writableUntil = 0;
     clearTimeout(this.#renewDeadline);
     this.#renewDeadline = undefined;
     if (!this.#leading) return;

@@ -249,6 +249,8 @@ async function runAsCandidate(options: {
       logger.warn('Leader election call failed; retrying', { error: apiMessageOf(error) });
     },
   });
+  // Every write the controller makes goes through this client: none leaves after the lease is lost.
+  KubeHttp.for(options.kubeConfig).setWriteFence(() => elector.writesAllowed());
   shutdown.addEventListener(
     'abort',
     () => {
