@@ -51,6 +51,11 @@ export interface ManagerOptions {
     { readonly settings: SlackSettings; readonly bindAddress: string; readonly paceMs?: number } | undefined;
   /** Decision webhooks: --webhook-allow-link-local, and a shorter retry schedule for tests. */
   readonly webhooks?: { readonly allowLinkLocal?: boolean; readonly retry?: BackoffOptions };
+  /**
+   * Whether this process may still write (leader election's fence, also set on KubeHttp): Slack posts
+   * and webhook deliveries ask it too. Always when undefined.
+   */
+  readonly writeFence?: () => boolean;
 }
 
 /**
@@ -180,6 +185,7 @@ export class ControllerManager {
       ...(options.webhooks?.retry ? { retry: options.webhooks.retry } : {}),
       ...(options.now ? { now: options.now } : {}),
       deciding: () => this.#requestQueue.busy(),
+      writeFence: options.writeFence,
     });
     this.#slack =
       options.slack &&
@@ -197,6 +203,7 @@ export class ControllerManager {
         events: this.#events,
         metrics,
         logger,
+        writeFence: options.writeFence,
         ...(options.now ? { now: options.now } : {}),
       });
   }

@@ -45,6 +45,8 @@ export interface SlackIntegrationDeps {
   readonly logger: Logger;
   /** `--slack-bind-address` for HTTP interactivity. */
   readonly bindAddress: string;
+  /** The leader's write fence (KubeHttp's), for Slack's writes too. */
+  readonly writeFence?: (() => boolean) | undefined;
   readonly now?: () => Date;
   /** Messages per channel: at least this long apart (tests make it shorter). */
   readonly paceMs?: number;
@@ -78,6 +80,7 @@ export class SlackIntegration {
       token: deps.settings.botToken,
       apiUrl: deps.settings.apiUrl,
       metrics: deps.metrics,
+      ...(deps.writeFence ? { writeFence: deps.writeFence } : {}),
     });
     this.#web = web;
     this.people = new SlackDirectory({

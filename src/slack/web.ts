@@ -97,6 +97,16 @@ export interface HistoryMessage {
 const MISSING_CHANNEL_TTL_MS = 60_000;
 
 /** The Slack Web API calls Greenlight makes, each counted in greenlight_slack_requests_total. */
+/** The calls that change what Slack shows (reads stay open to every replica). */
+const WRITE_METHODS = new Set([
+  'chat.postMessage',
+  'chat.update',
+  'chat.postEphemeral',
+  'chat.delete',
+  'reactions.add',
+  'reactions.remove',
+]);
+
 export class SlackWeb {
   readonly #client: WebClient;
   readonly #metrics: GreenlightMetrics;
@@ -109,6 +119,8 @@ export class SlackWeb {
     apiUrl: string | undefined;
     metrics: GreenlightMetrics;
     timeoutMs?: number;
+    /** The leader's write fence: a replica that lost its lease posts, edits and reacts no more. */
+    writeFence?: () => boolean;
   }) {
     this.#client = new WebClient(options.token, {
       ...(options.apiUrl
@@ -121,9 +133,20 @@ export class SlackWeb {
       logger: quietLogger,
     });
     this.#metrics = options.metrics;
+    this.#writeFence = options.writeFence;
   }
 
+  readonly #writeFence: (() => boolean) | undefined;
+
   async #call<T extends WebAPICallResult>(method: string, call: () => Promise<T>): Promise<T> {
+    if (WRITE_METHODS.has(method) && this.#writeFence?.() === false) {
+      // Not sent, so certainly not done: whoever leads now does it.
+      throw new SlackCallError(method, {
+        kind: 'transient',
+        uncertain: false,
+        message: 'no longer the leader',
+      });
+    }
     try {
       const result = await call();
       this.#metrics.recordSlackRequest(method, 'ok');

@@ -23,6 +23,8 @@ export interface WebhookNotifierDeps {
   readonly now?: () => Date;
   /** Whether the controller is deciding right now: delivery results are written after (outbox.ts). */
   readonly deciding?: () => boolean;
+  /** The leader's write fence: no delivery leaves a replica that lost its lease. */
+  readonly writeFence?: (() => boolean) | undefined;
 }
 
 /**
@@ -51,6 +53,7 @@ export class WebhookNotifier {
       ...(deps.retry ? { retry: deps.retry } : {}),
       now: () => this.#now().getTime(),
       ...(deps.deciding ? { deciding: deps.deciding } : {}),
+      ...(deps.writeFence ? { writeFence: deps.writeFence } : {}),
     });
   }
 

@@ -45,6 +45,8 @@ export interface WebhookOutboxDeps {
   readonly now?: () => number;
   /** Whether decisions are being made right now: results wait for them, up to RECORD_YIELD_MAX_MS. */
   readonly deciding?: () => boolean;
+  /** The leader's write fence (KubeHttp's): a replica that lost its lease posts nothing more. */
+  readonly writeFence?: () => boolean;
 }
 
 interface Item {
@@ -251,6 +253,8 @@ export class WebhookOutbox {
       const body = JSON.stringify(cloudEvent(request, due.outcome));
       const id = webhookId(due.uid, due.outcome);
       const headers = signedHeaders(key.key, id, body, Math.floor(this.#now() / 1000));
+      // Checked last, right before the POST: the new leader delivers it.
+      if (this.#deps.writeFence?.() === false) return { kind: 'failed', message: 'no longer the leader' };
       return await postWebhook(due.url, headers, body, {
         allowLinkLocal: this.#deps.allowLinkLocal,
         timeoutMs: this.#deps.timeoutMs ?? TIMEOUT_MS,

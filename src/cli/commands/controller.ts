@@ -143,8 +143,13 @@ export async function runController(args: readonly string[]): Promise<number> {
       'Slack is not configured (SLACK_BOT_TOKEN is empty): running without Slack announcements or escalations',
     );
   }
+  // Every write, to the API server, Slack or a webhook, asks this first; leader election sets it.
+  const fence: { allows: () => boolean } = { allows: () => true };
+  const writeFence = (): boolean => fence.allows();
+  KubeHttp.for(kubeConfig).setWriteFence(writeFence);
   const manager = await ControllerManager.create({
     kubeConfig,
+    writeFence,
     ...(flags.namespace ? { namespace: flags.namespace } : {}),
     logger,
     metrics,
@@ -175,6 +180,7 @@ export async function runController(args: readonly string[]): Promise<number> {
         flags,
         kubeConfig: kubeConfig,
         identity,
+        fence,
         manager,
         metrics,
         logger,
@@ -218,6 +224,7 @@ async function runAsCandidate(options: {
   metrics: GreenlightMetrics;
   logger: Logger;
   shutdown: AbortSignal;
+  fence: { allows: () => boolean };
 }): Promise<number> {
   const { flags, manager, metrics, logger, shutdown } = options;
   const name = flags['leader-election-id'];
@@ -249,8 +256,8 @@ async function runAsCandidate(options: {
       logger.warn('Leader election call failed; retrying', { error: apiMessageOf(error) });
     },
   });
-  // Every write the controller makes goes through this client: none leaves after the lease is lost.
-  KubeHttp.for(options.kubeConfig).setWriteFence(() => elector.writesAllowed());
+  // No write leaves this process after its lease is lost (KubeHttp, Slack, webhooks).
+  options.fence.allows = () => elector.writesAllowed();
   shutdown.addEventListener(
     'abort',
     () => {
