@@ -358,6 +358,19 @@ describe('failure switches', () => {
     expect(emulator.messages()).toEqual([]);
   });
 
+  it('posts the message and then loses the answer (lost-answer): the client times out, the message is there', async (context) => {
+    const emulator = await emulatorFor(context);
+    const slack = webClient(emulator, { timeout: 200 });
+    emulator.failNext('chat.postMessage', 'lost-answer');
+
+    const timedOut = await rejectionOf(
+      slack.chat.postMessage({ channel: 'C0DEPLOYS', text: 'posted anyway' }),
+    );
+    expect(timedOut).toBeInstanceOf(WebAPIRequestError);
+    expect(emulator.calls('chat.postMessage').map((call) => call.status)).toEqual(['timeout']);
+    expect(emulator.messages('C0DEPLOYS').map((message) => message.text)).toEqual(['posted anyway']);
+  });
+
   it('answers 503 during an outage; a retrying client gets through once it ends', async (context) => {
     const emulator = await emulatorFor(context);
     emulator.setOutage(true);

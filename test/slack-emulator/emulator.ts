@@ -221,6 +221,7 @@ function failureAnswer(failure: Failure): Answer | undefined {
     case 'http500':
       return { status: 500, body: { ok: false, error: 'internal_error' } };
     case 'timeout':
+    case 'lost-answer':
     case 'reset':
       return undefined;
   }
@@ -627,6 +628,7 @@ export class SlackEmulator {
     }
     if (this.#latencyMs > 0) await sleep(this.#latencyMs, undefined, { signal: this.#closing.signal });
     const failure = this.#faults.take(method);
+    if (failure === 'lost-answer' && parsed?.ok === true) this.#call(method, args, caller);
     if (failure !== undefined) {
       this.#injure(response, call, failure);
       return;
@@ -669,7 +671,7 @@ export class SlackEmulator {
       this.#answer(response, call, answer);
       return;
     }
-    if (failure === 'timeout') {
+    if (failure === 'timeout' || failure === 'lost-answer') {
       this.#held.add(response);
       response.once('close', () => this.#held.delete(response));
       this.#record(call, { status: 'timeout', ok: false });

@@ -5,6 +5,8 @@
  * - `'http500'`: HTTP 500 (WebClient: `WebAPIHTTPError`, which it retries);
  * - `'timeout'`: the request is accepted and never answered (until `resetFaults()` or `close()`), so
  *   the client's own timeout fires;
+ * - `'lost-answer'`: like `'timeout'`, but the call is carried out first (the message is posted): Slack
+ *   did the work and the answer was lost, so a client that simply retries posts twice;
  * - `'reset'`: the connection is destroyed without an answer (WebClient: `WebAPIRequestError`).
  */
 export type Failure =
@@ -13,6 +15,7 @@ export type Failure =
   | 'ratelimited'
   | 'http500'
   | 'timeout'
+  | 'lost-answer'
   | 'reset';
 
 /** `failNext('*', …)` fails the next call of any method. */
