@@ -32,7 +32,7 @@ export default tseslint.config(
   },
   {
     // Tests and scripts may print and may use longer literal tables.
-    files: ['test/**', 'bench/**', 'scripts/**', '**/*.test.ts'],
+    files: ['test/**', 'bench/**', 'chaos/**', 'scripts/**', '**/*.test.ts'],
     rules: { 'no-console': 'off', complexity: 'off', 'max-params': 'off' },
   },
   {

@@ -6,7 +6,10 @@ export default defineConfig({
     projects: [
       {
         // Pure code: no cluster, no network.
-        test: { name: 'unit', include: ['src/**/*.test.ts', 'scripts/**/*.test.ts', 'bench/**/*.test.ts'] },
+        test: {
+          name: 'unit',
+          include: ['src/**/*.test.ts', 'scripts/**/*.test.ts', 'bench/**/*.test.ts', 'chaos/**/*.test.ts'],
+        },
       },
       {
         // Against one real control plane (etcd + kube-apiserver) started once per run; each test

@@ -26,7 +26,14 @@ export interface LocalClusterOptions {
   /** Progress lines for people watching ("building kube-apiserver…"). */
   readonly onProgress?: (message: string) => void;
   readonly startTimeoutMs?: number;
+  /**
+   * Keep etcd's data when etcd dies, so that `restart` brings it back with everything it stored
+   * (fault injection). The data is then removed by `stop` only, not if this process is killed.
+   */
+  readonly restartable?: boolean;
 }
+
+export type ControlPlaneComponent = 'etcd' | 'kube-apiserver';
 
 export interface LocalCluster {
   /** https://127.0.0.1:PORT */
@@ -39,6 +46,13 @@ export interface LocalCluster {
   /** The Kubernetes username of each identity, as the API server sees it. */
   readonly usernames: Readonly<Record<Identity, string>>;
   readonly kubectl: string;
+  /**
+   * SIGKILLs a component (as an OOM kill or a node failure would), waits `downMs`, starts it again
+   * with the same flags, port and data, and resolves once it is ready. Needs `restartable` for etcd.
+   */
+  restart(component: ControlPlaneComponent, options?: { readonly downMs?: number }): Promise<void>;
+  /** The running process of a component (for SIGSTOP and the like). */
+  process(component: ControlPlaneComponent): ManagedProcess;
   stop(): Promise<void>;
 }
 
@@ -56,20 +70,28 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
   progress('Resolving etcd, kube-apiserver and kubectl (built once from their Go modules, then cached)');
   const tools = await resolveTools(['etcd', 'kube-apiserver', 'kubectl']);
   const timeoutMs = options.startTimeoutMs ?? 90_000;
-  const started: ManagedProcess[] = [];
+  const running = new Map<ControlPlaneComponent, Started>();
+  const cleanups: string[] = [];
   const stop = async (): Promise<void> => {
-    for (const process of started.reverse()) await process.stop();
+    for (const component of ['kube-apiserver', 'etcd'] as const) await running.get(component)?.process.stop();
+    for (const path of cleanups) await rm(path, { recursive: true, force: true });
     if (ownsDir) await rm(dir, { recursive: true, force: true });
   };
   try {
     progress('Starting etcd');
-    const etcd = await startEtcd(tools.etcd, dir, timeoutMs);
-    started.push(etcd.process);
+    const etcd = await startEtcd(tools.etcd, dir, timeoutMs, options.restartable === true);
+    running.set('etcd', etcd);
+    if (options.restartable) cleanups.push(etcd.dataDir);
     progress('Starting kube-apiserver');
     const apiserver = await startApiserver(tools['kube-apiserver'], dir, etcd.url, timeoutMs);
-    started.push(apiserver.process);
+    running.set('kube-apiserver', apiserver);
     const { kubeconfigs, kubeconfig } = await writeKubeconfigs(dir, apiserver);
     progress(`Control plane ready at ${apiserver.server}`);
+    const current = (component: ControlPlaneComponent): Started => {
+      const found = running.get(component);
+      if (!found) throw new LocalClusterError(`${component} is not running`);
+      return found;
+    };
     return {
       server: apiserver.server,
       dir,
@@ -77,6 +99,18 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
       kubeconfig,
       usernames: usernames(),
       kubectl: tools.kubectl,
+      process: (component) => current(component).process,
+      async restart(component, { downMs = 0 } = {}): Promise<void> {
+        if (component === 'etcd' && !options.restartable)
+          throw new LocalClusterError(
+            'etcd can be restarted only in a restartable cluster (its data would be gone)',
+          );
+        const { process, again } = current(component);
+        await process.signal('SIGKILL');
+        await process.exited;
+        if (downMs > 0) await new Promise((resolve) => setTimeout(resolve, downMs));
+        running.set(component, await again());
+      },
       stop,
     };
   } catch (error) {
@@ -95,41 +129,50 @@ function usernames(): Record<Identity, string> {
   };
 }
 
+/** A running component, and how to start it again exactly as it was. */
+interface Started {
+  readonly process: ManagedProcess;
+  readonly again: () => Promise<Started>;
+}
+
 async function startEtcd(
   binary: string,
   dir: string,
   timeoutMs: number,
-): Promise<{ process: ManagedProcess; url: string }> {
+  keepData: boolean,
+): Promise<Started & { url: string; dataDir: string }> {
   const [clientPort, peerPort] = [await freeLoopbackPort(), await freeLoopbackPort()];
   // tmpfs makes etcd's writes cheap; its data is throw-away anyway.
   const dataRoot = existsSync('/dev/shm') ? '/dev/shm' : dir;
   const dataDir = await mkdtemp(join(dataRoot, 'greenlight-etcd-'));
   const url = `http://127.0.0.1:${clientPort}`;
-  const process = startProcess(
-    'etcd',
-    binary,
-    [
-      `--data-dir=${dataDir}`,
-      `--listen-client-urls=${url}`,
-      `--advertise-client-urls=${url}`,
-      `--listen-peer-urls=http://127.0.0.1:${peerPort}`,
-      `--initial-advertise-peer-urls=http://127.0.0.1:${peerPort}`,
-      `--initial-cluster=default=http://127.0.0.1:${peerPort}`,
-      '--unsafe-no-fsync=true',
-      '--log-level=warn',
-    ],
-    { logFile: join(dir, 'etcd.log'), cleanup: dataDir },
-  );
-  await waitUntilReady(
-    process,
-    async () => (await probe(`${url}/health`)).body.includes('"true"'),
-    timeoutMs,
-  );
-  return { process, url };
+  const start = async (): Promise<Started> => {
+    const process = startProcess(
+      'etcd',
+      binary,
+      [
+        `--data-dir=${dataDir}`,
+        `--listen-client-urls=${url}`,
+        `--advertise-client-urls=${url}`,
+        `--listen-peer-urls=http://127.0.0.1:${peerPort}`,
+        `--initial-advertise-peer-urls=http://127.0.0.1:${peerPort}`,
+        `--initial-cluster=default=http://127.0.0.1:${peerPort}`,
+        '--unsafe-no-fsync=true',
+        '--log-level=warn',
+      ],
+      { logFile: join(dir, 'etcd.log'), ...(keepData ? {} : { cleanup: dataDir }) },
+    );
+    await waitUntilReady(
+      process,
+      async () => (await probe(`${url}/health`)).body.includes('"true"'),
+      timeoutMs,
+    );
+    return { process, again: start };
+  };
+  return { ...(await start()), url, dataDir };
 }
 
-interface Apiserver {
-  readonly process: ManagedProcess;
+interface Apiserver extends Started {
   readonly server: string;
   readonly ca: string;
   readonly tokens: Record<'admin' | 'alice' | 'bob' | 'carol', string>;
@@ -167,44 +210,48 @@ async function startApiserver(
 
   const port = await freeLoopbackPort();
   const server = `https://127.0.0.1:${port}`;
-  const process = startProcess(
-    'kube-apiserver',
-    binary,
-    [
-      `--etcd-servers=${etcdUrl}`,
-      '--bind-address=127.0.0.1',
-      `--secure-port=${port}`,
-      // Without an advertise address the API server looks for a default route, which a sandbox may
-      // lack; a loopback address then needs the endpoint reconciler off.
-      '--advertise-address=127.0.0.1',
-      '--endpoint-reconciler-type=none',
-      `--cert-dir=${certDir}`, // kube-apiserver writes a self-signed serving certificate here
-      `--token-auth-file=${join(certDir, 'tokens.csv')}`,
-      `--service-account-issuer=${server}`,
-      `--service-account-key-file=${join(certDir, 'sa.pub')}`,
-      `--service-account-signing-key-file=${join(certDir, 'sa.key')}`,
-      '--service-cluster-ip-range=10.0.0.0/24',
-      '--authorization-mode=RBAC',
-      // No ServiceAccount controller runs, so the admission plugin would wait for default accounts forever.
-      '--disable-admission-plugins=ServiceAccount',
-      '--allow-privileged=true',
-      '--profiling=false',
-      '--v=1',
-    ],
-    { logFile: join(dir, 'kube-apiserver.log') },
-  );
   const caFile = join(certDir, 'apiserver.crt');
   let ca = '';
-  await waitUntilReady(
-    process,
-    async () => {
-      if (!existsSync(caFile)) return false;
-      ca = await readFile(caFile, 'utf8');
-      return (await probe(`${server}/readyz`, { ca, token: tokens.admin })).status === 200;
-    },
-    timeoutMs,
-  );
-  return { process, server, ca, tokens };
+  // Started again (restart), it reuses the certificate it wrote in --cert-dir, so clients still trust it.
+  const start = async (): Promise<Started> => {
+    const process = startProcess(
+      'kube-apiserver',
+      binary,
+      [
+        `--etcd-servers=${etcdUrl}`,
+        '--bind-address=127.0.0.1',
+        `--secure-port=${port}`,
+        // Without an advertise address the API server looks for a default route, which a sandbox may
+        // lack; a loopback address then needs the endpoint reconciler off.
+        '--advertise-address=127.0.0.1',
+        '--endpoint-reconciler-type=none',
+        `--cert-dir=${certDir}`, // kube-apiserver writes a self-signed serving certificate here
+        `--token-auth-file=${join(certDir, 'tokens.csv')}`,
+        `--service-account-issuer=${server}`,
+        `--service-account-key-file=${join(certDir, 'sa.pub')}`,
+        `--service-account-signing-key-file=${join(certDir, 'sa.key')}`,
+        '--service-cluster-ip-range=10.0.0.0/24',
+        '--authorization-mode=RBAC',
+        // No ServiceAccount controller runs, so the admission plugin would wait for default accounts forever.
+        '--disable-admission-plugins=ServiceAccount',
+        '--allow-privileged=true',
+        '--profiling=false',
+        '--v=1',
+      ],
+      { logFile: join(dir, 'kube-apiserver.log') },
+    );
+    await waitUntilReady(
+      process,
+      async () => {
+        if (!existsSync(caFile)) return false;
+        ca = await readFile(caFile, 'utf8');
+        return (await probe(`${server}/readyz`, { ca, token: tokens.admin })).status === 200;
+      },
+      timeoutMs,
+    );
+    return { process, again: start };
+  };
+  return { ...(await start()), server, ca, tokens };
 }
 
 async function writeKubeconfigs(

@@ -1,4 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { basename } from 'node:path';
+import { promisify } from 'node:util';
 import { openSync, closeSync, readFileSync } from 'node:fs';
 import { LocalClusterError } from '../errors.ts';
 
@@ -34,6 +36,11 @@ export interface ManagedProcess {
   stop(timeoutMs?: number): Promise<void>;
   /** The last lines the process wrote, for error messages. */
   tail(lines?: number): string;
+  /**
+   * Sends `signal` to the binary itself, not its supervisor (fault injection: SIGKILL a crash,
+   * SIGSTOP a stall). After a SIGKILL the supervisor exits too and `exited` resolves.
+   */
+  signal(signal: NodeJS.Signals): Promise<void>;
 }
 
 export interface ProcessOptions {
@@ -77,12 +84,23 @@ export function startProcess(
       return '';
     }
   };
+  const command = basename(binary).slice(0, 15); // the kernel keeps 15 characters of a process name
   return {
     name,
     logFile,
     exited,
     hasExited: () => done,
     tail,
+    async signal(signal: NodeJS.Signals): Promise<void> {
+      if (done || child.pid === undefined) return;
+      await promisify(execFile)('pkill', [
+        `--signal=${signal}`,
+        '--parent',
+        String(child.pid),
+        '--exact',
+        command,
+      ]);
+    },
     async stop(timeoutMs = (GRACE_SECONDS + 5) * 1000): Promise<void> {
       if (done) return;
       child.stdin?.end();

@@ -1,0 +1,119 @@
+import { describe, expect, it } from 'vitest';
+import { check, holderAt, type Facts } from './invariants.ts';
+
+// The checker on small, hand-made histories: each property it enforces, shown failing once.
+
+const leases = [
+  { resourceVersion: 10, holder: 'a' },
+  { resourceVersion: 20, holder: 'a' },
+  { resourceVersion: 30, holder: 'b' },
+];
+
+function facts(overrides: Partial<Facts> = {}): Facts {
+  return {
+    created: new Map([
+      ['small', { phase: 'Approved', by: 'policy' }],
+      ['large', { phase: 'Denied', by: 'policy' }],
+      ['asked', { phase: 'Approved', by: 'person' }],
+    ]),
+    finals: new Map([
+      ['small', { uid: 'u1', phase: 'Approved' }],
+      ['large', { uid: 'u2', phase: 'Denied' }],
+      ['asked', { uid: 'u3', phase: 'Approved' }],
+    ]),
+    phases: new Map([
+      ['small', ['Pending', 'Approved']],
+      ['large', ['Pending', 'Denied']],
+      ['asked', ['Pending', 'Escalated', 'Approved']],
+    ]),
+    events: [
+      { name: 'small', instance: 'a', resourceVersion: 15 },
+      { name: 'large', instance: 'a', resourceVersion: 25 },
+      { name: 'asked', instance: 'b', resourceVersion: 35 },
+    ],
+    leases,
+    slack: [
+      { channel: 'C1', ts: '1.1', keys: ['u3/tracking', 'u3/tracking'], buttons: false },
+      { channel: 'C2', ts: '1.2', keys: ['u2/announce/Denied/#workflow-updates'], buttons: false },
+    ],
+    webhooks: [{ id: 'u2.Denied', status: 204, verified: true }],
+    metrics: { Approved: 2, Denied: 1 },
+    crashes: [],
+    ...overrides,
+  };
+}
+
+describe('the chaos invariant checker', () => {
+  it('passes a history where everything went right', () => {
+    expect(check(facts())).toMatchObject({
+      requests: 3,
+      decidedCorrectly: 3,
+      lost: 0,
+      duplicated: 0,
+      contradictory: 0,
+      problems: [],
+    });
+  });
+
+  it('knows who held the lease at any resourceVersion', () => {
+    expect(holderAt(leases, 5)).toBeUndefined();
+    expect(holderAt(leases, 11)).toBe('a');
+    expect(holderAt(leases, 30)).toBe('a');
+    expect(holderAt(leases, 31)).toBe('b');
+  });
+
+  it('counts a request never decided as lost', () => {
+    const verdict = check(
+      facts({ finals: new Map([...facts().finals, ['small', { uid: 'u1', phase: 'Pending' }]]) }),
+    );
+    expect(verdict).toMatchObject({ lost: 1, decidedCorrectly: 2 });
+    expect(verdict.problems).toContain('lost: small: never decided (Pending)');
+  });
+
+  it('counts the wrong outcome, a changed final phase and a decision by a non-leader as contradictory', () => {
+    const wrong = check(
+      facts({ finals: new Map([...facts().finals, ['small', { uid: 'u1', phase: 'Denied' }]]) }),
+    );
+    expect(wrong.contradictory).toBe(1);
+    const flipped = check(
+      facts({
+        phases: new Map([...facts().phases, ['small', ['Pending', 'Approved', 'Denied', 'Approved']]]),
+      }),
+    );
+    expect(flipped.contradictory).toBe(1);
+    const stale = check(
+      facts({ events: [...facts().events, { name: 'small', instance: 'a', resourceVersion: 31 }] }),
+    );
+    expect(stale.contradictory).toBe(1);
+    expect(stale.problems[0]).toMatch(/decided by a at version 31 while b held the lease/);
+  });
+
+  it('counts a second tracking message or announcement as duplicated, a missing one or an unfinished message as lost', () => {
+    const [tracking, announcement] = facts().slack ?? [];
+    if (!tracking || !announcement) throw new Error('fixture');
+    expect(check(facts({ slack: [tracking, announcement, { ...announcement, ts: '1.3' }] })).duplicated).toBe(
+      1,
+    );
+    expect(check(facts({ slack: [tracking, tracking, announcement] })).duplicated).toBe(1);
+    expect(check(facts({ slack: [tracking] })).lost).toBe(1);
+    expect(check(facts({ slack: [{ ...tracking, buttons: true }, announcement] })).lost).toBe(1);
+  });
+
+  it('needs one verified, accepted webhook delivery per denial, and counts the extra ones apart', () => {
+    expect(check(facts({ webhooks: [{ id: 'u2.Denied', status: 503, verified: true }] })).lost).toBe(1);
+    expect(check(facts({ webhooks: [{ id: 'u2.Denied', status: 204, verified: false }] })).lost).toBe(1);
+    const twice = check(
+      facts({ webhooks: [...(facts().webhooks ?? []), { id: 'u2.Denied', status: 204, verified: true }] }),
+    );
+    expect(twice).toMatchObject({ duplicated: 0, webhookRedeliveries: 1 });
+  });
+
+  it('reports metrics that disagree with the objects, and crashes', () => {
+    expect(check(facts({ metrics: { Approved: 1, Denied: 1 } })).problems).toEqual([
+      'metrics: greenlight_decisions_total says 1 Approved, the objects 2',
+    ]);
+    expect(check(facts({ crashes: ['replica 0 ended by itself: exit 1'] })).problems).toEqual([
+      'crash: replica 0 ended by itself: exit 1',
+    ]);
+  });
+});
