@@ -99,6 +99,26 @@ describe('the chaos invariant checker', () => {
     expect(check(facts({ slack: [{ ...tracking, buttons: true }, announcement] })).lost).toBe(1);
   });
 
+  it('counts a denial announced before its people were asked as contradictory (Slack out of order)', () => {
+    const asked = facts({
+      created: new Map([['asked', { phase: 'Denied', by: 'person' }]]),
+      finals: new Map([['asked', { uid: 'u3', phase: 'Denied' }]]),
+      phases: new Map([['asked', ['Pending', 'Escalated', 'Denied']]]),
+      events: [],
+      webhooks: [{ id: 'u3.Denied', status: 204, verified: true }],
+      metrics: { Approved: 0, Denied: 1 },
+    });
+    const tracking = { channel: 'C1', ts: '5.000100', keys: ['u3/tracking'], buttons: false };
+    const announcement = { channel: 'C2', ts: '5.000200', keys: ['u3/announce/Denied/C2'], buttons: false };
+    expect(check({ ...asked, slack: [tracking, announcement] })).toMatchObject({
+      decidedCorrectly: 1,
+      contradictory: 0,
+    });
+    const early = check({ ...asked, slack: [tracking, { ...announcement, ts: '5.000050' }] });
+    expect(early.contradictory).toBe(1);
+    expect(early.problems).toEqual(['slack-order: asked: its denial was announced before people were asked']);
+  });
+
   it('needs one verified, accepted webhook delivery per denial, and counts the extra ones apart', () => {
     expect(check(facts({ webhooks: [{ id: 'u2.Denied', status: 503, verified: true }] })).lost).toBe(1);
     expect(check(facts({ webhooks: [{ id: 'u2.Denied', status: 204, verified: false }] })).lost).toBe(1);

@@ -149,6 +149,10 @@ export function check(facts: Facts): Verdict {
         isDuplicated = true;
         note('slack-duplicated', `${name}: ${slack.twice}`);
       }
+      if (slack.disorder) {
+        isContradictory = true;
+        note('slack-order', `${name}: ${slack.disorder}`);
+      }
       if (facts.webhooks && final.phase === 'Denied' && !delivered(deliveriesById, `${final.uid}.Denied`)) {
         isLost = true;
         note('webhook-lost', `${name}: no verified delivery of its denial`);
@@ -196,9 +200,9 @@ function slackOutcome(
   final: FinalRequest,
   expected: Expected,
   slackByKey: ReadonlyMap<string, readonly SlackMessage[]>,
-): { missing?: string; twice?: string } {
+): { missing?: string; twice?: string; disorder?: string } {
   if (facts.slack === undefined) return {};
-  const result: { missing?: string; twice?: string } = {};
+  const result: { missing?: string; twice?: string; disorder?: string } = {};
   if (expected.by === 'person') {
     const tracking = slackByKey.get(`${final.uid}/tracking`) ?? [];
     if (tracking.length === 0) result.missing = 'no tracking message';
@@ -209,6 +213,11 @@ function slackOutcome(
     const announced = slackByKey.get(`${final.uid}/announce/Denied`) ?? [];
     if (announced.length === 0) result.missing = 'its denial was never announced';
     else if (announced.length > 1) result.twice = `its denial announced ${announced.length} times`;
+    // In order per request: people were asked (the tracking message) before the denial was announced.
+    const [tracking] = slackByKey.get(`${final.uid}/tracking`) ?? [];
+    const [announcement] = announced;
+    if (expected.by === 'person' && tracking && announcement && Number(announcement.ts) < Number(tracking.ts))
+      result.disorder = 'its denial was announced before people were asked';
   }
   return result;
 }
