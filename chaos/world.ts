@@ -21,8 +21,7 @@ import { installAdmissionPolicies, installCrds } from '../src/local-cluster/kube
 import { GREENLIGHT_AUTHOR, startSlackEmulator, type SlackEmulator } from '../test/slack-emulator/index.ts';
 import { APPROVE_BELOW, DENY_FROM } from './load.ts';
 import type { Facts, SlackMessage, WebhookDelivery } from './invariants.ts';
-import type { Recorder } from './recorder.ts';
-import { LEASE, Replica } from './replicas.ts';
+import { Replica } from './replicas.ts';
 
 export interface ChaosCluster {
   readonly local: LocalCluster;
@@ -331,6 +330,3 @@ export async function countedDecisions(
   }
   return counted;
 }
-
-export { LEASE };
-export type { Recorder };
