@@ -80,13 +80,36 @@ export function slackRoute(options: SlackRouteOptions): RouteHandler {
       return { status: 401, body: 'invalid request signature or timestamp' };
     }
     if (isEvent) {
-      const answer = await withinBudget(options.handleEvent(parseJson(request.body)));
+      const event = parseJson(request.body);
+      if (!isObject(event)) return malformed('an Events API body must be a JSON object', options.logger);
+      const answer = await withinBudget(options.handleEvent(event));
       return { status: answer.status, body: answer.body };
     }
-    const payload = new URLSearchParams(request.body).get('payload');
-    if (payload !== null) void options.handle(parseJson(payload));
+    const form = new URLSearchParams(request.body).get('payload');
+    if (form === null) return malformed('an interaction needs a payload form field', options.logger);
+    const payload = parseJson(form);
+    if (!isObject(payload)) return malformed('the payload field must be a JSON object', options.logger);
+    // Detached (the click is acknowledged at once): a failure must not become an unhandled rejection,
+    // which would end the process.
+    void (async () => {
+      await options.handle(payload);
+    })().catch((error: unknown) => {
+      options.logger.error('Could not handle a Slack interaction', {
+        error: error instanceof Error ? error.message : String(error),
+      });
+    });
     return { status: 200, body: '' };
   };
+}
+
+/** Signed, so from Slack or someone with its secret, but no shape Slack sends: said, never handled. */
+function malformed(why: string, logger: Logger): { status: number; body: string } {
+  logger.warn('Refused a malformed Slack request', { why });
+  return { status: 400, body: why };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** HTTP interactivity and the Events API on `address`, at `POST /slack/events` (see slackRoute). */
