@@ -1,5 +1,5 @@
 /**
- * Shell-style glob for usernames: `*` matches any run of characters (including `:`), `?` exactly one,
+ * Shell-style glob for usernames: `*` matches any run of characters (including `:`), `?` exactly one (code point),
  * everything else itself. `system:serviceaccount:ci:*` matches every service account in namespace ci.
  */
 export function globToRegExp(pattern: string): RegExp {
@@ -9,7 +9,8 @@ export function globToRegExp(pattern: string): RegExp {
     else if (char === '?') source += '.';
     else source += char.replace(/[.+^${}()|[\]\\]/g, '\\$&');
   }
-  return new RegExp(`^${source}$`, 's');
+  // u: `?` is one character even outside the Basic Multilingual Plane (not half a surrogate pair).
+  return new RegExp(`^${source}$`, 'su');
 }
 
 export function matchesGlob(pattern: string, value: string): boolean {

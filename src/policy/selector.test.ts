@@ -49,6 +49,9 @@ describe('matchesGlob', () => {
     ['a.b', 'axb', false],
     ['(x)+[y]', '(x)+[y]', true],
     ['*', '', true],
+    // Found by fuzzing (cel-grammar.property.test.ts): `?` matched half of a surrogate pair only.
+    ['oidc:?@example.com', 'oidc:\u{1F680}@example.com', true],
+    ['??', '\u{1F680}', false],
   ])('%s against %s: %s', (pattern, value, expected) => {
     expect(matchesGlob(pattern, value)).toBe(expected);
   });

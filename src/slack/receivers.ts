@@ -1,6 +1,6 @@
 import { SocketModeClient } from '@slack/socket-mode';
 import { LogLevel, type Logger as SlackLogger } from '@slack/web-api';
-import { startHttpServer, type RunningHttpServer } from '../observability/http.ts';
+import { startHttpServer, type RouteHandler, type RunningHttpServer } from '../observability/http.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { SlackInteractionResult } from '../observability/metrics.ts';
 import { ReplayGuard, verifySlackSignature } from './verify.ts';
@@ -37,23 +37,85 @@ export interface Receiver {
   stop(): Promise<void>;
 }
 
-/**
- * HTTP interactivity and the Events API: `POST /slack/events`, signature checked on the raw body in
- * constant time, requests older than five minutes and replays refused. Clicks are acknowledged at
- * once (Slack waits three seconds at most) with the work done after; events are answered once dealt
- * with (a request created, a refusal decided), or with an error for Slack to retry.
- */
-export async function startHttpReceiver(options: {
-  readonly address: string;
+/** What the Slack route needs: the signing secret, the handlers, and where refusals are told. */
+export interface SlackRouteOptions {
   readonly signingSecret: string;
   readonly handle: InteractionHandler;
   readonly handleEvent: EventHandler;
   readonly refused: (result: SlackInteractionResult) => void;
   readonly logger: Logger;
   readonly now?: () => number;
-}): Promise<(Receiver & { readonly port: number }) | undefined> {
+}
+
+/**
+ * `POST /slack/events` for HTTP interactivity and the Events API: signature checked on the raw body in
+ * constant time, requests older than five minutes and replays refused. Clicks are acknowledged at
+ * once (Slack waits three seconds at most) with the work done after; events are answered once dealt
+ * with (a request created, a refusal decided), or with an error for Slack to retry.
+ */
+export function slackRoute(options: SlackRouteOptions): RouteHandler {
   const replays = new ReplayGuard();
   const nowSeconds = (): number => Math.floor((options.now?.() ?? Date.now()) / 1000);
+  return async (request) => {
+    const header = (name: string): string | undefined => {
+      const value = request.headers[name];
+      return Array.isArray(value) ? value[0] : value;
+    };
+    const signature = header('x-slack-signature');
+    const verdict = verifySlackSignature({
+      signingSecret: options.signingSecret,
+      timestamp: header('x-slack-request-timestamp'),
+      signature,
+      rawBody: Buffer.from(request.body, 'utf8'),
+      nowSeconds: nowSeconds(),
+    });
+    // Slack retries an event with the same body, within the same second maybe, so with the same
+    // signature: events are not refused as replays (handling one twice changes nothing, its
+    // request is named from the message); clicks are.
+    const isEvent = header('content-type')?.startsWith('application/json') === true;
+    if (verdict !== 'ok' || (!isEvent && !replays.firstTime(signature ?? '', nowSeconds()))) {
+      const result = verdict === 'bad_signature' ? 'bad_signature' : 'stale';
+      options.refused(result);
+      options.logger.warn('Refused a Slack request', { result });
+      return { status: 401, body: 'invalid request signature or timestamp' };
+    }
+    if (isEvent) {
+      const event = parseJson(request.body);
+      if (!isObject(event)) return malformed('an Events API body must be a JSON object', options.logger);
+      const answer = await withinBudget(options.handleEvent(event));
+      return { status: answer.status, body: answer.body };
+    }
+    const form = new URLSearchParams(request.body).get('payload');
+    if (form === null) return malformed('an interaction needs a payload form field', options.logger);
+    const payload = parseJson(form);
+    if (!isObject(payload)) return malformed('the payload field must be a JSON object', options.logger);
+    // Detached (the click is acknowledged at once): a failure must not become an unhandled rejection,
+    // which would end the process.
+    void (async () => {
+      await options.handle(payload);
+    })().catch((error: unknown) => {
+      options.logger.error('Could not handle a Slack interaction', {
+        error: error instanceof Error ? error.message : String(error),
+      });
+    });
+    return { status: 200, body: '' };
+  };
+}
+
+/** Signed, so from Slack or someone with its secret, but no shape Slack sends: said, never handled. */
+function malformed(why: string, logger: Logger): { status: number; body: string } {
+  logger.warn('Refused a malformed Slack request', { why });
+  return { status: 400, body: why };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** HTTP interactivity and the Events API on `address`, at `POST /slack/events` (see slackRoute). */
+export async function startHttpReceiver(
+  options: SlackRouteOptions & { readonly address: string },
+): Promise<(Receiver & { readonly port: number }) | undefined> {
   const server: RunningHttpServer | undefined = await startHttpServer({
     address: options.address,
     onError: (error) => {
@@ -61,41 +123,7 @@ export async function startHttpReceiver(options: {
         error: error instanceof Error ? error.message : String(error),
       });
     },
-    routes: {
-      '/slack/events': {
-        POST: async (request) => {
-          const header = (name: string): string | undefined => {
-            const value = request.headers[name];
-            return Array.isArray(value) ? value[0] : value;
-          };
-          const signature = header('x-slack-signature');
-          const verdict = verifySlackSignature({
-            signingSecret: options.signingSecret,
-            timestamp: header('x-slack-request-timestamp'),
-            signature,
-            rawBody: Buffer.from(request.body, 'utf8'),
-            nowSeconds: nowSeconds(),
-          });
-          // Slack retries an event with the same body, within the same second maybe, so with the same
-          // signature: events are not refused as replays (handling one twice changes nothing, its
-          // request is named from the message); clicks are.
-          const isEvent = header('content-type')?.startsWith('application/json') === true;
-          if (verdict !== 'ok' || (!isEvent && !replays.firstTime(signature ?? '', nowSeconds()))) {
-            const result = verdict === 'bad_signature' ? 'bad_signature' : 'stale';
-            options.refused(result);
-            options.logger.warn('Refused a Slack request', { result });
-            return { status: 401, body: 'invalid request signature or timestamp' };
-          }
-          if (isEvent) {
-            const answer = await withinBudget(options.handleEvent(parseJson(request.body)));
-            return { status: answer.status, body: answer.body };
-          }
-          const payload = new URLSearchParams(request.body).get('payload');
-          if (payload !== null) void options.handle(parseJson(payload));
-          return { status: 200, body: '' };
-        },
-      },
-    },
+    routes: { '/slack/events': { POST: slackRoute(options) } },
   });
   return server && { port: server.port, stop: () => server.close() };
 }

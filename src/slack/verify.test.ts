@@ -30,6 +30,11 @@ describe('verifySlackSignature', () => {
     ['no signature', { signature: undefined }, 'bad_signature'],
     ['a signature of another version', { signature: signature.replace('v0=', 'v1=') }, 'bad_signature'],
     ['a truncated signature', { signature: signature.slice(0, 20) }, 'bad_signature'],
+    // Found by fuzzing (receivers.property.test.ts): each other spelling of the right MAC passed the
+    // replay guard as a new signature, so a captured click could be replayed within five minutes.
+    ['the right MAC in upper case', { signature: `v0=${signature.slice(3).toUpperCase()}` }, 'bad_signature'],
+    ['the right MAC and one more hex digit', { signature: `${signature}0` }, 'bad_signature'],
+    ['the right MAC and trailing junk', { signature: `${signature}zz` }, 'bad_signature'],
     ['no timestamp', { timestamp: undefined }, 'bad_signature'],
     ['a timestamp that is not a number', { timestamp: '15314e5' }, 'bad_signature'],
     ['a request older than five minutes', { nowSeconds: Number(timestamp) + 301 }, 'stale'],

@@ -6,6 +6,9 @@ export const MAX_AGE_SECONDS = 5 * 60;
 export const Verdict = { Ok: 'ok', BadSignature: 'bad_signature', Stale: 'stale' } as const;
 export type Verdict = (typeof Verdict)[keyof typeof Verdict];
 
+/** `v0=` and the HMAC-SHA256 in lower-case hex, the one spelling Slack sends. */
+const SIGNATURE = /^v0=[0-9a-f]{64}$/;
+
 /**
  * Checks Slack's request signature: `v0=` + hex HMAC-SHA256 of `v0:<timestamp>:<raw body>` with the
  * signing secret, compared in constant time; a timestamp more than five minutes away is stale.
@@ -22,7 +25,9 @@ export function verifySlackSignature(options: {
   if (!timestamp || !/^[0-9]+$/.test(timestamp) || !Number.isSafeInteger(seconds))
     return Verdict.BadSignature;
   if (Math.abs(options.nowSeconds - seconds) > MAX_AGE_SECONDS) return Verdict.Stale;
-  if (!signature?.startsWith('v0=')) return Verdict.BadSignature;
+  // Exactly as Slack writes it: Buffer.from(…, 'hex') would read upper case, an odd digit or trailing
+  // junk as the same MAC, and each such spelling would pass the replay guard as a new signature.
+  if (signature === undefined || !SIGNATURE.test(signature)) return Verdict.BadSignature;
   const theirs = Buffer.from(signature.slice(3), 'hex');
   const ours = createHmac('sha256', options.signingSecret)
     .update(`v0:${timestamp}:`)
