@@ -43,8 +43,6 @@ export class Replica {
   readonly #ports: { readonly metrics: number; readonly probes: number; readonly slack: number };
   readonly #log: WriteStream;
   readonly exits: Exit[] = [];
-  /** Every identity this replica has had, oldest first. */
-  readonly identities: string[] = [];
   #child: ChildProcess | undefined;
   #killing = false;
   #stopping = false;
@@ -74,14 +72,6 @@ export class Replica {
 
   get slackUrl(): string {
     return `http://127.0.0.1:${this.#ports.slack}/slack/events`;
-  }
-
-  get pid(): number | undefined {
-    return this.#child?.pid;
-  }
-
-  get identity(): string | undefined {
-    return this.identities.at(-1);
   }
 
   /** SIGKILL (a crash; it is started again), SIGSTOP / SIGCONT (a stall). */
@@ -161,7 +151,6 @@ export class Replica {
       const found = /"identity":"([^"]+)"/.exec(pending);
       if (found?.[1]) {
         identity = found[1];
-        this.identities.push(identity);
         pending = '';
       }
     });

@@ -3,17 +3,12 @@ import { mkdir } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import {
-  AuthorizationV1Api,
-  CoreV1Api,
-  CustomObjectsApi,
-  KubeConfig,
-  RbacAuthorizationV1Api,
-} from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { Webhook } from 'standardwebhooks';
 import { APPROVAL_POLICY_PLURAL, type ApprovalPolicySpec } from '../src/api/v1alpha1/approval-policy.ts';
 import { APPROVAL_REQUEST_PLURAL, type ApprovalRequest } from '../src/api/v1alpha1/approval-request.ts';
 import { API_VERSION, GROUP, VERSION } from '../src/api/v1alpha1/schema.ts';
+import { grantRequester } from '../bench/lib/cluster.ts';
 import { installUserRoles, linkSlackIdentities } from '../src/demo/setup.ts';
 import { GreenlightApi } from '../src/k8s/greenlight-api.ts';
 import { startLocalCluster, type LocalCluster } from '../src/local-cluster/control-plane.ts';
@@ -45,56 +40,12 @@ export async function startChaosCluster(progress: (line: string) => void): Promi
     const admin = kubeConfigFrom(local.kubeconfigs.admin);
     await linkSlackIdentities(admin);
     await installUserRoles(admin);
-    await grantRequester(admin, local.usernames.ci);
+    await grantRequester(admin, local.usernames.ci, 'greenlight-chaos-requester');
     return { local, admin, ci: kubeConfigFrom(local.kubeconfigs.ci), requester: local.usernames.ci };
   } catch (error) {
     await local.stop();
     throw error;
   }
-}
-
-/** The CI pipeline may create requests in every namespace (the chart's requester role, cluster-wide). */
-async function grantRequester(admin: KubeConfig, user: string): Promise<void> {
-  const rbac = admin.makeApiClient(RbacAuthorizationV1Api);
-  const name = 'greenlight-chaos-requester';
-  await rbac.createClusterRole({
-    body: {
-      metadata: { name },
-      rules: [
-        {
-          apiGroups: [GROUP],
-          resources: [APPROVAL_REQUEST_PLURAL],
-          verbs: ['create', 'get', 'list', 'watch'],
-        },
-      ],
-    },
-  });
-  await rbac.createClusterRoleBinding({
-    body: {
-      metadata: { name },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
-      subjects: [{ kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: user }],
-    },
-  });
-  const authorization = admin.makeApiClient(AuthorizationV1Api);
-  for (let tries = 0; tries < 300; tries++) {
-    const review = await authorization.createSubjectAccessReview({
-      body: {
-        spec: {
-          user,
-          resourceAttributes: {
-            group: GROUP,
-            resource: APPROVAL_REQUEST_PLURAL,
-            verb: 'create',
-            namespace: 'x',
-          },
-        },
-      },
-    });
-    if (review.status?.allowed) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error('the RBAC grant for the CI pipeline never took effect');
 }
 
 const WEBHOOK_SECRET = { name: 'automation', key: 'secret' } as const;

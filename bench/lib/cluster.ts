@@ -41,7 +41,7 @@ export async function startBenchCluster(progress: (line: string) => void): Promi
     await installAdmissionPolicies(cluster.kubectl, cluster.kubeconfigs.admin);
     const admin = kubeConfigFrom(cluster.kubeconfigs.admin);
     const ci = kubeConfigFrom(cluster.kubeconfigs.ci);
-    await grantRequester(admin, cluster.usernames.ci);
+    await grantRequester(admin, cluster.usernames.ci, 'greenlight-bench-requester');
     const apiserver = findPid(`--cert-dir=${cluster.dir}/pki`);
     const etcdUrl = apiserver === undefined ? undefined : argumentOf(apiserver, '--etcd-servers=');
     const etcd = etcdUrl === undefined ? undefined : findPid(`--listen-client-urls=${etcdUrl}`);
@@ -52,10 +52,12 @@ export async function startBenchCluster(progress: (line: string) => void): Promi
   }
 }
 
-/** The CI pipeline's role (the chart's requester role), cluster-wide so every bench namespace has it. */
-async function grantRequester(admin: KubeConfig, user: string): Promise<void> {
+/**
+ * The CI pipeline's role (the chart's requester role), cluster-wide so every namespace a benchmark or
+ * the chaos suite creates has it; resolves once the API server authorizes it.
+ */
+export async function grantRequester(admin: KubeConfig, user: string, name: string): Promise<void> {
   const rbac = admin.makeApiClient(RbacAuthorizationV1Api);
-  const name = 'greenlight-bench-requester';
   await rbac.createClusterRole({
     body: {
       metadata: { name },
