@@ -4,7 +4,7 @@ import { load } from 'js-yaml';
 import { describe, expect, it, type TestContext } from 'vitest';
 import type { ApprovalPolicy, ApprovalPolicySpec } from '../src/api/v1alpha1/approval-policy.ts';
 import type { ApprovalRequestSpec } from '../src/api/v1alpha1/approval-request.ts';
-import { evaluatedOnScrape } from '../src/demo/prometheus.ts';
+import { waitForEvaluationAfterScrape } from '../src/demo/prometheus.ts';
 import { WORKFLOWS } from '../src/demo/workflows.ts';
 import { GreenlightApi } from '../src/k8s/greenlight-api.ts';
 import { freeLoopbackPort } from '../src/local-cluster/ports.ts';
@@ -85,12 +85,7 @@ async function live(
     await controller.exited;
     await slack.close();
   });
-  await eventually(
-    async () => {
-      expect(await evaluatedOnScrape(prometheus.api)).toBe(true);
-    },
-    { timeoutMs: 30_000, intervalMs: 250 },
-  );
+  expect(await waitForEvaluationAfterScrape(prometheus.api, 30_000)).toBe(true);
   return { namespace, slack, controller, prometheus, eventsUrl };
 }
 

@@ -24,24 +24,37 @@ export function startDemoPrometheus(dir: string, metricsAddress: string): Promis
 }
 
 /**
- * Whether every rule has been evaluated on a successful scrape of the controller: before that,
- * GreenlightControllerAbsent is pending simply because nothing was scraped yet.
+ * Waits until every rule has been evaluated after a successful scrape of the controller: before
+ * that, GreenlightControllerAbsent is pending simply because nothing was scraped yet. Resolves false
+ * when that has not happened within `timeoutMs`.
+ *
+ * The scrape it waits past is the first successful one it sees, not the latest: with equal scrape
+ * and evaluation intervals the latest scrape can always land just after the evaluation, and a check
+ * against it would rarely see the two in order.
  */
-export async function evaluatedOnScrape(api: PrometheusApi): Promise<boolean> {
-  const [targets, rules] = await Promise.all([api.targets(), api.rules()]);
-  const controller = targets.find((target) => target.job === 'greenlight');
-  if (controller?.health !== 'up') return false;
-  const scrapedAt = Date.parse(controller.lastScrape);
-  return rules.every((rule) => Date.parse(rule.lastEvaluation) > scrapedAt);
+export async function waitForEvaluationAfterScrape(api: PrometheusApi, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  let firstScrapeAt: number | undefined;
+  for (;;) {
+    if (firstScrapeAt === undefined) {
+      const controller = (await api.targets()).find((target) => target.job === 'greenlight');
+      if (controller?.health === 'up') firstScrapeAt = Date.parse(controller.lastScrape);
+    }
+    if (firstScrapeAt !== undefined && evaluatedAfter(await api.rules(), firstScrapeAt)) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+/** Whether every rule's last evaluation came after `time` (epoch milliseconds). */
+export function evaluatedAfter(rules: readonly { readonly lastEvaluation: string }[], time: number): boolean {
+  return rules.every((rule) => Date.parse(rule.lastEvaluation) > time);
 }
 
 /** One line about what Prometheus sees: the controller's scrape, and the alerts pending or firing. */
 export async function prometheusSummary(api: PrometheusApi, timeoutMs = 30_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await evaluatedOnScrape(api))) {
-    if (Date.now() > deadline) return 'Prometheus has not scraped the controller yet';
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
+  if (!(await waitForEvaluationAfterScrape(api, timeoutMs)))
+    return 'Prometheus has not scraped the controller yet';
   const names = (await api.alerts()).map((alert) => `${alert.name} (${alert.state})`);
   return `Prometheus scrapes the controller; alerts pending or firing: ${names.length > 0 ? names.join(', ') : 'none'}`;
 }
