@@ -173,7 +173,15 @@ export async function startSocketReceiver(options: {
       : {}),
   });
   client.on('interactive', ({ ack, body }: { ack: () => Promise<void>; body: unknown }) => {
-    void ack().then(() => options.handle(body));
+    // Acked first (Slack wants an answer within 3 s); what the click leads to is carried out after,
+    // and a failure there is logged: a rejection nobody catches would end the process.
+    void ack()
+      .then(() => options.handle(body))
+      .catch((error: unknown) => {
+        logger.error('Could not handle a Slack interaction', {
+          error: error instanceof Error ? error.message : String(error),
+        });
+      });
   });
   client.on(
     'slack_event',
