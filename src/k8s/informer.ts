@@ -60,6 +60,8 @@ interface LoopHandlers<T> {
   readonly change: (object: T) => void;
   /** A list or watch is about to start. */
   readonly connect: () => void;
+  /** The API server could not resume the watch from `resourceVersion` (410 Gone): listing again. */
+  readonly expired: (resourceVersion: string) => void;
   /** The list or the watch failed; the loop has stopped. */
   readonly error: (error: unknown) => void;
 }
@@ -128,7 +130,7 @@ class ListWatchLoop<T extends InformerObject> {
   async #next(error: unknown): Promise<void> {
     this.#abort();
     if (statusCodeOf(error) === 410) {
-      this.#resourceVersion = '';
+      this.#expire();
     } else if ((error as { name?: unknown } | null)?.name === 'TimeoutError') {
       // A silent watch, restarted: the silence itself was the wait.
       this.#reconnectDelayMs = 0;
@@ -169,6 +171,12 @@ class ListWatchLoop<T extends InformerObject> {
     else this.#request = request;
   }
 
+  /** The resourceVersion is too old to resume from: the next start lists first. */
+  #expire(): void {
+    if (this.#resourceVersion !== '') this.#on.expired(this.#resourceVersion);
+    this.#resourceVersion = '';
+  }
+
   /** Read through a call: a stop can happen during any await. */
   #isStopped(): boolean {
     return this.#stopped;
@@ -193,7 +201,7 @@ class ListWatchLoop<T extends InformerObject> {
     switch (type) {
       case 'ERROR':
         // The watch ends next; a 410 means the resourceVersion is too old to resume from.
-        if (object.code === 410) this.#resourceVersion = '';
+        if (object.code === 410) this.#expire();
         return;
       case 'ADDED':
       case 'MODIFIED':
@@ -280,6 +288,13 @@ export class ResilientInformer<T extends InformerObject> implements ObjectCache<
       },
       connect: () => {
         this.#lastActivity = Date.now();
+      },
+      expired: (resourceVersion) => {
+        // Expected after a long disconnect or an API server restart; worth a line, not a warning.
+        options.logger?.info('Watch could not resume (410 Gone); listing again', {
+          informer: options.name,
+          resourceVersion,
+        });
       },
       error: (error) => {
         if (this.#startFailed) this.#startFailed(apiMessageOf(error));
