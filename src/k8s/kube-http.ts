@@ -68,6 +68,7 @@ export class KubeHttp {
   #credentialsAt = 0;
   #agent: { readonly key: string; readonly agent: http.Agent } | undefined;
   #fence: WriteFence | undefined;
+  #userAgent = 'greenlight';
 
   constructor(kubeConfig: ClusterAccess) {
     this.#kubeConfig = kubeConfig;
@@ -76,6 +77,14 @@ export class KubeHttp {
   /** From now on every write (not GET, not `unfenced`) is sent only while `fence` says so. */
   setWriteFence(fence: WriteFence | undefined): void {
     this.#fence = fence;
+  }
+
+  /**
+   * Names the client in every call from now on: the API server's audit log records it for each
+   * request, so a controller that puts its replica's identity here can be told from its peers there.
+   */
+  setUserAgent(userAgent: string): void {
+    this.#userAgent = userAgent;
   }
 
   /** GET, POST, PUT, PATCH or DELETE `path` (with its query) and the parsed JSON answer. */
@@ -201,10 +210,11 @@ export class KubeHttp {
           ...(signal ? { signal } : {}),
           headers:
             payload === undefined
-              ? { ...headers, accept: 'application/json' }
+              ? { ...headers, accept: 'application/json', 'user-agent': this.#userAgent }
               : {
                   ...headers,
                   accept: 'application/json',
+                  'user-agent': this.#userAgent,
                   'content-type': contentType,
                   'content-length': Buffer.byteLength(payload),
                 },

@@ -147,6 +147,8 @@ export async function runController(args: readonly string[]): Promise<number> {
   const fence: { allows: () => boolean } = { allows: () => true };
   const writeFence = (): boolean => fence.allows();
   KubeHttp.for(kubeConfig).setWriteFence(writeFence);
+  // The leader-election identity in every call: an audit log names the replica behind each write.
+  KubeHttp.for(kubeConfig).setUserAgent(`greenlight-controller (${identity})`);
   const manager = await ControllerManager.create({
     kubeConfig,
     writeFence,
