@@ -26,10 +26,11 @@ function facts(overrides: Partial<Facts> = {}): Facts {
       ['large', ['Pending', 'Denied']],
       ['asked', ['Pending', 'Escalated', 'Approved']],
     ]),
-    events: [
-      { name: 'small', instance: 'a', resourceVersion: 15 },
-      { name: 'large', instance: 'a', resourceVersion: 25 },
-      { name: 'asked', instance: 'b', resourceVersion: 35 },
+    writes: [
+      { name: 'small', writer: 'a', resourceVersion: 15, phase: 'Approved' },
+      { name: 'large', writer: 'a', resourceVersion: 25, phase: 'Denied' },
+      { name: 'asked', writer: 'b', resourceVersion: 33, phase: 'Escalated' },
+      { name: 'asked', writer: 'b', resourceVersion: 35, phase: 'Approved' },
     ],
     leases,
     slack: [
@@ -82,10 +83,34 @@ describe('the chaos invariant checker', () => {
     );
     expect(flipped.contradictory).toBe(1);
     const stale = check(
-      facts({ events: [...facts().events, { name: 'small', instance: 'a', resourceVersion: 31 }] }),
+      facts({
+        // The old leader's late write is the decision: the leader's own write of it never happened.
+        writes: [
+          ...facts().writes.filter((write) => write.name !== 'small'),
+          { name: 'small', writer: 'a', resourceVersion: 31, phase: 'Approved' },
+        ],
+      }),
     );
     expect(stale.contradictory).toBe(1);
-    expect(stale.problems[0]).toMatch(/decided by a at version 31 while b held the lease/);
+    expect(stale.problems[0]).toMatch(/decided \(Approved\) by a at version 31 while b held the lease/);
+  });
+
+  it('attributes each decision to the first write that made the request final, whoever wrote the rest', () => {
+    expect(check(facts())).toMatchObject({ attributed: 3, unattributed: 0 });
+    // A standby records a click (any replica may); a later write by the old leader after the decision
+    // is not the decision.
+    const more = [
+      ...facts().writes,
+      { name: 'asked', writer: 'a', resourceVersion: 34, phase: 'Escalated' },
+      { name: 'asked', writer: 'b', resourceVersion: 36, phase: 'Approved' },
+    ];
+    expect(check(facts({ writes: more }))).toMatchObject({ attributed: 3, contradictory: 0 });
+    const onlyEscalated = facts().writes.filter((write) => write.phase !== 'Approved');
+    expect(check(facts({ writes: onlyEscalated }))).toMatchObject({
+      attributed: 1,
+      unattributed: 2,
+      decidedCorrectly: 3,
+    });
   });
 
   it('counts a second tracking message or announcement as duplicated, a missing one or an unfinished message as lost', () => {
@@ -104,7 +129,7 @@ describe('the chaos invariant checker', () => {
       created: new Map([['asked', { phase: 'Denied', by: 'person' }]]),
       finals: new Map([['asked', { uid: 'u3', phase: 'Denied' }]]),
       phases: new Map([['asked', ['Pending', 'Escalated', 'Denied']]]),
-      events: [],
+      writes: [{ name: 'asked', writer: 'b', resourceVersion: 35, phase: 'Denied' }],
       webhooks: [{ id: 'u3.Denied', status: 204, verified: true }],
       metrics: { Approved: 0, Denied: 1 },
     });

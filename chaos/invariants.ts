@@ -1,7 +1,7 @@
 /**
  * The invariant checker: one pure function over everything a chaos scenario observed — the requests
- * as the API server holds them at the end, every phase a watch saw, the decision Events, the lease's
- * holders, Slack's messages (the emulator's log), the webhook receiver's log, the controllers'
+ * as the API server holds them at the end, every phase a watch saw, every status write the API
+ * server's audit log attributes to a controller process, the lease's holders, Slack's messages (the emulator's log), the webhook receiver's log, the controllers'
  * metrics and exits — and a verdict per request: decided correctly, lost, duplicated or
  * contradictory (a request can be more than one of the last three).
  */
@@ -17,11 +17,15 @@ export interface FinalRequest {
   readonly decidedBy?: string;
 }
 
-/** A decision Event: who wrote it and the request's resourceVersion the decision wrote. */
-export interface DecisionEvent {
+/** A write to a request's status, as the audit log records it: which process, and what it left. */
+export interface StatusWrite {
   readonly name: string;
-  readonly instance: string;
+  /** The controller process's leader-election identity. */
+  readonly writer: string;
+  /** The resourceVersion the write gave the request. */
   readonly resourceVersion: number;
+  /** The request's phase after the write. */
+  readonly phase: string;
 }
 
 export interface SlackMessage {
@@ -44,7 +48,7 @@ export interface Facts {
   readonly finals: ReadonlyMap<string, FinalRequest>;
   /** The phases each request was seen in, in order. */
   readonly phases: ReadonlyMap<string, readonly string[]>;
-  readonly events: readonly DecisionEvent[];
+  readonly writes: readonly StatusWrite[];
   /** Lease versions in the order of their resourceVersion. */
   readonly leases: readonly { readonly resourceVersion: number; readonly holder: string }[];
   /** Undefined when the scenario does not use Slack. */
@@ -68,7 +72,9 @@ export interface Verdict {
   readonly contradictory: number;
   /** Webhook deliveries beyond the first per webhook-id (allowed: at least once, after a fault). */
   readonly webhookRedeliveries: number;
-  /** Decisions whose Event never arrived (a process killed between the two), so not attributed. */
+  /** Decisions whose write the audit log shows, checked against the lease holder. */
+  readonly attributed: number;
+  /** Decided requests whose deciding write is not in the audit log, so not attributed to a process. */
   readonly unattributed: number;
   /** What went wrong, one line each (the first few per kind). */
   readonly problems: readonly string[];
@@ -96,7 +102,7 @@ export function check(facts: Facts): Verdict {
     problems.set(kind, lines);
   };
   const leases = [...facts.leases].sort((a, b) => a.resourceVersion - b.resourceVersion);
-  const eventsByName = groupBy(facts.events, (event) => event.name);
+  const writesByName = groupBy(facts.writes, (write) => write.name);
   // Keys indexed by what they are about: `<uid>/tracking`, and `<uid>/announce/Denied` for any channel.
   const slackByKey = new Map<string, SlackMessage[]>();
   for (const message of facts.slack ?? []) {
@@ -109,6 +115,7 @@ export function check(facts: Facts): Verdict {
   let duplicated = 0;
   let contradictory = 0;
   let unattributed = 0;
+  let attributed = 0;
   for (const [name, expected] of facts.created) {
     const final = facts.finals.get(name);
     let isLost = false;
@@ -127,15 +134,20 @@ export function check(facts: Facts): Verdict {
       isContradictory = true;
       note('contradictory', `${name}: a final phase changed (${phases.join(' → ')})`);
     }
-    const decisions = eventsByName.get(name) ?? [];
-    if (final && FINAL.has(final.phase) && decisions.length === 0) unattributed += 1;
-    for (const decision of decisions) {
+    // The decision is the first write that left the request in a final phase. Other writes may come
+    // from any replica: a standby records a person's click (status.approvals) as the leader does.
+    const decision = (writesByName.get(name) ?? [])
+      .filter((write) => FINAL.has(write.phase))
+      .sort((a, b) => a.resourceVersion - b.resourceVersion)[0];
+    if (final && FINAL.has(final.phase) && decision === undefined) unattributed += 1;
+    if (decision) {
+      attributed += 1;
       const holder = holderAt(leases, decision.resourceVersion);
-      if (holder !== decision.instance) {
+      if (holder !== decision.writer) {
         isContradictory = true;
         note(
           'non-leader',
-          `${name}: decided by ${decision.instance} at version ${decision.resourceVersion} while ${holder ?? 'nobody'} held the lease`,
+          `${name}: decided (${decision.phase}) by ${decision.writer} at version ${decision.resourceVersion} while ${holder ?? 'nobody'} held the lease`,
         );
       }
     }
@@ -190,6 +202,7 @@ export function check(facts: Facts): Verdict {
     contradictory,
     webhookRedeliveries,
     unattributed,
+    attributed,
     problems: [...problems].flatMap(([kind, lines]) => lines.map((line) => `${kind}: ${line}`)),
   };
 }

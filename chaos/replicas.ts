@@ -43,6 +43,8 @@ export class Replica {
   readonly #ports: { readonly metrics: number; readonly probes: number; readonly slack: number };
   readonly #log: WriteStream;
   readonly exits: Exit[] = [];
+  /** Watch resumes the API server refused with 410 Gone, each followed by a new list, over all incarnations (log lines). */
+  watchesExpired = 0;
   #child: ChildProcess | undefined;
   #killing = false;
   #stopping = false;
@@ -146,6 +148,7 @@ export class Replica {
       const text = chunk.toString();
       if (text.includes('Lost the leader lease')) lostLease = true;
       fenced += text.split('no longer the leader').length - 1;
+      this.watchesExpired += text.split('Watch could not resume (410 Gone)').length - 1;
       if (identity !== '') return;
       pending += text;
       const found = /"identity":"([^"]+)"/.exec(pending);

@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { dump, load } from 'js-yaml';
 import { GreenlightApi } from '../src/k8s/greenlight-api.ts';
+import { AuditFollower } from './audit.ts';
 import { check, type Facts, type Verdict } from './invariants.ts';
 import { People, RequestStream } from './load.ts';
 import { TcpProxy } from './proxy.ts';
@@ -22,7 +23,6 @@ import { leaderAmong, LEASE } from './replicas.ts';
 import { SCENARIOS, type Fault, type Scenario } from './scenarios.ts';
 import {
   countedDecisions,
-  decisionEvents,
   listRequests,
   openWorkspace,
   slackMessages,
@@ -42,6 +42,8 @@ export interface ScenarioResult {
   readonly clicks: { readonly sent: number; readonly failed: number };
   readonly restarts: number;
   readonly fencedWrites: number;
+  /** Watch resumes the API server refused with 410 Gone (each answered by a new list). */
+  readonly watchesExpired: number;
   readonly seconds: number;
   readonly notes: readonly string[];
 }
@@ -85,6 +87,9 @@ async function runScenario(
     ...(kubeconfig ? { kubeconfig } : {}),
   });
   const recorder = new Recorder(cluster.admin, workspace.namespace, LEASE);
+  const auditLog = cluster.local.auditLog;
+  if (auditLog === undefined) throw new Error('the chaos cluster keeps no audit log');
+  const audit = new AuditFollower(auditLog, workspace.namespace);
   const people = new People(workspace.slack);
   try {
     await leaderAmong(workspace.replicas);
@@ -142,7 +147,7 @@ async function runScenario(
         created: new Map([...stream.created].map(([name, created]) => [name, created.expectation])),
         finals,
         phases: new Map([...recorder.requests].map(([name, seen]) => [name, seen.phases])),
-        events: await decisionEvents(cluster, workspace.namespace),
+        writes: [...(await audit.read())],
         leases: recorder.leases,
         slack: slackMessages(workspace.slack),
         webhooks: workspace.receiver.deliveries,
@@ -188,6 +193,7 @@ async function runScenario(
       clicks: people.clicks,
       restarts: exits.filter((exit) => !exit.killed || exit.signal === 'SIGKILL').length,
       fencedWrites: exits.reduce((sum, exit) => sum + exit.fenced, 0),
+      watchesExpired: workspace.replicas.reduce((sum, replica) => sum + replica.watchesExpired, 0),
       seconds: Math.round((Date.now() - startedAt) / 1000),
       notes,
     };
@@ -265,7 +271,7 @@ async function writeDocs(
   const extra = results
     .map(
       (result) =>
-        `- ${result.scenario}: ${result.injected} faults in ${result.seconds} s; ${result.restarts} controller restarts; ${result.fencedWrites} writes refused by the fence; ${result.verdict.webhookRedeliveries} webhook redeliveries; ${result.verdict.unattributed} decisions without an Event; ${result.createFailures} create attempts failed (retried); ${result.clicks.sent} clicks (${result.clicks.failed} failed, retried).${result.notes.map((note) => ` ${note[0]?.toUpperCase() ?? ''}${note.slice(1)}.`).join('')}`,
+        `- ${result.scenario}: ${result.injected} faults in ${result.seconds} s; ${result.restarts} controller restarts; ${result.fencedWrites} writes refused by the fence; ${result.watchesExpired} watch resumes refused with 410 Gone (listed again); ${result.verdict.webhookRedeliveries} webhook redeliveries; ${result.verdict.attributed} decisions attributed by the audit log (${result.verdict.unattributed} it does not show); ${result.createFailures} create attempts failed (retried); ${result.clicks.sent} clicks (${result.clicks.failed} failed, retried).${result.notes.map((note) => ` ${note[0]?.toUpperCase() ?? ''}${note.slice(1)}.`).join('')}`,
     )
     .join('\n');
   const block = [

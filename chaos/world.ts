@@ -14,8 +14,9 @@ import { GreenlightApi } from '../src/k8s/greenlight-api.ts';
 import { startLocalCluster, type LocalCluster } from '../src/local-cluster/control-plane.ts';
 import { installAdmissionPolicies, installCrds } from '../src/local-cluster/kubectl.ts';
 import { GREENLIGHT_AUTHOR, startSlackEmulator, type SlackEmulator } from '../test/slack-emulator/index.ts';
+import { AUDIT_POLICY } from './audit.ts';
 import { APPROVE_BELOW, DENY_FROM } from './load.ts';
-import type { Facts, SlackMessage, WebhookDelivery } from './invariants.ts';
+import type { SlackMessage, WebhookDelivery } from './invariants.ts';
 import { Replica } from './replicas.ts';
 
 export interface ChaosCluster {
@@ -33,7 +34,11 @@ export function kubeConfigFrom(file: string): KubeConfig {
 
 /** A control plane whose etcd and kube-apiserver can be killed and started again, set up as the tests set theirs up. */
 export async function startChaosCluster(progress: (line: string) => void): Promise<ChaosCluster> {
-  const local = await startLocalCluster({ restartable: true, onProgress: progress });
+  const local = await startLocalCluster({
+    restartable: true,
+    auditPolicy: AUDIT_POLICY,
+    onProgress: progress,
+  });
   try {
     await installCrds(local.kubectl, local.kubeconfigs.admin);
     await installAdmissionPolicies(local.kubectl, local.kubeconfigs.admin);
@@ -212,41 +217,6 @@ export async function listRequests(cluster: ChaosCluster, namespace: string): Pr
     token = page.metadata?.continue === '' ? undefined : page.metadata?.continue;
   } while (token);
   return all;
-}
-
-interface EventObject {
-  readonly reason?: string;
-  readonly reportingInstance?: string;
-  readonly involvedObject?: {
-    readonly kind?: string;
-    readonly name?: string;
-    readonly resourceVersion?: string;
-  };
-}
-
-/** The decision Events (Approved, Denied, Expired) in the namespace. */
-export async function decisionEvents(cluster: ChaosCluster, namespace: string): Promise<Facts['events']> {
-  const core = cluster.admin.makeApiClient(CoreV1Api);
-  const events: Facts['events'][number][] = [];
-  let token: string | undefined;
-  do {
-    const page = await core.listNamespacedEvent({
-      namespace,
-      limit: 500,
-      ...(token ? { _continue: token } : {}),
-    });
-    for (const event of page.items as EventObject[]) {
-      if (event.involvedObject?.kind !== 'ApprovalRequest') continue;
-      if (!['Approved', 'Denied', 'Expired'].includes(event.reason ?? '')) continue;
-      events.push({
-        name: event.involvedObject.name ?? '',
-        instance: event.reportingInstance ?? '',
-        resourceVersion: Number(event.involvedObject.resourceVersion),
-      });
-    }
-    token = page.metadata?._continue === '' ? undefined : page.metadata?._continue;
-  } while (token);
-  return events;
 }
 
 /** Greenlight's messages in the emulator, with the intent keys of every version. */

@@ -31,6 +31,11 @@ export interface LocalClusterOptions {
    * (fault injection). The data is then removed by `stop` only, not if this process is killed.
    */
   readonly restartable?: boolean;
+  /**
+   * An audit policy (audit.k8s.io/v1 Policy, as JSON or YAML): the API server then writes what it
+   * selects to `auditLog`, one JSON event a line, kept across restarts.
+   */
+  readonly auditPolicy?: string;
 }
 
 export type ControlPlaneComponent = 'etcd' | 'kube-apiserver';
@@ -46,6 +51,8 @@ export interface LocalCluster {
   /** The Kubernetes username of each identity, as the API server sees it. */
   readonly usernames: Readonly<Record<Identity, string>>;
   readonly kubectl: string;
+  /** The audit log (with `auditPolicy`): one file, never rotated. */
+  readonly auditLog?: string;
   /**
    * SIGKILLs a component (as an OOM kill or a node failure would), waits `downMs`, starts it again
    * with the same flags, port and data, and resolves once it is ready. Needs `restartable` for etcd.
@@ -83,7 +90,13 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
     running.set('etcd', etcd);
     if (options.restartable) cleanups.push(etcd.dataDir);
     progress('Starting kube-apiserver');
-    const apiserver = await startApiserver(tools['kube-apiserver'], dir, etcd.url, timeoutMs);
+    const audit = options.auditPolicy === undefined ? undefined : await auditFiles(dir, options.auditPolicy);
+    const apiserver = await startApiserver(tools['kube-apiserver'], {
+      dir,
+      etcdUrl: etcd.url,
+      timeoutMs,
+      audit,
+    });
     running.set('kube-apiserver', apiserver);
     const { kubeconfigs, kubeconfig } = await writeKubeconfigs(dir, apiserver);
     progress(`Control plane ready at ${apiserver.server}`);
@@ -99,6 +112,7 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
       kubeconfig,
       usernames: usernames(),
       kubectl: tools.kubectl,
+      ...(audit ? { auditLog: audit.log } : {}),
       process: (component) => current(component).process,
       async restart(component, { downMs = 0 } = {}): Promise<void> {
         if (component === 'etcd' && !options.restartable)
@@ -178,12 +192,27 @@ interface Apiserver extends Started {
   readonly tokens: Record<'admin' | 'alice' | 'bob' | 'carol', string>;
 }
 
+interface AuditFiles {
+  readonly policy: string;
+  readonly log: string;
+}
+
+async function auditFiles(dir: string, policy: string): Promise<AuditFiles> {
+  const files = { policy: join(dir, 'audit-policy.yaml'), log: join(dir, 'audit.log') };
+  await writeFile(files.policy, policy);
+  return files;
+}
+
 async function startApiserver(
   binary: string,
-  dir: string,
-  etcdUrl: string,
-  timeoutMs: number,
+  options: {
+    readonly dir: string;
+    readonly etcdUrl: string;
+    readonly timeoutMs: number;
+    readonly audit: AuditFiles | undefined;
+  },
 ): Promise<Apiserver> {
+  const { dir, etcdUrl, timeoutMs, audit } = options;
   const certDir = join(dir, 'pki');
   await mkdir(certDir, { recursive: true });
   const serviceAccountKey = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -237,6 +266,17 @@ async function startApiserver(
         '--allow-privileged=true',
         '--profiling=false',
         '--v=1',
+        ...(audit
+          ? [
+              `--audit-policy-file=${audit.policy}`,
+              `--audit-log-path=${audit.log}`,
+              '--audit-log-format=json',
+              // Written before the answer leaves, so a SIGKILL loses no event of a call that was answered.
+              '--audit-log-mode=blocking',
+              // One file, never rotated (readers follow it by offset); a test cluster's log is short-lived.
+              '--audit-log-maxsize=1000000',
+            ]
+          : []),
       ],
       { logFile: join(dir, 'kube-apiserver.log') },
     );

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { statusWriteOf } from './audit.ts';
+
+// Audit events in the shape kube-apiserver writes them (audit.k8s.io/v1, --audit-log-format=json).
+function auditLine(overrides: Record<string, unknown> = {}): string {
+  return JSON.stringify({
+    kind: 'Event',
+    apiVersion: 'audit.k8s.io/v1',
+    level: 'RequestResponse',
+    stage: 'ResponseComplete',
+    verb: 'patch',
+    userAgent: 'greenlight-controller (node-1_0a1b2c3d)',
+    objectRef: {
+      resource: 'approvalrequests',
+      subresource: 'status',
+      namespace: 'chaos-leader-kill',
+      name: 'req-17',
+      apiGroup: 'greenlight.dev',
+    },
+    responseStatus: { metadata: {}, code: 200 },
+    responseObject: { metadata: { name: 'req-17', resourceVersion: '4711' }, status: { phase: 'Denied' } },
+    ...overrides,
+  });
+}
+
+describe('the audit log reader', () => {
+  it('reads a controller status write: its process, the version it left, and the phase', () => {
+    expect(statusWriteOf(auditLine())).toEqual({
+      namespace: 'chaos-leader-kill',
+      name: 'req-17',
+      writer: 'node-1_0a1b2c3d',
+      resourceVersion: 4711,
+      phase: 'Denied',
+    });
+  });
+
+  it('skips refused writes, other clients and the stage before the answer', () => {
+    expect(statusWriteOf(auditLine({ responseStatus: { code: 409 } }))).toBeUndefined();
+    expect(statusWriteOf(auditLine({ userAgent: 'kubectl/v1.37.2 (linux/amd64)' }))).toBeUndefined();
+    expect(statusWriteOf(auditLine({ stage: 'ResponseStarted' }))).toBeUndefined();
+  });
+});
