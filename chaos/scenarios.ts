@@ -225,7 +225,7 @@ const slackFaults: Scenario = {
 const apiRefusals: Scenario = {
   name: 'api-refusals',
   describe: (quick) =>
-    `the API server's own refusals: another client writing the requests being decided (409 Conflict) for ${quick ? 10 : 60} s, then the controllers' ServiceAccount starved by API Priority and Fairness, a noisy client in its flow (429), for ${quick ? 10 : 60} s`,
+    `the API server's own refusals: another client writing the requests being decided (409 Conflict) for ${quick ? 10 : 60} s, then the controllers' ServiceAccount starved by API Priority and Fairness, a noisy client in its flow (429), for ${quick ? 10 : 60} s, then the watch history compacted while kube-apiserver restarts (410 Gone on every watch resume)`,
   rate: (quick) => (quick ? 20 : 50),
   asServiceAccount: true,
   inject: async ({ cluster, workspace, random, quick, faults, notes, undecided, say }) => {
@@ -254,6 +254,14 @@ const apiRefusals: Scenario = {
     const throttled = (await apiserverAnswers(cluster, 429)) - throttledBefore;
     notes.push(`the API server answered 429 Too Many Requests ${throttled} times`);
     say(`  starved for ${windowMs / 1000} s: ${throttled} answers 429`);
+
+    // Every watch breaks and resumes from a version etcd no longer holds: 410 Gone, list again.
+    await pause(windowMs / 2);
+    at = Date.now();
+    const revision = await cluster.local.compactEtcd();
+    await cluster.local.restart('kube-apiserver');
+    faults.push({ what: 'history compacted', at, endedAt: Date.now() });
+    say(`  etcd compacted to revision ${revision}; kube-apiserver restarted`);
   },
 };
 
