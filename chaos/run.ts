@@ -6,7 +6,7 @@
  *   npm run chaos -- [--quick] [--seed=N] [--scenario=a,b] [--write-docs]
  */
 import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
@@ -44,6 +44,8 @@ export interface ScenarioResult {
   readonly fencedWrites: number;
   /** Watch resumes the API server refused with 410 Gone (each answered by a new list). */
   readonly watchesExpired: number;
+  /** The machine's 1-minute load average as the scenario ended (other work shares the cores). */
+  readonly load: number;
   readonly seconds: number;
   readonly notes: readonly string[];
 }
@@ -194,6 +196,7 @@ async function runScenario(
       restarts: exits.filter((exit) => !exit.killed || exit.signal === 'SIGKILL').length,
       fencedWrites: exits.reduce((sum, exit) => sum + exit.fenced, 0),
       watchesExpired: workspace.replicas.reduce((sum, replica) => sum + replica.watchesExpired, 0),
+      load: Math.round(loadavg()[0] ?? 0),
       seconds: Math.round((Date.now() - startedAt) / 1000),
       notes,
     };
@@ -271,7 +274,7 @@ async function writeDocs(
   const extra = results
     .map(
       (result) =>
-        `- ${result.scenario}: ${result.injected} faults in ${result.seconds} s; ${result.restarts} controller restarts; ${result.fencedWrites} writes refused by the fence; ${result.watchesExpired} watch resumes refused with 410 Gone (listed again); ${result.verdict.webhookRedeliveries} webhook redeliveries; ${result.verdict.attributed} decisions attributed by the audit log (${result.verdict.unattributed} it does not show); ${result.createFailures} create attempts failed (retried); ${result.clicks.sent} clicks (${result.clicks.failed} failed, retried).${result.notes.map((note) => ` ${note[0]?.toUpperCase() ?? ''}${note.slice(1)}.`).join('')}`,
+        `- ${result.scenario}: ${result.injected} faults in ${result.seconds} s (load average ${result.load} at the end); ${result.restarts} controller restarts; ${result.fencedWrites} writes refused by the fence; ${result.watchesExpired} watch resumes refused with 410 Gone (listed again); ${result.verdict.webhookRedeliveries} webhook redeliveries; ${result.verdict.attributed} decisions attributed by the audit log (${result.verdict.unattributed} it does not show); ${result.createFailures} create attempts failed (retried); ${result.clicks.sent} clicks (${result.clicks.failed} failed, retried).${result.notes.map((note) => ` ${note[0]?.toUpperCase() ?? ''}${note.slice(1)}.`).join('')}`,
     )
     .join('\n');
   const block = [
