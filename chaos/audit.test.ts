@@ -8,6 +8,7 @@ function auditLine(overrides: Record<string, unknown> = {}): string {
     apiVersion: 'audit.k8s.io/v1',
     level: 'RequestResponse',
     stage: 'ResponseComplete',
+    stageTimestamp: '2026-12-06T20:41:07.123456Z',
     verb: 'patch',
     userAgent: 'greenlight-controller (node-1_0a1b2c3d)',
     objectRef: {
@@ -31,6 +32,7 @@ describe('the audit log reader', () => {
       writer: 'node-1_0a1b2c3d',
       resourceVersion: 4711,
       phase: 'Denied',
+      at: Date.parse('2026-12-06T20:41:07.123Z'),
     });
   });
 

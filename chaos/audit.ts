@@ -28,6 +28,7 @@ const CONTROLLER_AGENT = /^greenlight-controller \((?<identity>[^)]+)\)$/;
 
 interface AuditEvent {
   readonly stage?: string;
+  readonly stageTimestamp?: string;
   readonly userAgent?: string;
   readonly objectRef?: { readonly namespace?: string; readonly name?: string };
   readonly responseStatus?: { readonly code?: number };
@@ -52,6 +53,7 @@ export function statusWriteOf(line: string): (StatusWrite & { readonly namespace
     writer,
     resourceVersion,
     phase: event.responseObject?.status?.phase ?? 'Pending',
+    at: Date.parse(event.stageTimestamp ?? ''),
   };
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { check, holderAt, type Facts } from './invariants.ts';
+import { check, decisionWrites, firstDecisionAfter, holderAt, type Facts } from './invariants.ts';
 
 // The checker on small, hand-made histories: each property it enforces, shown failing once.
 
@@ -27,10 +27,10 @@ function facts(overrides: Partial<Facts> = {}): Facts {
       ['asked', ['Pending', 'Escalated', 'Approved']],
     ]),
     writes: [
-      { name: 'small', writer: 'a', resourceVersion: 15, phase: 'Approved' },
-      { name: 'large', writer: 'a', resourceVersion: 25, phase: 'Denied' },
-      { name: 'asked', writer: 'b', resourceVersion: 33, phase: 'Escalated' },
-      { name: 'asked', writer: 'b', resourceVersion: 35, phase: 'Approved' },
+      { name: 'small', writer: 'a', resourceVersion: 15, phase: 'Approved', at: 15000 },
+      { name: 'large', writer: 'a', resourceVersion: 25, phase: 'Denied', at: 25000 },
+      { name: 'asked', writer: 'b', resourceVersion: 33, phase: 'Escalated', at: 33000 },
+      { name: 'asked', writer: 'b', resourceVersion: 35, phase: 'Approved', at: 35000 },
     ],
     leases,
     slack: [
@@ -87,7 +87,7 @@ describe('the chaos invariant checker', () => {
         // The old leader's late write is the decision: the leader's own write of it never happened.
         writes: [
           ...facts().writes.filter((write) => write.name !== 'small'),
-          { name: 'small', writer: 'a', resourceVersion: 31, phase: 'Approved' },
+          { name: 'small', writer: 'a', resourceVersion: 31, phase: 'Approved', at: 31000 },
         ],
       }),
     );
@@ -101,8 +101,8 @@ describe('the chaos invariant checker', () => {
     // is not the decision.
     const more = [
       ...facts().writes,
-      { name: 'asked', writer: 'a', resourceVersion: 34, phase: 'Escalated' },
-      { name: 'asked', writer: 'b', resourceVersion: 36, phase: 'Approved' },
+      { name: 'asked', writer: 'a', resourceVersion: 34, phase: 'Escalated', at: 34000 },
+      { name: 'asked', writer: 'b', resourceVersion: 36, phase: 'Approved', at: 36000 },
     ];
     expect(check(facts({ writes: more }))).toMatchObject({ attributed: 3, contradictory: 0 });
     const onlyEscalated = facts().writes.filter((write) => write.phase !== 'Approved');
@@ -129,7 +129,7 @@ describe('the chaos invariant checker', () => {
       created: new Map([['asked', { phase: 'Denied', by: 'person' }]]),
       finals: new Map([['asked', { uid: 'u3', phase: 'Denied' }]]),
       phases: new Map([['asked', ['Pending', 'Escalated', 'Denied']]]),
-      writes: [{ name: 'asked', writer: 'b', resourceVersion: 35, phase: 'Denied' }],
+      writes: [{ name: 'asked', writer: 'b', resourceVersion: 35, phase: 'Denied', at: 35000 }],
       webhooks: [{ id: 'u3.Denied', status: 204, verified: true }],
       metrics: { Approved: 0, Denied: 1 },
     });
@@ -151,6 +151,13 @@ describe('the chaos invariant checker', () => {
       facts({ webhooks: [...(facts().webhooks ?? []), { id: 'u2.Denied', status: 204, verified: true }] }),
     );
     expect(twice).toMatchObject({ duplicated: 0, webhookRedeliveries: 1 });
+  });
+
+  it('finds when decisions resumed after a fault: the first decision written after it', () => {
+    const decisions = decisionWrites(facts().writes);
+    expect([...decisions.values()].map((write) => write.resourceVersion)).toEqual([15, 25, 35]);
+    expect(firstDecisionAfter(decisions.values(), 20_000)).toBe(25_000);
+    expect(firstDecisionAfter(decisions.values(), 36_000)).toBeUndefined();
   });
 
   it('reports metrics that disagree with the objects, and crashes', () => {

@@ -26,6 +26,8 @@ export interface StatusWrite {
   readonly resourceVersion: number;
   /** The request's phase after the write. */
   readonly phase: string;
+  /** When the API server completed the write (epoch milliseconds, its clock: this machine's). */
+  readonly at: number;
 }
 
 export interface SlackMessage {
@@ -83,6 +85,27 @@ export interface Verdict {
 const FINAL = new Set(['Approved', 'Denied', 'Expired']);
 const MAX_PROBLEMS_PER_KIND = 5;
 
+/** Each request's decision: the first write (by resourceVersion) that left it in a final phase. */
+export function decisionWrites(writes: readonly StatusWrite[]): Map<string, StatusWrite> {
+  const decisions = new Map<string, StatusWrite>();
+  for (const write of writes) {
+    if (!FINAL.has(write.phase)) continue;
+    const known = decisions.get(write.name);
+    if (known === undefined || write.resourceVersion < known.resourceVersion)
+      decisions.set(write.name, write);
+  }
+  return decisions;
+}
+
+/** When the first decision after `from` was written (epoch milliseconds), if any was. */
+export function firstDecisionAfter(decisions: Iterable<StatusWrite>, from: number): number | undefined {
+  let first: number | undefined;
+  for (const decision of decisions) {
+    if (decision.at >= from && (first === undefined || decision.at < first)) first = decision.at;
+  }
+  return first;
+}
+
 /** The holder of the lease as of resourceVersion `rv`: the last version written before it. */
 export function holderAt(leases: Facts['leases'], rv: number): string | undefined {
   let holder: string | undefined;
@@ -102,7 +125,7 @@ export function check(facts: Facts): Verdict {
     problems.set(kind, lines);
   };
   const leases = [...facts.leases].sort((a, b) => a.resourceVersion - b.resourceVersion);
-  const writesByName = groupBy(facts.writes, (write) => write.name);
+  const decisions = decisionWrites(facts.writes);
   // Keys indexed by what they are about: `<uid>/tracking`, and `<uid>/announce/Denied` for any channel.
   const slackByKey = new Map<string, SlackMessage[]>();
   for (const message of facts.slack ?? []) {
@@ -134,11 +157,9 @@ export function check(facts: Facts): Verdict {
       isContradictory = true;
       note('contradictory', `${name}: a final phase changed (${phases.join(' → ')})`);
     }
-    // The decision is the first write that left the request in a final phase. Other writes may come
-    // from any replica: a standby records a person's click (status.approvals) as the leader does.
-    const decision = (writesByName.get(name) ?? [])
-      .filter((write) => FINAL.has(write.phase))
-      .sort((a, b) => a.resourceVersion - b.resourceVersion)[0];
+    // Only the decision is checked: other status writes may come from any replica (a standby records
+    // a person's click in status.approvals as the leader does).
+    const decision = decisions.get(name);
     if (final && FINAL.has(final.phase) && decision === undefined) unattributed += 1;
     if (decision) {
       attributed += 1;

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { dump, load } from 'js-yaml';
 import { GreenlightApi } from '../src/k8s/greenlight-api.ts';
 import { AuditFollower } from './audit.ts';
-import { check, type Facts, type Verdict } from './invariants.ts';
+import { check, decisionWrites, firstDecisionAfter, type Facts, type Verdict } from './invariants.ts';
 import { People, RequestStream } from './load.ts';
 import { TcpProxy } from './proxy.ts';
 import { serviceAccountKubeconfig } from './refusals.ts';
@@ -37,6 +37,8 @@ export interface ScenarioResult {
   readonly verdict: Verdict;
   /** Seconds from the end of each fault until decisions (or Slack posts) flowed again. */
   readonly recoverySeconds: readonly number[];
+  /** Seconds from the end of each fault until the next decision was written (any request's). */
+  readonly resumedSeconds: readonly number[];
   readonly settled: boolean;
   readonly createFailures: number;
   readonly clicks: { readonly sent: number; readonly failed: number };
@@ -183,6 +185,12 @@ async function runScenario(
     const recoverySeconds = faults.map(
       (fault) => recoveryOf(fault, scenario, stream, recorder, workspace) / 1000,
     );
+    const decisions = decisionWrites(audit.writes);
+    const resumedSeconds = faults.map((fault) => {
+      const from = scenario.recoveryFromStart ? fault.at : fault.endedAt;
+      const first = firstDecisionAfter(decisions.values(), from);
+      return first === undefined ? Number.NaN : (first - from) / 1000;
+    });
     const exits = workspace.replicas.flatMap((replica) => replica.exits);
     const result: ScenarioResult = {
       scenario: scenario.name,
@@ -190,6 +198,7 @@ async function runScenario(
       injected: faults.length,
       verdict,
       recoverySeconds,
+      resumedSeconds,
       settled: allDecided(),
       createFailures: stream.failedAttempts,
       clicks: people.clicks,
@@ -247,13 +256,15 @@ function percentile(values: readonly number[], p: number): number {
 export function table(results: readonly ScenarioResult[]): string {
   const seconds = (value: number): string => (Number.isFinite(value) ? `${value.toFixed(1)} s` : 'n/a');
   const lines = [
-    '| Scenario | Faults injected | Requests | Decided correctly | Lost | Duplicated | Contradictory | Time to recover (p50 / max) |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |',
+    '| Scenario | Faults injected | Requests | Decided correctly | Lost | Duplicated | Contradictory | Decisions resume (p50 / max) | Time to recover (p50 / max) |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | --- |',
   ];
+  const spread = (values: readonly number[]): string =>
+    `${seconds(percentile(values, 0.5))} / ${seconds(Math.max(...values.filter(Number.isFinite)))}`;
   for (const result of results) {
     const { verdict } = result;
     lines.push(
-      `| ${result.scenario} | ${result.faults} | ${verdict.requests} | ${verdict.decidedCorrectly} | ${verdict.lost} | ${verdict.duplicated} | ${verdict.contradictory} | ${seconds(percentile(result.recoverySeconds, 0.5))} / ${seconds(Math.max(...result.recoverySeconds.filter(Number.isFinite)))} |`,
+      `| ${result.scenario} | ${result.faults} | ${verdict.requests} | ${verdict.decidedCorrectly} | ${verdict.lost} | ${verdict.duplicated} | ${verdict.contradictory} | ${spread(result.resumedSeconds)} | ${spread(result.recoverySeconds)} |`,
     );
   }
   return lines.join('\n');
