@@ -28,6 +28,7 @@ import { measureWebhooks, type WebhookResult } from './lib/webhooks.ts';
 
 const PHASES = ['throughput', 'latency', 'burst', 'memory', 'slack', 'webhooks'] as const;
 type Phase = (typeof PHASES)[number];
+const PEER_PHASES: readonly Phase[] = ['throughput', 'latency', 'burst'];
 
 export interface Settings {
   readonly throughput: number;
@@ -45,6 +46,8 @@ export interface Settings {
   readonly slackCount: number;
   /** Greenlight and Go-peer runs per phase, interleaved (G P, P G, G P …); medians are reported. */
   readonly repeats: number;
+  /** Rounds of the webhooks phase, each off, on, on, off. */
+  readonly webhookRounds: number;
 }
 
 const FULL: Settings = {
@@ -62,6 +65,7 @@ const FULL: Settings = {
   warmup: 50,
   slackCount: 1_000,
   repeats: 3,
+  webhookRounds: 1,
 };
 
 const QUICK: Settings = {
@@ -79,6 +83,7 @@ const QUICK: Settings = {
   warmup: 20,
   slackCount: 200,
   repeats: 1,
+  webhookRounds: 1,
 };
 
 const help = (): string => `Usage: node bench/controller.ts [flags]
@@ -91,6 +96,7 @@ const help = (): string => `Usage: node bench/controller.ts [flags]
   --rate R --duration S         the steady-state run (${FULL.rate}/s for ${FULL.durationSeconds} s)
   --burst N                     the burst (${FULL.burst}, ${FULL.burstConcurrency} in flight)
   --repeats N                   Greenlight and Go-peer runs per phase, interleaved; medians count (${FULL.repeats})
+  --webhook-rounds N            rounds of the webhooks phase, each off, on, on, off (${FULL.webhookRounds})
   --store-sizes A,B             requests stored for memory and start-up (${FULL.storeSizes.join(',')})
   --store-budget-minutes M      largest store that fits in M minutes (${FULL.storeBudgetMinutes})
   --store-starts N              controller starts per store size; the median RSS counts (${FULL.storeStarts})
@@ -113,6 +119,7 @@ function parseFlags() {
       duration: { type: 'string' },
       burst: { type: 'string' },
       repeats: { type: 'string' },
+      'webhook-rounds': { type: 'string' },
       'store-sizes': { type: 'string' },
       'store-budget-minutes': { type: 'string' },
       'store-starts': { type: 'string' },
@@ -145,6 +152,7 @@ function parseFlags() {
     durationSeconds: number(values.duration, base.durationSeconds),
     burst: number(values.burst, base.burst),
     repeats: number(values.repeats, base.repeats),
+    webhookRounds: number(values['webhook-rounds'], base.webhookRounds),
     storeSizes: values['store-sizes']?.split(',').map((size) => number(size, 0)) ?? base.storeSizes,
     storeBudgetMinutes: number(values['store-budget-minutes'], base.storeBudgetMinutes),
     storeStarts: number(values['store-starts'], base.storeStarts),
@@ -264,11 +272,11 @@ async function runPhases(
       })
     : undefined;
   const webhooks = phases.includes('webhooks')
-    ? await measureWebhooks(context, {
-        kind: 'in-flight',
-        count: settings.slackCount,
-        concurrency: settings.concurrency,
-      })
+    ? await measureWebhooks(
+        context,
+        { kind: 'in-flight', count: settings.slackCount, concurrency: settings.concurrency },
+        settings.webhookRounds,
+      )
     : undefined;
   // Last: it leaves 100,000 objects in etcd, which would weigh on everything measured after it.
   const store = phases.includes('memory')
@@ -343,8 +351,10 @@ async function main(): Promise<void> {
   const clusterStarted = performance.now();
   const controllerEntry =
     flags.controllerFrom === 'ts' ? SOURCE_ENTRY : await buildController(join(workDir, 'build'), progress);
-  const peerBinary = await buildPeer(progress);
-  const versions = await toolVersions();
+  // Only the throughput, latency and burst phases run the Go peer: the others need not build it.
+  const withPeer = flags.phases.some((phase) => PEER_PHASES.includes(phase));
+  const peerBinary = withPeer ? await buildPeer(progress) : '';
+  const versions = await toolVersions(withPeer);
   const bench = await startBenchCluster((line) => {
     progress(`[control plane] ${line}`);
   });
