@@ -94,8 +94,12 @@ export class WebhookOutbox {
   readonly #keys = new Map<string, ReturnType<typeof signingKey>>();
   /** Keys finished in this process (delivered, refused, given up), and when. */
   readonly #finished = new Map<string, number>();
-  /** Results not written yet, oldest first. */
-  readonly #results: ResultToRecord[] = [];
+  /**
+   * Results not written yet, by request uid: each request's in the order they were made, the requests in
+   * the order of their oldest (a Map keeps its keys in the order they were added).
+   */
+  readonly #results = new Map<string, ResultToRecord[]>();
+  #resultsWaiting = 0;
   #timer: NodeJS.Timeout | undefined;
   #recordTimer: NodeJS.Timeout | undefined;
   #stopped = false;
@@ -143,6 +147,7 @@ export class WebhookOutbox {
     this.#stopped = true;
     clearTimeout(this.#timer);
     clearTimeout(this.#recordTimer);
+    this.#recordTimer = undefined;
   }
 
   #now(): number {
@@ -196,27 +201,37 @@ export class WebhookOutbox {
     this.#log(due, entry);
     item.recording = true;
     this.#count(due.uid, -1);
-    this.#results.push({ item, entry, failed: result.kind === 'failed', givingUp, at: now });
+    const toRecord = { item, entry, failed: result.kind === 'failed', givingUp, at: now };
+    const others = this.#results.get(due.uid);
+    if (others) others.push(toRecord);
+    else this.#results.set(due.uid, [toRecord]);
+    this.#resultsWaiting += 1;
     this.#pumpResults();
   }
 
-  /** Writes waiting results, up to RECORD_CONCURRENCY at once, after the decisions in flight. */
+  /**
+   * Writes waiting results, up to RECORD_CONCURRENCY at once, after the decisions in flight: every
+   * result waiting for one request (several webhooks, or an escalation and then its decision) with one
+   * status write.
+   */
   #pumpResults(): void {
     if (this.#stopped) return;
-    clearTimeout(this.#recordTimer);
-    while (this.#results.length > 0 && this.#recording < RECORD_CONCURRENCY) {
-      const oldest = this.#results[0];
-      if (oldest && this.#yieldToDecisions(oldest.at)) {
-        this.#recordTimer = setTimeout(() => {
+    while (this.#recording < RECORD_CONCURRENCY) {
+      const next = this.#results.entries().next();
+      if (next.done) return;
+      const [uid, batch] = next.value;
+      if (this.#yieldToDecisions(batch[0]?.at ?? 0)) {
+        // One timer looks again, however many results arrive meanwhile.
+        this.#recordTimer ??= setTimeout(() => {
+          this.#recordTimer = undefined;
           this.#pumpResults();
-        }, RECORD_YIELD_POLL_MS);
-        this.#recordTimer.unref();
+        }, RECORD_YIELD_POLL_MS).unref();
         return;
       }
-      const next = this.#results.shift();
-      if (!next) return;
+      this.#results.delete(uid);
+      this.#resultsWaiting -= batch.length;
       this.#recording += 1;
-      void this.#finish(this.#withOthersOfItsRequest(next)).finally(() => {
+      void this.#finish(batch).finally(() => {
         this.#recording -= 1;
         this.#pumpResults();
         this.#pump();
@@ -231,27 +246,8 @@ export class WebhookOutbox {
     return (
       now - this.#lastDecidingAt < RECORD_QUIET_MS &&
       now - since < RECORD_YIELD_MAX_MS &&
-      this.#results.length <= RECORD_WAITING_MAX
+      this.#resultsWaiting <= RECORD_WAITING_MAX
     );
-  }
-
-  /**
-   * `first` and every other result waiting for the same request (several webhooks, or an escalation and
-   * then its decision): one status write records them all.
-   */
-  #withOthersOfItsRequest(first: ResultToRecord): ResultToRecord[] {
-    const batch = [first];
-    const { uid } = first.item.due;
-    for (let index = 0; index < this.#results.length;) {
-      const result = this.#results[index];
-      if (result?.item.due.uid === uid) {
-        batch.push(result);
-        this.#results.splice(index, 1);
-      } else {
-        index += 1;
-      }
-    }
-    return batch;
   }
 
   async #finish(batch: readonly ResultToRecord[]): Promise<void> {
