@@ -55,10 +55,13 @@ async function startReceiver(): Promise<{
   url: string;
   delivered: Map<string, number>;
   kept: Kept[];
+  /** Connections the controllers opened so far (each keeps its few alive). */
+  connections: () => number;
   close: () => Promise<void>;
 }> {
   const delivered = new Map<string, number>();
   const kept: Kept[] = [];
+  let connections = 0;
   const server: Server = createServer((request, response) => {
     const run = request.url?.slice(request.url.lastIndexOf('/') + 1) ?? '';
     const count = (delivered.get(run) ?? 0) + 1;
@@ -79,11 +82,15 @@ async function startReceiver(): Promise<{
     request.resume();
     request.on('end', () => response.writeHead(204).end());
   });
+  server.on('connection', () => {
+    connections += 1;
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/greenlight`,
     delivered,
     kept,
+    connections: () => connections,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
@@ -137,6 +144,7 @@ export async function measureWebhooks(
       while (controller && !(await outboxEmpty()) && Date.now() < deadline) await pause();
       recordedSeconds = Math.max(recordedSeconds, round((performance.now() - started) / 1000, 1));
       verified += verifyKept(receiver.kept, secret, namespace);
+      context.progress(`  receiver: ${receiver.connections()} connections so far`);
     };
     const offRuns: RunResult[] = [];
     const onRuns: RunResult[] = [];
