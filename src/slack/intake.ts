@@ -8,6 +8,7 @@ import {
   type ApprovalIntake,
 } from '../api/v1alpha1/approval-intake.ts';
 import type { ApprovalRequestSpec } from '../api/v1alpha1/approval-request.ts';
+import { byCodeUnits } from '../compare.ts';
 
 /**
  * Slack intake, decided from facts alone (pure): what a Slack `message` event is, whether a machine
@@ -146,7 +147,7 @@ export function olderFirst(a: ApprovalIntake, b: ApprovalIntake): number {
     new Date(intake.metadata.creationTimestamp ?? 0).getTime();
   const key = (intake: ApprovalIntake): string =>
     `${intake.metadata.namespace ?? ''}/${intake.metadata.name ?? ''}`;
-  return created(a) - created(b) || key(a).localeCompare(key(b));
+  return created(a) - created(b) || byCodeUnits(key(a), key(b));
 }
 
 /** How the sender may ask: the requester it asks as, and the Slack user behind it. */
