@@ -1,7 +1,6 @@
 import { StringDecoder } from 'node:string_decoder';
-import type { Agent, IncomingMessage } from 'node:http';
-import type { RequestOptions } from 'node:https';
-import { http, https } from '../runtime/node-http.ts';
+import http from 'node:http';
+import https from 'node:https';
 import { KubeApiError } from './api-errors.ts';
 
 /**
@@ -12,7 +11,7 @@ import { KubeApiError } from './api-errors.ts';
 export interface ClusterAccess {
   getCurrentCluster(): { readonly server: string } | null;
   /** Puts the TLS material, the Authorization and other headers, and basic auth on `options`. */
-  applyToHTTPSOptions(options: RequestOptions): Promise<void>;
+  applyToHTTPSOptions(options: https.RequestOptions): Promise<void>;
 }
 
 /** Per-call options. */
@@ -67,7 +66,7 @@ export class KubeHttp {
   readonly #kubeConfig: ClusterAccess;
   #credentials: Promise<Credentials> | undefined;
   #credentialsAt = 0;
-  #agent: { readonly key: string; readonly agent: Agent } | undefined;
+  #agent: { readonly key: string; readonly agent: http.Agent } | undefined;
   #fence: WriteFence | undefined;
 
   constructor(kubeConfig: ClusterAccess) {
@@ -184,7 +183,7 @@ export class KubeHttp {
     readonly unfenced?: boolean;
     /** No byte for this long ends the call (0: never, for watches, which keep their own timer). */
     readonly idleTimeoutMs?: number;
-  }): Promise<IncomingMessage> {
+  }): Promise<http.IncomingMessage> {
     const { server, headers, agent } = await this.#connection();
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const transport = server.protocol === 'http:' ? http : https;
@@ -224,7 +223,7 @@ export class KubeHttp {
     });
   }
 
-  async #connection(): Promise<{ server: Server; headers: Record<string, string>; agent: Agent }> {
+  async #connection(): Promise<{ server: Server; headers: Record<string, string>; agent: http.Agent }> {
     const now = Date.now();
     if (this.#credentials === undefined || now - this.#credentialsAt > CREDENTIALS_TTL_MS) {
       this.#credentialsAt = now;
@@ -302,7 +301,7 @@ async function readCredentials(kubeConfig: ClusterAccess): Promise<Credentials> 
   const server = new URL(cluster.server);
   // The ClusterAccess fills in what every call needs: TLS material and the Authorization header
   // (tokens, exec plugins, OIDC, basic auth).
-  const options: RequestOptions = {};
+  const options: https.RequestOptions = {};
   await kubeConfig.applyToHTTPSOptions(options);
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(options.headers ?? {})) {
@@ -326,7 +325,7 @@ async function readCredentials(kubeConfig: ClusterAccess): Promise<Credentials> 
 }
 
 /** The TLS material and checks of the KubeConfig's HTTPS options. */
-function tlsOf(options: RequestOptions): TlsOptions {
+function tlsOf(options: https.RequestOptions): TlsOptions {
   const material = (value: unknown): Buffer | string | undefined =>
     typeof value === 'string' || Buffer.isBuffer(value) ? value : undefined;
   const [ca, cert, key] = [material(options.ca), material(options.cert), material(options.key)];
@@ -348,7 +347,7 @@ function tlsKeyOf(origin: string, tls: TlsOptions): string {
   );
 }
 
-function newAgent(server: Server, tls: TlsOptions): Agent {
+function newAgent(server: Server, tls: TlsOptions): http.Agent {
   // Node's own HTTP/1.1 client on keep-alive connections: as cheap in CPU as undici's, without the
   // WebAssembly HTTP parser undici compiles (about 11 MiB of RSS; docs/benchmarks.md, F11), and
   // cheaper than undici's HTTP/2 path, which client-node's calls take (F10).
@@ -373,17 +372,17 @@ function watchQuery(query: Readonly<Record<string, string | number | boolean | u
   return params.toString();
 }
 
-const succeeded = (response: IncomingMessage): boolean =>
+const succeeded = (response: http.IncomingMessage): boolean =>
   response.statusCode !== undefined && response.statusCode >= 200 && response.statusCode < 300;
 
-async function readText(response: IncomingMessage): Promise<string> {
+async function readText(response: http.IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of response) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString('utf8');
 }
 
 /** The API server's refusal, with its Status body and the answer's headers. */
-function apiException(response: IncomingMessage, body: string): KubeApiError {
+function apiException(response: http.IncomingMessage, body: string): KubeApiError {
   const flat: Record<string, string> = {};
   for (const [name, value] of Object.entries(response.headers)) {
     if (value !== undefined) flat[name] = Array.isArray(value) ? value.join(', ') : value;

@@ -3,10 +3,15 @@
  * `--health-probe-bind-address` (`/healthz`, `/readyz`). Bind addresses read like controller-runtime's:
  * `:8080` (every interface), `127.0.0.1:8080`, `[::1]:8080`, `:0` (any free port), `0` (disabled).
  */
-import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ConfigError, messageOf } from '../errors.ts';
-import { http } from '../runtime/node-http.ts';
 
 export const HttpMethod = {
   Get: 'GET',
@@ -93,7 +98,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   const address = parseBindAddress(options.address);
   if (!address.enabled) return undefined;
   const routes = new Map(Object.entries(options.routes));
-  const server = http.createServer((request, response) => {
+  const server = createServer((request, response) => {
     void respond(request, response, routes, options.onError);
   });
   await listen(server, address, options.address);

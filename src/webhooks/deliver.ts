@@ -1,6 +1,6 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
-import type { IncomingMessage } from 'node:http';
-import { http, https } from '../runtime/node-http.ts';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import type { LookupFunction } from 'node:net';
 import { messageOf, WebhookRefusedError } from '../errors.ts';
 import { refusedAddress, refusedHost } from './address.ts';
@@ -80,7 +80,7 @@ export async function postWebhook(
     const refused = refusedHost(target.hostname);
     if (refused !== undefined) return { kind: 'refused', message: refused };
   }
-  const send = target.protocol === 'https:' ? https.request : http.request;
+  const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise<PostResult>((resolve) => {
     const request = send(
       target,
