@@ -17,7 +17,7 @@ import { startBenchCluster } from './lib/cluster.ts';
 import { benchContext, type BenchContext } from './lib/context.ts';
 import { summarizeProfile, type ProfileSummary } from './lib/cpu-profile.ts';
 import { DEFAULT_CONCURRENCY } from '../src/controllers/manager.ts';
-import { buildController, imageNodeOptions, SOURCE_ENTRY } from './lib/build.ts';
+import { buildController, imageNodeOptions, imageRuntime, SOURCE_ENTRY } from './lib/build.ts';
 import { parseReport, renderReport, updateDocs, type Report } from './lib/report.ts';
 import { buildPeer, toolVersions } from './lib/peer.ts';
 import { measureRun, type Decider, type RunResult, type Schedule } from './lib/runs.ts';
@@ -102,7 +102,7 @@ const help = (): string => `Usage: node bench/controller.ts [flags]
   --store-starts N              controller starts per store size; the median RSS counts (${FULL.storeStarts})
   --controller-concurrency N    the controller's --concurrency (default: its own, ${DEFAULT_CONCURRENCY})
   --controller-from dist|ts     run the controller compiled and bundled (as the container does; default) or from src/;
-                                either way with the NODE_OPTIONS the Dockerfile sets (${imageNodeOptions()})
+                                either way as the Dockerfile runs it (NODE_OPTIONS=${imageNodeOptions()}, its ENV, its ENTRYPOINT flags)
   --cpu-prof                    CPU-profile every controller process (node --cpu-prof) and summarize
   --heap-snapshots              heap snapshot of each memory-measurement controller, summarized
   --write-docs / --no-write-docs  update docs/benchmarks.md (default: on for full runs of every phase)
@@ -335,7 +335,8 @@ async function main(): Promise<void> {
   const host = machine();
   const command = ['node', 'bench/controller.ts', ...process.argv.slice(2)].join(' ');
   // As the container image runs it (the Dockerfile's ENV), whether compiled or from src/.
-  const controllerNodeOptions = imageNodeOptions();
+  const image = imageRuntime();
+  const controllerNodeOptions = image.nodeOptions;
   const workDir = mkdtempSync(join(tmpdir(), 'greenlight-bench-'));
   const cpuProfileDir = flags.cpuProfile ? join(workDir, 'profiles') : undefined;
   if (cpuProfileDir) mkdirSync(cpuProfileDir, { recursive: true });
@@ -346,7 +347,9 @@ async function main(): Promise<void> {
   };
   progress(`# Controller benchmark${flags.quick ? ' (--quick)' : ''}: ${command}`);
   progress(`${host.os}; ${host.cpuCount} × ${host.cpuModel}; Node ${host.node}; logs in ${workDir}`);
-  progress(`controller: NODE_OPTIONS=${controllerNodeOptions} (from the Dockerfile)`);
+  progress(
+    `controller: NODE_OPTIONS=${controllerNodeOptions}, env ${JSON.stringify(image.env)}, node flags ${JSON.stringify(image.nodeFlags)} (from the Dockerfile)`,
+  );
   const loadBefore = oneMinuteLoad();
   const clusterStarted = performance.now();
   const controllerEntry =
@@ -362,6 +365,8 @@ async function main(): Promise<void> {
     logDir: workDir,
     controllerEntry,
     controllerNodeOptions,
+    controllerEnv: image.env,
+    controllerNodeFlags: image.nodeFlags,
     peerBinary,
     cpuProfileDir,
     heapSnapshotDir,

@@ -172,12 +172,13 @@ export async function measureRun(
         entry: context.controllerEntry,
         binary: decider.kind === 'peer' ? context.peerBinary : undefined,
         nodeOptions: context.controllerNodeOptions,
+        nodeFlags: decider.kind === 'peer' ? undefined : context.controllerNodeFlags,
         namespace,
         kubeconfig: context.bench.cluster.kubeconfigs.admin,
         logDir: context.logDir,
         concurrency: context.controllerConcurrency,
         cpuProfileDir: decider.kind === 'peer' ? undefined : context.cpuProfileDir,
-        env: decider.kind === 'peer' ? undefined : decider.env,
+        env: decider.kind === 'peer' ? undefined : { ...context.controllerEnv, ...decider.env },
       });
       await controller.waitReady(60_000);
     }
