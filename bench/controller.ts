@@ -17,7 +17,7 @@ import { startBenchCluster } from './lib/cluster.ts';
 import { benchContext, type BenchContext } from './lib/context.ts';
 import { summarizeProfile, type ProfileSummary } from './lib/cpu-profile.ts';
 import { DEFAULT_CONCURRENCY } from '../src/controllers/manager.ts';
-import { buildController, imageNodeOptions, SOURCE_ENTRY } from './lib/build.ts';
+import { buildController, imageNodeOptions, imageRuntime, SOURCE_ENTRY } from './lib/build.ts';
 import { parseReport, renderReport, updateDocs, type Report } from './lib/report.ts';
 import { buildPeer, toolVersions } from './lib/peer.ts';
 import { measureRun, type Decider, type RunResult, type Schedule } from './lib/runs.ts';
@@ -28,6 +28,7 @@ import { measureWebhooks, type WebhookResult } from './lib/webhooks.ts';
 
 const PHASES = ['throughput', 'latency', 'burst', 'memory', 'slack', 'webhooks'] as const;
 type Phase = (typeof PHASES)[number];
+const PEER_PHASES: readonly Phase[] = ['throughput', 'latency', 'burst'];
 
 export interface Settings {
   readonly throughput: number;
@@ -45,6 +46,8 @@ export interface Settings {
   readonly slackCount: number;
   /** Greenlight and Go-peer runs per phase, interleaved (G P, P G, G P …); medians are reported. */
   readonly repeats: number;
+  /** Rounds of the webhooks phase, each off, on, on, off. */
+  readonly webhookRounds: number;
 }
 
 const FULL: Settings = {
@@ -62,6 +65,7 @@ const FULL: Settings = {
   warmup: 50,
   slackCount: 1_000,
   repeats: 3,
+  webhookRounds: 1,
 };
 
 const QUICK: Settings = {
@@ -79,6 +83,7 @@ const QUICK: Settings = {
   warmup: 20,
   slackCount: 200,
   repeats: 1,
+  webhookRounds: 1,
 };
 
 const help = (): string => `Usage: node bench/controller.ts [flags]
@@ -91,12 +96,13 @@ const help = (): string => `Usage: node bench/controller.ts [flags]
   --rate R --duration S         the steady-state run (${FULL.rate}/s for ${FULL.durationSeconds} s)
   --burst N                     the burst (${FULL.burst}, ${FULL.burstConcurrency} in flight)
   --repeats N                   Greenlight and Go-peer runs per phase, interleaved; medians count (${FULL.repeats})
+  --webhook-rounds N            rounds of the webhooks phase, each off, on, on, off (${FULL.webhookRounds})
   --store-sizes A,B             requests stored for memory and start-up (${FULL.storeSizes.join(',')})
   --store-budget-minutes M      largest store that fits in M minutes (${FULL.storeBudgetMinutes})
   --store-starts N              controller starts per store size; the median RSS counts (${FULL.storeStarts})
   --controller-concurrency N    the controller's --concurrency (default: its own, ${DEFAULT_CONCURRENCY})
   --controller-from dist|ts     run the controller compiled and bundled (as the container does; default) or from src/;
-                                either way with the NODE_OPTIONS the Dockerfile sets (${imageNodeOptions()})
+                                either way as the Dockerfile runs it (NODE_OPTIONS=${imageNodeOptions()}, its ENV, its ENTRYPOINT flags)
   --cpu-prof                    CPU-profile every controller process (node --cpu-prof) and summarize
   --heap-snapshots              heap snapshot of each memory-measurement controller, summarized
   --write-docs / --no-write-docs  update docs/benchmarks.md (default: on for full runs of every phase)
@@ -113,6 +119,7 @@ function parseFlags() {
       duration: { type: 'string' },
       burst: { type: 'string' },
       repeats: { type: 'string' },
+      'webhook-rounds': { type: 'string' },
       'store-sizes': { type: 'string' },
       'store-budget-minutes': { type: 'string' },
       'store-starts': { type: 'string' },
@@ -145,6 +152,7 @@ function parseFlags() {
     durationSeconds: number(values.duration, base.durationSeconds),
     burst: number(values.burst, base.burst),
     repeats: number(values.repeats, base.repeats),
+    webhookRounds: number(values['webhook-rounds'], base.webhookRounds),
     storeSizes: values['store-sizes']?.split(',').map((size) => number(size, 0)) ?? base.storeSizes,
     storeBudgetMinutes: number(values['store-budget-minutes'], base.storeBudgetMinutes),
     storeStarts: number(values['store-starts'], base.storeStarts),
@@ -264,11 +272,11 @@ async function runPhases(
       })
     : undefined;
   const webhooks = phases.includes('webhooks')
-    ? await measureWebhooks(context, {
-        kind: 'in-flight',
-        count: settings.slackCount,
-        concurrency: settings.concurrency,
-      })
+    ? await measureWebhooks(
+        context,
+        { kind: 'in-flight', count: settings.slackCount, concurrency: settings.concurrency },
+        settings.webhookRounds,
+      )
     : undefined;
   // Last: it leaves 100,000 objects in etcd, which would weigh on everything measured after it.
   const store = phases.includes('memory')
@@ -327,7 +335,8 @@ async function main(): Promise<void> {
   const host = machine();
   const command = ['node', 'bench/controller.ts', ...process.argv.slice(2)].join(' ');
   // As the container image runs it (the Dockerfile's ENV), whether compiled or from src/.
-  const controllerNodeOptions = imageNodeOptions();
+  const image = imageRuntime();
+  const controllerNodeOptions = image.nodeOptions;
   const workDir = mkdtempSync(join(tmpdir(), 'greenlight-bench-'));
   const cpuProfileDir = flags.cpuProfile ? join(workDir, 'profiles') : undefined;
   if (cpuProfileDir) mkdirSync(cpuProfileDir, { recursive: true });
@@ -338,13 +347,17 @@ async function main(): Promise<void> {
   };
   progress(`# Controller benchmark${flags.quick ? ' (--quick)' : ''}: ${command}`);
   progress(`${host.os}; ${host.cpuCount} × ${host.cpuModel}; Node ${host.node}; logs in ${workDir}`);
-  progress(`controller: NODE_OPTIONS=${controllerNodeOptions} (from the Dockerfile)`);
+  progress(
+    `controller: NODE_OPTIONS=${controllerNodeOptions}, env ${JSON.stringify(image.env)}, node flags ${JSON.stringify(image.nodeFlags)} (from the Dockerfile)`,
+  );
   const loadBefore = oneMinuteLoad();
   const clusterStarted = performance.now();
   const controllerEntry =
     flags.controllerFrom === 'ts' ? SOURCE_ENTRY : await buildController(join(workDir, 'build'), progress);
-  const peerBinary = await buildPeer(progress);
-  const versions = await toolVersions();
+  // Only the throughput, latency and burst phases run the Go peer: the others need not build it.
+  const withPeer = flags.phases.some((phase) => PEER_PHASES.includes(phase));
+  const peerBinary = withPeer ? await buildPeer(progress) : '';
+  const versions = await toolVersions(withPeer);
   const bench = await startBenchCluster((line) => {
     progress(`[control plane] ${line}`);
   });
@@ -352,6 +365,8 @@ async function main(): Promise<void> {
     logDir: workDir,
     controllerEntry,
     controllerNodeOptions,
+    controllerEnv: image.env,
+    controllerNodeFlags: image.nodeFlags,
     peerBinary,
     cpuProfileDir,
     heapSnapshotDir,

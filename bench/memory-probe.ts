@@ -4,7 +4,8 @@
  * /proc status when idle and after the burst — RSS split into file-backed pages (the executable's code
  * as touched) and anonymous memory (heap, buffers, allocator) — and, for Greenlight, V8's heap spaces
  * and external memory from its metrics. A diagnostic beside `npm run bench`, whose burst phase gives
- * the figures (docs/benchmarks.md, F11).
+ * the figures (docs/benchmarks.md, F11). Greenlight runs as the image runs it: the Dockerfile's
+ * NODE_OPTIONS and other ENV variables, and the node flags of its ENTRYPOINT (bench/lib/build.ts).
  *
  *   node bench/memory-probe.ts [--requests 2000] [--node-options "..."] [--heap-snapshot]
  */
@@ -12,7 +13,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildController, imageNodeOptions } from './lib/build.ts';
+import { buildController, imageRuntime } from './lib/build.ts';
 import { createWorkspace, startBenchCluster, type BenchCluster } from './lib/cluster.ts';
 import { ControllerProcess } from './lib/controller-process.ts';
 import { summarizeHeap } from './lib/heap-snapshot.ts';
@@ -67,6 +68,8 @@ async function probe(
     readonly entry: string;
     readonly binary?: string;
     readonly nodeOptions: string;
+    readonly env?: Readonly<Record<string, string>>;
+    readonly nodeFlags?: readonly string[];
     readonly requests: number;
     readonly workDir: string;
     readonly heapDir?: string | undefined;
@@ -80,6 +83,8 @@ async function probe(
     entry: options.entry,
     binary: options.binary,
     nodeOptions: options.nodeOptions,
+    env: options.env,
+    nodeFlags: options.nodeFlags,
     namespace,
     kubeconfig: bench.cluster.kubeconfigs.admin,
     logDir: options.workDir,
@@ -112,10 +117,11 @@ async function probe(
 }
 
 async function main(): Promise<void> {
+  const image = imageRuntime();
   const { values } = parseArgs({
     options: {
       requests: { type: 'string', default: '2000' },
-      'node-options': { type: 'string', default: imageNodeOptions() },
+      'node-options': { type: 'string', default: image.nodeOptions },
       'heap-snapshot': { type: 'boolean', default: false },
     },
   });
@@ -132,11 +138,21 @@ async function main(): Promise<void> {
   try {
     const common = { entry, nodeOptions: values['node-options'], requests, workDir };
     const results = [
-      await probe(bench, { ...common, name: 'greenlight', heapDir }),
+      await probe(bench, {
+        ...common,
+        name: 'greenlight',
+        heapDir,
+        env: image.env,
+        nodeFlags: image.nodeFlags,
+      }),
       await probe(bench, { ...common, name: 'peer', binary: peer }),
     ];
     const one = (value: number): string => value.toFixed(1);
-    console.log(`\nNODE_OPTIONS=${values['node-options']}; ${requests} requests, 100 in flight (MiB):\n`);
+    const environment = Object.entries(image.env).map(([name, value]) => `${name}=${value} `);
+    const flags = image.nodeFlags.length > 0 ? `, node ${image.nodeFlags.join(' ')}` : '';
+    console.log(
+      `\n${environment.join('')}NODE_OPTIONS=${values['node-options']}${flags}; ${requests} requests, 100 in flight (MiB):\n`,
+    );
     console.log(
       markdownTable(
         [

@@ -5,10 +5,11 @@
 //
 //   node scripts/bundle.ts [--from dist] [--out bundle]
 import { rm } from 'node:fs/promises';
+import { builtinModules } from 'node:module';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
 
 const root = resolve(fileURLToPath(import.meta.url), '..', '..');
 
@@ -22,6 +23,31 @@ const BANNER = [
   'const __filename = __greenlightFileURLToPath(import.meta.url);',
   'const __dirname = __greenlightDirname(__filename);',
 ].join('\n');
+
+/**
+ * Node's built-in modules, imported with require() wherever the code has an ES module import of one
+ * (`import { readFileSync } from 'node:fs'` becomes a property read of `require('node:fs')` where the
+ * name is used). An ES module import of a built-in builds the module's namespace from every export,
+ * reading each one, and some exports are getters that load a great deal: node:http's `WebSocket`
+ * loads Node's bundled undici with HTTP/2, zlib, worker_threads and web streams, node:fs's `promises`
+ * loads readline, node:util's exports load assert and worker_threads. The controller uses none of
+ * it; as ES module imports its built-ins took about 12 MiB of RSS more (docs/benchmarks.md, F12).
+ */
+const requireBuiltins: Plugin = {
+  name: 'require-node-builtins',
+  setup(build) {
+    const builtins = new Set(builtinModules);
+    build.onResolve({ filter: /^(node:)?[a-z0-9_/]+$/ }, (args) => {
+      if (args.kind !== 'import-statement') return undefined;
+      if (!args.path.startsWith('node:') && !builtins.has(args.path)) return undefined;
+      return { path: args.path, namespace: 'node-builtin' };
+    });
+    build.onLoad({ filter: /.*/, namespace: 'node-builtin' }, (args) => ({
+      contents: `module.exports = require(${JSON.stringify(args.path)});`,
+      loader: 'js',
+    }));
+  },
+};
 
 export interface BundleOptions {
   /** The compiled package (tsc's outDir). */
@@ -56,6 +82,7 @@ export async function bundle({ from, out }: BundleOptions): Promise<string> {
     keepNames: true,
     legalComments: 'linked',
     logLevel: 'warning',
+    plugins: [requireBuiltins],
   });
   return join(out, 'main.mjs');
 }

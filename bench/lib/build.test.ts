@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { imageNodeOptions } from './build.ts';
+import { imageNodeFlags, imageNodeOptions, imageRuntime } from './build.ts';
 
 describe('imageNodeOptions', () => {
   const directory = mkdtempSync(join(tmpdir(), 'greenlight-build-test-'));
@@ -71,5 +71,30 @@ describe('imageNodeOptions', () => {
 
   it("reads the semi-space size from the repository's own Dockerfile", () => {
     expect(imageNodeOptions()).toMatch(/^--max-semi-space-size=\d+/);
+  });
+
+  it('reads the other ENV variables and the node flags of the ENTRYPOINT', () => {
+    const file = dockerfile([
+      'FROM node:24 AS build',
+      'RUN npm run build',
+      'FROM gcr.io/distroless/nodejs24-debian12',
+      'ENV NODE_ENV=production \\',
+      '  NODE_OPTIONS="--max-semi-space-size=4 --max-old-space-size=384" \\',
+      '  MALLOC_ARENA_MAX=2',
+      'ENTRYPOINT ["/nodejs/bin/node", "--max-opt=2", "--single-threaded-gc", "/app/bundle/main.mjs"]',
+      'CMD ["controller"]',
+    ]);
+    expect(imageRuntime(file)).toEqual({
+      nodeOptions: '--max-semi-space-size=4 --max-old-space-size=384',
+      env: { NODE_ENV: 'production', MALLOC_ARENA_MAX: '2' },
+      nodeFlags: ['--max-opt=2', '--single-threaded-gc'],
+    });
+    expect(imageNodeFlags(dockerfile(['ENV NODE_OPTIONS=', 'ENTRYPOINT ["node", "main.mjs"]']))).toEqual([]);
+  });
+
+  it("reads the repository's own Dockerfile", () => {
+    const runtime = imageRuntime();
+    expect(runtime.env['MALLOC_ARENA_MAX']).toBe('2');
+    expect(runtime.nodeFlags.every((flag) => flag.startsWith('--'))).toBe(true);
   });
 });

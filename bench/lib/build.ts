@@ -39,21 +39,69 @@ export async function buildController(directory: string, progress: (line: string
 /** The TypeScript sources, run directly (as in development and the tests). */
 export const SOURCE_ENTRY = join(ROOT, 'src', 'cli', 'main.ts');
 
+/** The Dockerfile's instructions, one per line once continuations are joined. */
+function instructions(dockerfile: string): string[] {
+  return readFileSync(dockerfile, 'utf8')
+    .replace(/\\\r?\n/g, ' ')
+    .split(/\r?\n/);
+}
+
+/**
+ * The environment the image sets (every `ENV` instruction's variables; the last one to set a
+ * variable wins, as in the run stage), read from the Dockerfile so that the benchmark runs the
+ * controller with what the container runs it with.
+ */
+export function imageEnvironment(dockerfile = join(ROOT, 'Dockerfile')): Record<string, string> {
+  const environment: Record<string, string> = {};
+  for (const instruction of instructions(dockerfile)) {
+    if (!/^\s*ENV\s/i.test(instruction)) continue;
+    for (const match of instruction.matchAll(
+      /(?:^|\s)([A-Za-z_][A-Za-z0-9_]*)=(?:"([^"]*)"|'([^']*)'|(\S*))/g,
+    )) {
+      const [, name, doubleQuoted, singleQuoted, bare] = match;
+      if (name !== undefined) environment[name] = doubleQuoted ?? singleQuoted ?? bare ?? '';
+    }
+  }
+  return environment;
+}
+
 /**
  * The NODE_OPTIONS the image sets (the Dockerfile's `ENV … NODE_OPTIONS=…`), read from the Dockerfile
  * so that the benchmark runs the controller with what the container runs it with.
  */
 export function imageNodeOptions(dockerfile = join(ROOT, 'Dockerfile')): string {
-  // One instruction per line once continuations are joined; the last ENV that sets it wins (run stage).
-  const instructions = readFileSync(dockerfile, 'utf8')
-    .replace(/\\\r?\n/g, ' ')
-    .split(/\r?\n/);
-  let value: string | undefined;
-  for (const instruction of instructions) {
-    if (!/^\s*ENV\s/i.test(instruction)) continue;
-    const match = /(?:^|\s)NODE_OPTIONS=(?:"([^"]*)"|'([^']*)'|(\S*))/.exec(instruction);
-    if (match) value = match[1] ?? match[2] ?? match[3] ?? '';
-  }
+  const value = imageEnvironment(dockerfile)['NODE_OPTIONS'];
   if (value === undefined) throw new Error(`${dockerfile} sets no NODE_OPTIONS in an ENV instruction`);
   return value;
+}
+
+/**
+ * The node flags of the image's `ENTRYPOINT` (exec form: `["/nodejs/bin/node", FLAG…, SCRIPT]`): V8
+ * flags that NODE_OPTIONS refuses go there.
+ */
+export function imageNodeFlags(dockerfile = join(ROOT, 'Dockerfile')): string[] {
+  let flags: string[] = [];
+  for (const instruction of instructions(dockerfile)) {
+    const exec = /^\s*ENTRYPOINT\s+(\[.*\])\s*$/i.exec(instruction)?.[1];
+    if (exec === undefined) continue;
+    const [, ...rest] = JSON.parse(exec) as string[];
+    const script = rest.findIndex((argument) => !argument.startsWith('-'));
+    flags = script === -1 ? rest : rest.slice(0, script);
+  }
+  return flags;
+}
+
+/** Everything the image runs the controller with besides its own arguments. */
+export interface ImageRuntime {
+  readonly nodeOptions: string;
+  /** The image's other environment variables (NODE_OPTIONS apart). */
+  readonly env: Readonly<Record<string, string>>;
+  readonly nodeFlags: readonly string[];
+}
+
+export function imageRuntime(dockerfile = join(ROOT, 'Dockerfile')): ImageRuntime {
+  const env = Object.fromEntries(
+    Object.entries(imageEnvironment(dockerfile)).filter(([name]) => name !== 'NODE_OPTIONS'),
+  );
+  return { nodeOptions: imageNodeOptions(dockerfile), env, nodeFlags: imageNodeFlags(dockerfile) };
 }

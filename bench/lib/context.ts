@@ -17,6 +17,9 @@ export interface BenchContext {
   readonly controllerEntry: string;
   /** NODE_OPTIONS of every controller process: the container image's (the Dockerfile's ENV). */
   readonly controllerNodeOptions: string;
+  /** The image's other ENV variables and its ENTRYPOINT's node flags (bench/lib/build.ts). */
+  readonly controllerEnv: Readonly<Record<string, string>>;
+  readonly controllerNodeFlags: readonly string[];
   /** The Go controller-runtime peer's binary (bench/peer, built by hack/build-tools.sh). */
   readonly peerBinary: string;
   readonly cpuProfileDir: string | undefined;

@@ -20,6 +20,8 @@ interface Waiter {
 
 export class DecisionObserver {
   readonly decided = new Map<string, Observation>();
+  /** Changes seen to requests already decided that carry webhook results (status.webhooks): result writes. */
+  webhookResultWrites = 0;
   readonly #watch: Watch;
   readonly #path: string;
   readonly #waiters = new Set<Waiter>();
@@ -100,7 +102,10 @@ export class DecisionObserver {
     if (object.metadata.resourceVersion) this.#resourceVersion = object.metadata.resourceVersion;
     if (type !== 'ADDED' && type !== 'MODIFIED') return;
     const name = object.metadata.name ?? '';
-    if (this.decided.has(name)) return;
+    if (this.decided.has(name)) {
+      if (type === 'MODIFIED' && (object.status?.webhooks?.length ?? 0) > 0) this.webhookResultWrites++;
+      return;
+    }
     const decided = object.status?.conditions?.some((c) => c.type === 'Decided' && c.status === 'True');
     if (!decided) return;
     this.decided.set(name, { at, phase: object.status?.phase ?? '' });

@@ -36,15 +36,23 @@ export function cachedVersion(path: string | undefined): string | undefined {
   return path === undefined ? undefined : /-(v\d+\.\d+\.\d+)[^/]*\/[^/]+$/.exec(path)?.[1];
 }
 
-/** What the report names: the control plane's versions, the peer's Go and controller-runtime. */
-export async function toolVersions(): Promise<{
+/**
+ * What the report names: the control plane's versions, the peer's Go and controller-runtime (`–` when
+ * no phase runs the peer: it is then not built).
+ */
+export async function toolVersions(withPeer = true): Promise<{
   controlPlane: string;
   peerGo: string;
   peerControllerRuntime: string;
 }> {
   const run = promisify(execFile);
-  const { stdout } = await run('bash', [BUILD_TOOLS, 'etcd', 'kube-apiserver', PEER_TOOL]);
-  const go = await run('go', ['env', 'GOVERSION']).then(
+  const { stdout } = await run('bash', [
+    BUILD_TOOLS,
+    'etcd',
+    'kube-apiserver',
+    ...(withPeer ? [PEER_TOOL] : []),
+  ]);
+  const go = await (withPeer ? run('go', ['env', 'GOVERSION']) : Promise.reject(new Error('no peer'))).then(
     ({ stdout: version }) => version.trim(),
     () => '–',
   );
@@ -52,6 +60,6 @@ export async function toolVersions(): Promise<{
   return {
     controlPlane: `etcd ${version('etcd')} and kube-apiserver ${version('kube-apiserver')}`,
     peerGo: go,
-    peerControllerRuntime: version(PEER_TOOL),
+    peerControllerRuntime: withPeer ? version(PEER_TOOL) : '–',
   };
 }

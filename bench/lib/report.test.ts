@@ -287,6 +287,7 @@ describe('renderReport', () => {
 
   it('reports what decision webhooks cost, and how many deliveries arrived', () => {
     const webhook = { url: 'http://127.0.0.1:1/', secret: 'whsec_x' };
+    const onCpu = { controller: 4.5, apiserver: 6, etcd: 1.5, bench: 1.5 };
     const withWebhooks = renderReport(
       report({
         webhooks: {
@@ -296,8 +297,16 @@ describe('renderReport', () => {
             run('webhooks-off-2', { kind: 'greenlight' }, { decisionsPerSecond: 146 }),
           ],
           on: [
-            run('webhooks-on-1', { kind: 'greenlight', webhook }, { decisionsPerSecond: 149 }),
-            run('webhooks-on-2', { kind: 'greenlight', webhook }, { decisionsPerSecond: 145 }),
+            run(
+              'webhooks-on-1',
+              { kind: 'greenlight', webhook },
+              { decisionsPerSecond: 149, cpuSeconds: onCpu },
+            ),
+            run(
+              'webhooks-on-2',
+              { kind: 'greenlight', webhook },
+              { decisionsPerSecond: 145, cpuSeconds: onCpu },
+            ),
           ],
           costPercent: 0.7,
           delivered: 2_100,
@@ -319,6 +328,15 @@ describe('renderReport', () => {
     expect(withWebhooks).toContain(
       "2,100 of 2,100 delivered (warm-ups included), the last at most 1.2 s after the run's last decision, every result written on its request at most 3.4 s after it.",
     );
+    expect(summaryRow(withWebhooks, '8. Webhooks on vs off: controller CPU').slice(1)).toEqual([
+      '1.50 (1.50, 1.50) vs 1.00 (1.00, 1.00)',
+      '',
+      '',
+      '',
+      '50.0 %',
+      'within off vs off',
+      'off runs span 1.00–1.00',
+    ]);
     expect(deciderName({ kind: 'greenlight', webhook })).toBe('greenlight, webhooks on');
     // Results written before webhooks existed render without the row.
     expect(markdown).not.toContain('8. Webhooks');

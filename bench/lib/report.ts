@@ -9,6 +9,7 @@ import type { SlackResult } from './slack.ts';
 import {
   formatInteger,
   formatOne,
+  formatTwo,
   formatRatio,
   markdownTable,
   summarize,
@@ -340,6 +341,38 @@ function webhooksRow(webhooks: WebhookResult | null | undefined): Row[] {
       // Faster with webhooks than without is the machine's noise, not a gain.
       cost < 0 ? '**met** (no cost measurable)' : verdict(cost <= 5),
     ],
+    ...webhooksCpuRow(webhooks),
+  ];
+}
+
+/** Mean controller CPU seconds per 1,000 decisions over runs, and each run's. */
+function controllerCpu(runs: readonly RunResult[]): { mean: number; each: number[] } {
+  const each = runs.flatMap((run) =>
+    run.cpuSeconds.controller === null ? [] : [(run.cpuSeconds.controller / run.decided) * 1000],
+  );
+  return { mean: each.reduce((sum, value) => sum + value, 0) / each.length, each };
+}
+
+/**
+ * The controller's own CPU per 1,000 decisions with webhooks and without: steadier than throughput on
+ * a shared machine, and what a delivery costs the controller wherever the receiver runs.
+ */
+function webhooksCpuRow(webhooks: WebhookResult): Row[] {
+  const [on, off] = [controllerCpu(webhooks.on), controllerCpu(webhooks.off)];
+  if (on.each.length === 0 || off.each.length === 0) return [];
+  const cell = ({ mean, each }: { mean: number; each: number[] }): string =>
+    each.length > 1 ? `${formatTwo(mean)} (${each.map(formatTwo).join(', ')})` : formatTwo(mean);
+  return [
+    [
+      '8. Webhooks on vs off: controller CPU s per 1,000 decisions',
+      `${cell(on)} vs ${cell(off)}`,
+      '',
+      '',
+      '',
+      `${formatOne((on.mean / off.mean - 1) * 100)} %`,
+      'within off vs off',
+      `off runs span ${formatTwo(Math.min(...off.each))}–${formatTwo(Math.max(...off.each))}`,
+    ],
   ];
 }
 
@@ -392,7 +425,12 @@ const cpuPerThousand = (run: RunResult, key: keyof RunResult['cpuSeconds']): str
 };
 
 function runsTable(report: Report): string {
-  const runs = [...report.runs.throughput, ...report.runs.latency, ...report.runs.burst];
+  const runs = [
+    ...report.runs.throughput,
+    ...report.runs.latency,
+    ...report.runs.burst,
+    ...(report.webhooks ? [...report.webhooks.off, ...report.webhooks.on] : []),
+  ];
   const rows = runs.map((run) => [
     `${run.label} (${deciderName(run.decider)})`,
     formatInteger(run.decided),
@@ -493,6 +531,19 @@ export function parseReport(json: string, file: string): Report {
   return report as Report;
 }
 
+/** How many signatures were verified, and how many results were written while decisions were measured. */
+function webhooksNote(webhooks: WebhookResult): string {
+  const verified =
+    webhooks.verified === undefined
+      ? ''
+      : ` The receiver answers 204 without parsing; ${formatInteger(webhooks.verified)} deliveries, a sample, had their signatures verified after each run.`;
+  const writes = webhooks.on.map((run) => run.webhookResultWrites);
+  const written = writes.every((count) => count !== undefined)
+    ? ` Results written on requests while decisions were measured: ${writes.join(', ')}.`
+    : '';
+  return `${verified}${written}`;
+}
+
 export function renderReport(report: Report): string {
   const m = report.machine;
   const settingsNote = report.quick ? ' **`--quick`: scaled-down sizes, a smoke test, not figures.**' : '';
@@ -507,7 +558,7 @@ export function renderReport(report: Report): string {
         ? `\n\nSlack on: ${slack.slackCalls ?? 0} Web API calls during the Slack-on runs, ${slack.messagesPosted ?? 0} of them chat.postMessage (${slack.rateLimited ?? 0} answered 429; the emulator allows 1 message a second per channel, like Slack), for ${(slack.on ?? []).reduce((sum, run) => sum + run.decided, 0)} decisions.`
         : '';
   const webhooks = report.webhooks
-    ? `\n\nWebhooks on: every decision POSTed, signed, to a local automation server; ${formatInteger(report.webhooks.delivered)} of ${formatInteger(report.webhooks.decisions)} delivered (warm-ups included), the last at most ${formatOne(report.webhooks.drainSeconds)} s after the run's last decision${report.webhooks.recordedSeconds === undefined ? '' : `, every result written on its request at most ${formatOne(report.webhooks.recordedSeconds)} s after it`}.`
+    ? `\n\nWebhooks on: every decision POSTed, signed, to a local automation server; ${formatInteger(report.webhooks.delivered)} of ${formatInteger(report.webhooks.decisions)} delivered (warm-ups included), the last at most ${formatOne(report.webhooks.drainSeconds)} s after the run's last decision${report.webhooks.recordedSeconds === undefined ? '' : `, every result written on its request at most ${formatOne(report.webhooks.recordedSeconds)} s after it`}.${webhooksNote(report.webhooks)}`
     : '';
   return [
     `Run ${report.startedAt.slice(0, 16).replace('T', ' ')} UTC, ${formatOne(report.minutes)} minutes: \`${report.command}\`${settingsNote}`,

@@ -74,6 +74,11 @@ export interface RunResult {
   readonly loadAverage: { readonly before: number; readonly after: number };
   readonly controller?: ControllerFigures;
   readonly observerRestarts: number;
+  /**
+   * Webhook results written on decided requests while the run was measured (seen by the observer):
+   * each is a status write that competes with the decisions. Absent in older results.
+   */
+  readonly webhookResultWrites?: number;
 }
 
 const kindOf = (index: number): RequestKind => (index % 2 === 0 ? 'approve' : 'deny');
@@ -167,12 +172,13 @@ export async function measureRun(
         entry: context.controllerEntry,
         binary: decider.kind === 'peer' ? context.peerBinary : undefined,
         nodeOptions: context.controllerNodeOptions,
+        nodeFlags: decider.kind === 'peer' ? undefined : context.controllerNodeFlags,
         namespace,
         kubeconfig: context.bench.cluster.kubeconfigs.admin,
         logDir: context.logDir,
         concurrency: context.controllerConcurrency,
         cpuProfileDir: decider.kind === 'peer' ? undefined : context.cpuProfileDir,
-        env: decider.kind === 'peer' ? undefined : decider.env,
+        env: decider.kind === 'peer' ? undefined : { ...context.controllerEnv, ...decider.env },
       });
       await controller.waitReady(60_000);
     }
@@ -193,6 +199,7 @@ export async function measureRun(
     const answeredAt = new Float64Array(count);
     const loadBefore = oneMinuteLoad();
     const cpuBefore = cpuSnapshot(context, controller);
+    const resultWritesBefore = observer.webhookResultWrites;
     const started = performance.now();
     const generated = await runSchedule(schedule, stats, (index) => {
       sentAt[index] = performance.now();
@@ -207,6 +214,7 @@ export async function measureRun(
       `${count} decisions in ${namespace}`,
     );
     const cpuAfter = cpuSnapshot(context, controller);
+    const resultWrites = observer.webhookResultWrites - resultWritesBefore;
     const loadAfter = oneMinuteLoad();
     const figures = controller ? await controllerFigures(controller) : undefined;
 
@@ -258,13 +266,17 @@ export async function measureRun(
           }
         : {}),
       observerRestarts: observer.restarts,
+      ...(decider.kind === 'greenlight' && decider.webhook ? { webhookResultWrites: resultWrites } : {}),
     };
     context.progress(
       `  ${result.decided}/${count} decided in ${result.seconds}s: ${result.decisionsPerSecond}/s; ` +
         `latency p50 ${result.latency.p50Ms} ms, p99 ${result.latency.p99Ms} ms; ` +
         `CPU s controller ${String(result.cpuSeconds.controller)}, apiserver ${String(result.cpuSeconds.apiserver)}, ` +
         `etcd ${String(result.cpuSeconds.etcd)}, bench ${String(result.cpuSeconds.bench)}; ` +
-        `retries ${result.retries}, failures ${result.failures}, wrong ${wrongOutcomes}`,
+        `retries ${result.retries}, failures ${result.failures}, wrong ${wrongOutcomes}` +
+        (result.webhookResultWrites === undefined
+          ? ''
+          : `; webhook results written while measured ${result.webhookResultWrites}`),
     );
     return result;
   } finally {

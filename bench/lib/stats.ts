@@ -67,6 +67,8 @@ const twoDecimals = new Intl.NumberFormat('en-US', { minimumFractionDigits: 2, m
 export const formatInteger = (value: number): string =>
   Number.isFinite(value) ? integer.format(value) : '–';
 export const formatOne = (value: number): string => (Number.isFinite(value) ? oneDecimal.format(value) : '–');
+export const formatTwo = (value: number): string =>
+  Number.isFinite(value) ? twoDecimals.format(value) : '–';
 export const formatRatio = (value: number): string =>
   Number.isFinite(value) ? `${twoDecimals.format(value)}×` : '–';
 

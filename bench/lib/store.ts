@@ -178,6 +178,8 @@ async function measureStart(
     label,
     entry: context.controllerEntry,
     nodeOptions: context.controllerNodeOptions,
+    nodeFlags: context.controllerNodeFlags,
+    env: context.controllerEnv,
     namespace: NAMESPACE,
     kubeconfig: context.bench.cluster.kubeconfigs.admin,
     logDir: context.logDir,

@@ -1,4 +1,5 @@
 import type { Approval } from '../api/v1alpha1/approval-request.ts';
+import { byCodeUnits } from '../compare.ts';
 import { describeAnswerer } from './person.ts';
 import type { WaitingOn } from './progress.ts';
 import type { Tally } from './tally.ts';
@@ -33,7 +34,7 @@ const decided = (
 export function combine(verdicts: readonly PolicyVerdict[], tallyFor: (policy: string) => Tally): Combined {
   const enforcing = [...verdicts]
     .filter((v) => v.mode === 'Enforce')
-    .sort((a, b) => a.policy.localeCompare(b.policy));
+    .sort((a, b) => byCodeUnits(a.policy, b.policy));
   if (enforcing.length === 0) {
     return decided('Denied', DecidedBy.controller, 'no ApprovalPolicy in Enforce mode selects this request');
   }

@@ -1,11 +1,8 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, extname, join, relative, resolve } from 'node:path';
 import { boolCoreTag, boolYaml11Tag, CORE_SCHEMA, loadAll, Schema } from 'js-yaml';
-import {
-  ApprovalPolicySpecSchema,
-  APPROVAL_POLICY_KIND,
-  type ApprovalPolicy,
-} from '../api/v1alpha1/approval-policy.ts';
+import { APPROVAL_POLICY_KIND, type ApprovalPolicy } from '../api/v1alpha1/approval-policy.ts';
+import { ApprovalPolicySpecSchema } from '../api/v1alpha1/schemas/approval-policy.ts';
 import { schemaErrors, type SchemaProblem } from '../api/v1alpha1/validate.ts';
 import { messageOf } from '../errors.ts';
 import { locators, type Locate } from './positions.ts';

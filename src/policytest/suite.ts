@@ -1,6 +1,8 @@
 import Type, { type Static } from 'typebox';
-import { ApprovalRequestSpecSchema, Phase } from '../api/v1alpha1/approval-request.ts';
-import { API_VERSION, StringEnum, StringMap, Timestamp } from '../api/v1alpha1/schema.ts';
+import { Phase } from '../api/v1alpha1/approval-request.ts';
+import { API_VERSION } from '../api/v1alpha1/schema.ts';
+import { ApprovalRequestSpecSchema } from '../api/v1alpha1/schemas/approval-request.ts';
+import { StringEnum, StringMap, Timestamp } from '../api/v1alpha1/schemas/building-blocks.ts';
 
 /** The file format of `greenlight test`: policies, sample requests and what must happen to them. */
 export const POLICY_TEST_KIND = 'ApprovalPolicyTest';

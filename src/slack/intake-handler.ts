@@ -8,15 +8,14 @@ import type { GreenlightMetrics } from '../observability/metrics.ts';
 import {
   askingThread,
   intakeFor,
-  judgeMessage,
   parseEvent,
   REFUSED_EVENT,
   type AskingMessage,
   type IntakeRequest,
-  type IntakeResult,
   type OwnIdentity,
   type ResolvedIntake,
 } from './intake.ts';
+import { judgeMessage, type IntakeResult } from './intake-judge.ts';
 import { refusalReply } from './messages.ts';
 import { reactionIntent, refusalKey, refusalUid, type SlackIntent } from './plan.ts';
 import type { SlackWeb } from './web.ts';

@@ -4,13 +4,12 @@ import {
   admit,
   askingThread,
   intakeFor,
-  judgeMessage,
   parseEvent,
   requestName,
-  validatePayload,
   type AskingMessage,
   type OwnIdentity,
 } from './intake.ts';
+import { judgeMessage, validatePayload } from './intake-judge.ts';
 
 const own: OwnIdentity = { botUserId: 'U0GREENLIGHT', botId: 'B0GREENLIGHT', appId: 'A0GREENLIGHT' };
 

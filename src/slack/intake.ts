@@ -1,4 +1,3 @@
-import Type from 'typebox';
 import {
   IntakeLabel,
   SLACK_REQUESTER_PREFIX,
@@ -8,13 +7,8 @@ import {
   SlackUserAnnotation,
   type ApprovalIntake,
 } from '../api/v1alpha1/approval-intake.ts';
-import {
-  ApprovalRequestSpecSchema,
-  MAX_PARAMETERS_BYTES,
-  type ApprovalRequestSpec,
-} from '../api/v1alpha1/approval-request.ts';
-import { schemaProblems } from '../api/v1alpha1/validate.ts';
-import { parseDuration } from '../policy/duration.ts';
+import type { ApprovalRequestSpec } from '../api/v1alpha1/approval-request.ts';
+import { byCodeUnits } from '../compare.ts';
 
 /**
  * Slack intake, decided from facts alone (pure): what a Slack `message` event is, whether a machine
@@ -153,7 +147,7 @@ export function olderFirst(a: ApprovalIntake, b: ApprovalIntake): number {
     new Date(intake.metadata.creationTimestamp ?? 0).getTime();
   const key = (intake: ApprovalIntake): string =>
     `${intake.metadata.namespace ?? ''}/${intake.metadata.name ?? ''}`;
-  return created(a) - created(b) || key(a).localeCompare(key(b));
+  return created(a) - created(b) || byCodeUnits(key(a), key(b));
 }
 
 /** How the sender may ask: the requester it asks as, and the Slack user behind it. */
@@ -185,40 +179,7 @@ export function describeSender(sender: Sender): string {
   return sender.user === undefined ? 'an unknown sender' : `<@${sender.user}>`;
 }
 
-/** The payload's fields: what a machine may ask with (ApprovalRequest spec, without requester). */
-const PayloadSchema = Type.Omit(ApprovalRequestSpecSchema, ['requester'], {
-  additionalProperties: false,
-});
-
 export type RequestedSpec = Omit<ApprovalRequestSpec, 'requester'>;
-
-/**
- * Checks event_payload against the same rules the API server applies to a request's spec, and says
- * which field is wrong. Slack leaves the payload out when the app's manifest does not subscribe to
- * the event type, which is said too.
- */
-export function validatePayload(
-  payload: Readonly<Record<string, unknown>> | undefined,
-): { readonly spec: RequestedSpec } | { readonly problems: readonly string[] } {
-  if (payload === undefined) {
-    return {
-      problems: [
-        `event_payload is missing: Slack sends it only for metadata types the app subscribes to (add ${REQUESTED_EVENT} ` +
-          "to metadata_subscriptions in Greenlight's app manifest)",
-      ],
-    };
-  }
-  const problems = schemaProblems(PayloadSchema, payload, 'event_payload').map((problem) =>
-    problem.replace(/^event_payload: must have required properties (.+)$/, 'event_payload.$1: required'),
-  );
-  if (typeof payload['timeout'] === 'string' && parseDuration(payload['timeout']) === 0)
-    problems.push('event_payload.timeout: must be a positive duration such as 90s, 30m or 24h');
-  const size = Buffer.byteLength(JSON.stringify(payload['parameters'] ?? {}));
-  if (size > MAX_PARAMETERS_BYTES)
-    problems.push(`event_payload.parameters: ${size} bytes serialized, more than ${MAX_PARAMETERS_BYTES}`);
-  if (problems.length > 0) return { problems };
-  return { spec: payload as RequestedSpec };
-}
 
 /**
  * The request's name, from the channel and the message's ts alone: a redelivered event, Slack's
@@ -276,32 +237,4 @@ export function askingThread(request: {
   const channel = annotations[SlackChannelAnnotation];
   const ts = annotations[SlackTsAnnotation];
   return channel && ts ? { channel, ts, threadTs: annotations[SlackThreadTsAnnotation] ?? ts } : undefined;
-}
-
-/** The outcome of one asking message, as counted in greenlight_slack_intake_total{result}. */
-export type IntakeResult = 'created' | 'duplicate' | 'refused' | 'invalid';
-
-export type Verdict =
-  | { readonly result: 'create'; readonly request: IntakeRequest }
-  | { readonly result: 'refused' | 'invalid'; readonly why: string };
-
-/** Everything intake decides about one asking message, given the intake that listens (if any). */
-export function judgeMessage(message: AskingMessage, intake: ApprovalIntake | undefined): Verdict {
-  if (!intake) {
-    return {
-      result: 'refused',
-      why: 'no ApprovalIntake listens to this channel, so nobody may ask here',
-    };
-  }
-  const where = `${intake.metadata.namespace ?? ''}/${intake.metadata.name ?? ''}`;
-  const admitted = admit(intake, message.sender);
-  if (!admitted) {
-    return {
-      result: 'refused',
-      why: `${describeSender(message.sender)} may not ask here: ApprovalIntake ${where} lists who may (spec.senders)`,
-    };
-  }
-  const checked = validatePayload(message.payload);
-  if ('problems' in checked) return { result: 'invalid', why: checked.problems.join('; ') };
-  return { result: 'create', request: intakeRequest(intake, message, admitted, checked.spec) };
 }

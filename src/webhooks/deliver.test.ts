@@ -41,6 +41,38 @@ describe('postWebhook', () => {
     });
   });
 
+  it('sends one receiver its deliveries over a kept-alive connection', async () => {
+    let connections = 0;
+    const url = await serve((request, response) => {
+      request.resume();
+      request.on('end', () => response.writeHead(204).end());
+    });
+    servers.at(-1)?.on('connection', () => {
+      connections += 1;
+    });
+    for (let sent = 0; sent < 5; sent++) {
+      await expect(postWebhook(url, {}, '{}', options)).resolves.toMatchObject({ kind: 'delivered' });
+    }
+    // A guarded lookup too: the same host, its own pool (made through the guard).
+    await expect(postWebhook(url, {}, '{}', { ...options, allowLinkLocal: false })).resolves.toMatchObject({
+      kind: 'delivered',
+    });
+    expect(connections).toBe(2);
+  });
+
+  it('refuses a metadata address before connecting, however often it is asked', async () => {
+    const guarded = { allowLinkLocal: false, timeoutMs: 300 };
+    for (let asked = 0; asked < 2; asked++) {
+      await expect(postWebhook('http://169.254.169.254/latest', {}, '{}', guarded)).resolves.toMatchObject({
+        kind: 'refused',
+      });
+    }
+    await expect(postWebhook('not a url', {}, '{}', guarded)).resolves.toEqual({
+      kind: 'refused',
+      message: 'not a URL',
+    });
+  });
+
   it('fails a receiver that never answers once the timeout has passed', async () => {
     const url = await serve((request) => {
       request.resume();

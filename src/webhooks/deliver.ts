@@ -1,6 +1,11 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import {
+  Agent as HttpAgent,
+  request as httpRequest,
+  type IncomingMessage,
+  type RequestOptions,
+} from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { LookupFunction } from 'node:net';
 import { messageOf, WebhookRefusedError } from '../errors.ts';
 import { refusedAddress, refusedHost } from './address.ts';
@@ -61,6 +66,73 @@ function answered(response: IncomingMessage, body: string): PostResult {
 }
 
 /**
+ * Idle connections to a receiver are closed after this long: below the 5 s that Node's and many other
+ * servers keep an idle connection open, so that a POST seldom goes out on one the server is closing.
+ */
+const IDLE_SOCKET_MS = 4_000;
+/** Receivers (origins) whose connections and parsed URLs are kept; more are dropped, oldest first. */
+const MAX_TARGETS = 64;
+
+/** What is the same for every POST to one URL: where it goes and how, or why it is refused. */
+type Target =
+  { readonly send: typeof httpRequest; readonly options: RequestOptions } | { readonly refused: string };
+
+/**
+ * By URL and guard. One keep-alive agent per receiver origin: deliveries reuse its connections (and TLS
+ * sessions) instead of opening one each, and never share a pool with anything else in the process. A
+ * connection is made only through `guardedLookup`, so a reused one was checked when it was opened.
+ */
+const targets = new Map<string, Target>();
+const agents = new Map<string, HttpAgent>();
+
+function targetOf(url: string, allowLinkLocal: boolean): Target {
+  const cacheKey = `${allowLinkLocal ? 'open' : 'guarded'} ${url}`;
+  let target = targets.get(cacheKey);
+  if (target === undefined) {
+    target = parseTarget(url, allowLinkLocal);
+    // Dropped entries' agents are not destroyed: a POST may be using them; idle sockets close by themselves.
+    if (targets.size >= MAX_TARGETS) targets.delete(targets.keys().next().value ?? '');
+    targets.set(cacheKey, target);
+  }
+  return target;
+}
+
+function parseTarget(url: string, allowLinkLocal: boolean): Target {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return { refused: 'not a URL' };
+  }
+  if (!allowLinkLocal) {
+    const refused = refusedHost(parsed.hostname);
+    if (refused !== undefined) return { refused };
+  }
+  const https = parsed.protocol === 'https:';
+  const agentKey = `${allowLinkLocal ? 'open' : 'guarded'} ${parsed.origin}`;
+  let agent = agents.get(agentKey);
+  if (agent === undefined) {
+    const options = { keepAlive: true, scheduling: 'lifo' as const, timeout: IDLE_SOCKET_MS };
+    agent = https ? new HttpsAgent(options) : new HttpAgent(options);
+    if (agents.size >= MAX_TARGETS) agents.delete(agents.keys().next().value ?? '');
+    agents.set(agentKey, agent);
+  }
+  return {
+    send: https ? httpsRequest : httpRequest,
+    options: {
+      method: 'POST',
+      protocol: parsed.protocol,
+      // `[::1]` is a URL's spelling; a connection wants `::1`.
+      hostname: parsed.hostname.replace(/^\[|\]$/g, ''),
+      ...(parsed.port ? { port: Number(parsed.port) } : {}),
+      path: `${parsed.pathname}${parsed.search}`,
+      agent,
+      ...(allowLinkLocal ? {} : { lookup: guardedLookup }),
+    },
+  };
+}
+
+/**
  * POSTs one signed event: no redirects followed, refused addresses never connected to, any 2xx
  * delivered, anything else (another status, no answer in time, a network error) failed.
  */
@@ -70,28 +142,17 @@ export async function postWebhook(
   body: string,
   options: PostOptions,
 ): Promise<PostResult> {
-  let target: URL;
-  try {
-    target = new URL(url);
-  } catch {
-    return { kind: 'refused', message: 'not a URL' };
-  }
-  if (!options.allowLinkLocal) {
-    const refused = refusedHost(target.hostname);
-    if (refused !== undefined) return { kind: 'refused', message: refused };
-  }
-  const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+  const target = targetOf(url, options.allowLinkLocal);
+  if ('refused' in target) return { kind: 'refused', message: target.refused };
   return new Promise<PostResult>((resolve) => {
-    const request = send(
-      target,
+    const request = target.send(
       {
-        method: 'POST',
+        ...target.options,
         headers: {
           ...headers,
           'content-length': String(Buffer.byteLength(body)),
           'user-agent': 'Greenlight',
         },
-        ...(options.allowLinkLocal ? {} : { lookup: guardedLookup }),
       },
       (response) => {
         const chunks: Buffer[] = [];

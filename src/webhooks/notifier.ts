@@ -46,7 +46,7 @@ export class WebhookNotifier {
     this.#deps = deps;
     this.#outbox = new WebhookOutbox({
       secret: deps.secret,
-      record: (due, entry) => this.#record(due, entry),
+      record: (due, entries) => this.#record(due, entries),
       metrics: deps.metrics,
       logger: deps.logger.child({ component: 'webhooks' }),
       allowLinkLocal: deps.allowLinkLocal,
@@ -90,26 +90,26 @@ export class WebhookNotifier {
     return this.#deps.now?.() ?? new Date();
   }
 
-  /** Writes the result into status.webhooks, reading the request again on a conflict. */
-  async #record(due: DueWebhook, entry: WebhookDelivery): Promise<Recorded> {
+  /** Writes the results into status.webhooks with one write, reading the request again on a conflict. */
+  async #record(due: DueWebhook, entries: readonly WebhookDelivery[]): Promise<Recorded> {
     try {
-      return await this.#write(due, entry);
+      return await this.#write(due, entries);
     } finally {
       if (!this.#outbox.pending(due.uid)) this.#latest.delete(due.uid);
     }
   }
 
-  async #write(due: DueWebhook, entry: WebhookDelivery): Promise<Recorded> {
+  async #write(due: DueWebhook, entries: readonly WebhookDelivery[]): Promise<Recorded> {
     const { api } = this.#deps;
     let current = this.#latest.get(due.uid);
     for (let attempt = 1; ; attempt++) {
       current ??= await this.#read(due);
       if (current?.metadata.uid !== due.uid) return 'gone';
-      const status = recordDelivery(
+      const generation = current.metadata.generation ?? 1;
+      const now = this.#now();
+      const status = entries.reduce(
+        (recorded, entry) => recordDelivery(recorded, entry, generation, now),
         current.status ?? {},
-        entry,
-        current.metadata.generation ?? 1,
-        this.#now(),
       );
       try {
         this.#latest.set(due.uid, await api.replaceRequestStatus(current, status));

@@ -73,10 +73,12 @@ async function until(condition: () => boolean): Promise<void> {
 
 function outbox(options: { deciding: () => boolean; now?: () => number }) {
   const recorded: WebhookDelivery[] = [];
+  const writes: string[][] = [];
   const box = new WebhookOutbox({
     secret: () => Promise.resolve({ value: SECRET }),
-    record: (_due, entry) => {
-      recorded.push(entry);
+    record: (due, entries) => {
+      recorded.push(...entries);
+      writes.push(entries.map((entry) => `${due.uid} ${entry.url}`));
       return Promise.resolve('recorded');
     },
     metrics: new GreenlightMetrics({ processMetrics: false }),
@@ -85,7 +87,7 @@ function outbox(options: { deciding: () => boolean; now?: () => number }) {
     deciding: options.deciding,
     ...(options.now ? { now: options.now } : {}),
   });
-  return { box, recorded };
+  return { box, recorded, writes };
 }
 
 describe('the webhook outbox', () => {
@@ -107,6 +109,25 @@ describe('the webhook outbox', () => {
       await until(() => box.depth() === 0);
       // Submitted again (a later watch event): finished, so not sent again.
       expect(box.submit(approved('u-1'), [due('u-1', url)])).toBe(0);
+    } finally {
+      box.stop();
+    }
+  });
+
+  it('records every result waiting for one request with one write', async () => {
+    const first = await receiver();
+    const second = await receiver();
+    let deciding = true;
+    const { box, writes } = outbox({ deciding: () => deciding });
+    try {
+      box.submit(approved('u-3'), [due('u-3', first.url), due('u-3', second.url)]);
+      box.submit(approved('u-4'), [due('u-4', first.url)]);
+      await until(() => first.received.length === 2 && second.received.length === 1);
+      deciding = false;
+      await until(() => box.depth() === 0);
+      expect(writes).toHaveLength(2);
+      expect(writes).toContainEqual([`u-3 ${first.url}`, `u-3 ${second.url}`]);
+      expect(writes).toContainEqual([`u-4 ${first.url}`]);
     } finally {
       box.stop();
     }

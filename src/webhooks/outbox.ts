@@ -17,10 +17,16 @@ const CONCURRENCY = 4;
 const RECORD_CONCURRENCY = 4;
 /**
  * How long a result may wait for the decisions in flight before it is written anyway. Recording costs
- * the API server one status write per delivery, as much as a decision; on a busy control plane, the
- * decisions pipelines wait for go first (docs/webhooks.md).
+ * the API server one status write per request, as much as a decision; on a busy control plane, the
+ * decisions pipelines wait for go first (docs/webhooks.md). Long enough for a burst of a few thousand
+ * decisions to be made before any result is written.
  */
-export const RECORD_YIELD_MAX_MS = 10_000;
+export const RECORD_YIELD_MAX_MS = 30_000;
+/**
+ * Results waiting beyond this many are written at once, oldest first, decisions or not: each holds its
+ * request (as trimmed for the cache) until it is written.
+ */
+export const RECORD_WAITING_MAX = 2_000;
 /**
  * Decisions come in bursts with short gaps between them (each waits for the API server); results are
  * written once none has been made for this long.
@@ -35,8 +41,11 @@ export type Recorded = 'recorded' | 'gone';
 
 export interface WebhookOutboxDeps {
   readonly secret: (namespace: string, name: string, key: string) => Promise<SecretValue>;
-  /** Records the result on the request (status.webhooks and its condition). */
-  readonly record: (due: DueWebhook, entry: WebhookDelivery) => Promise<Recorded>;
+  /**
+   * Records results on their request (status.webhooks and its condition) with one write: `entries` are
+   * every result waiting for the request of `due`, in the order they were made.
+   */
+  readonly record: (due: DueWebhook, entries: readonly WebhookDelivery[]) => Promise<Recorded>;
   readonly metrics: GreenlightMetrics;
   readonly logger: Logger;
   readonly allowLinkLocal: boolean;
@@ -85,8 +94,12 @@ export class WebhookOutbox {
   readonly #keys = new Map<string, ReturnType<typeof signingKey>>();
   /** Keys finished in this process (delivered, refused, given up), and when. */
   readonly #finished = new Map<string, number>();
-  /** Results not written yet, oldest first. */
-  readonly #results: ResultToRecord[] = [];
+  /**
+   * Results not written yet, by request uid: each request's in the order they were made, the requests in
+   * the order of their oldest (a Map keeps its keys in the order they were added).
+   */
+  readonly #results = new Map<string, ResultToRecord[]>();
+  #resultsWaiting = 0;
   #timer: NodeJS.Timeout | undefined;
   #recordTimer: NodeJS.Timeout | undefined;
   #stopped = false;
@@ -134,6 +147,7 @@ export class WebhookOutbox {
     this.#stopped = true;
     clearTimeout(this.#timer);
     clearTimeout(this.#recordTimer);
+    this.#recordTimer = undefined;
   }
 
   #now(): number {
@@ -187,27 +201,37 @@ export class WebhookOutbox {
     this.#log(due, entry);
     item.recording = true;
     this.#count(due.uid, -1);
-    this.#results.push({ item, entry, failed: result.kind === 'failed', givingUp, at: now });
+    const toRecord = { item, entry, failed: result.kind === 'failed', givingUp, at: now };
+    const others = this.#results.get(due.uid);
+    if (others) others.push(toRecord);
+    else this.#results.set(due.uid, [toRecord]);
+    this.#resultsWaiting += 1;
     this.#pumpResults();
   }
 
-  /** Writes waiting results, up to RECORD_CONCURRENCY at once, after the decisions in flight. */
+  /**
+   * Writes waiting results, up to RECORD_CONCURRENCY at once, after the decisions in flight: every
+   * result waiting for one request (several webhooks, or an escalation and then its decision) with one
+   * status write.
+   */
   #pumpResults(): void {
     if (this.#stopped) return;
-    clearTimeout(this.#recordTimer);
-    while (this.#results.length > 0 && this.#recording < RECORD_CONCURRENCY) {
-      const oldest = this.#results[0];
-      if (oldest && this.#yieldToDecisions(oldest.at)) {
-        this.#recordTimer = setTimeout(() => {
+    while (this.#recording < RECORD_CONCURRENCY) {
+      const next = this.#results.entries().next();
+      if (next.done) return;
+      const [uid, batch] = next.value;
+      if (this.#yieldToDecisions(batch[0]?.at ?? 0)) {
+        // One timer looks again, however many results arrive meanwhile.
+        this.#recordTimer ??= setTimeout(() => {
+          this.#recordTimer = undefined;
           this.#pumpResults();
-        }, RECORD_YIELD_POLL_MS);
-        this.#recordTimer.unref();
+        }, RECORD_YIELD_POLL_MS).unref();
         return;
       }
-      const next = this.#results.shift();
-      if (!next) return;
+      this.#results.delete(uid);
+      this.#resultsWaiting -= batch.length;
       this.#recording += 1;
-      void this.#finish(next).finally(() => {
+      void this.#finish(batch).finally(() => {
         this.#recording -= 1;
         this.#pumpResults();
         this.#pump();
@@ -219,22 +243,33 @@ export class WebhookOutbox {
   #yieldToDecisions(since: number): boolean {
     const now = this.#now();
     if (this.#deps.deciding?.()) this.#lastDecidingAt = now;
-    return now - this.#lastDecidingAt < RECORD_QUIET_MS && now - since < RECORD_YIELD_MAX_MS;
+    return (
+      now - this.#lastDecidingAt < RECORD_QUIET_MS &&
+      now - since < RECORD_YIELD_MAX_MS &&
+      this.#resultsWaiting <= RECORD_WAITING_MAX
+    );
   }
 
-  async #finish({ item, entry, failed, givingUp }: ResultToRecord): Promise<void> {
-    const { due } = item;
-    const recorded = await this.#record(due, entry);
-    item.recording = false;
+  async #finish(batch: readonly ResultToRecord[]): Promise<void> {
+    const [first] = batch;
+    if (!first) return;
+    const recorded = await this.#record(
+      first.item.due,
+      batch.map((result) => result.entry),
+    );
     const now = this.#now();
-    if (!failed || givingUp || recorded === 'gone') {
-      this.#items.delete(due.key);
-      this.#finished.set(due.key, now);
-      this.#forgetOld(now);
-    } else {
-      item.notBefore = now + backoffDelay(item.attempts - 1, this.#deps.retry ?? DEFAULT_WEBHOOK_RETRY);
-      this.#wait(item);
+    for (const { item, failed, givingUp } of batch) {
+      const { due } = item;
+      item.recording = false;
+      if (!failed || givingUp || recorded === 'gone') {
+        this.#items.delete(due.key);
+        this.#finished.set(due.key, now);
+      } else {
+        item.notBefore = now + backoffDelay(item.attempts - 1, this.#deps.retry ?? DEFAULT_WEBHOOK_RETRY);
+        this.#wait(item);
+      }
     }
+    this.#forgetOld(now);
     this.#report();
   }
 
@@ -265,9 +300,9 @@ export class WebhookOutbox {
   }
 
   /** A result that cannot be recorded now is still final in this process; the next leader may send again. */
-  async #record(due: DueWebhook, entry: WebhookDelivery): Promise<Recorded> {
+  async #record(due: DueWebhook, entries: readonly WebhookDelivery[]): Promise<Recorded> {
     try {
-      return await this.#deps.record(due, entry);
+      return await this.#deps.record(due, entries);
     } catch (error) {
       this.#deps.logger.warn('Could not record a webhook delivery on the request', {
         namespace: due.namespace,
@@ -302,6 +337,11 @@ export class WebhookOutbox {
   }
 
   #log(due: DueWebhook, entry: WebhookDelivery): void {
+    // Deliveries are counted (greenlight_webhook_deliveries_total) and recorded on each request; a line
+    // for each routine one would cost more than the delivery itself. winston formats every line before
+    // its transport drops the levels it does not write, so a debug line is not even built unless asked.
+    const delivered = entry.result === 'Delivered';
+    if (delivered && !this.#deps.logger.isDebugEnabled()) return;
     const fields = {
       namespace: due.namespace,
       name: due.name,
@@ -311,9 +351,7 @@ export class WebhookOutbox {
       result: entry.result,
       message: entry.message,
     };
-    // Deliveries are counted (greenlight_webhook_deliveries_total) and recorded on each request; a line
-    // for each routine one would cost more than the delivery itself.
-    if (entry.result === 'Delivered') this.#deps.logger.debug('Delivered a decision webhook', fields);
+    if (delivered) this.#deps.logger.debug('Delivered a decision webhook', fields);
     else this.#deps.logger.warn('A decision webhook was not delivered', fields);
   }
 

@@ -1,5 +1,6 @@
 import { dump } from 'js-yaml';
-import { APPROVAL_REQUEST_PLURAL, ApprovalRequestStatusSchema } from './approval-request.ts';
+import { APPROVAL_REQUEST_PLURAL } from './approval-request.ts';
+import { ApprovalRequestStatusSchema } from './schemas/approval-request.ts';
 import { APPROVAL_POLICY_PLURAL } from './approval-policy.ts';
 import { SLACK_ORIGIN_ANNOTATIONS, SLACK_ORIGIN_LABELS, SLACK_REQUESTER_PREFIX } from './approval-intake.ts';
 import { GROUP } from './schema.ts';

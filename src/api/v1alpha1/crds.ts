@@ -1,31 +1,18 @@
 import { dump } from 'js-yaml';
 import type { TSchema } from 'typebox';
-import {
-  APPROVAL_POLICY_KIND,
-  APPROVAL_POLICY_PLURAL,
-  ApprovalPolicySpecSchema,
-  ApprovalPolicyStatusSchema,
-} from './approval-policy.ts';
+import { APPROVAL_POLICY_KIND, APPROVAL_POLICY_PLURAL } from './approval-policy.ts';
 import {
   APPROVAL_REQUEST_KIND,
   APPROVAL_REQUEST_PLURAL,
   APPROVAL_REQUEST_VALIDATIONS,
-  ApprovalRequestSpecSchema,
-  ApprovalRequestStatusSchema,
 } from './approval-request.ts';
-import {
-  APPROVAL_INTAKE_KIND,
-  APPROVAL_INTAKE_PLURAL,
-  ApprovalIntakeSpecSchema,
-  ApprovalIntakeStatusSchema,
-} from './approval-intake.ts';
+import { APPROVAL_INTAKE_KIND, APPROVAL_INTAKE_PLURAL } from './approval-intake.ts';
 import { GROUP, VERSION, type CelValidation } from './schema.ts';
-import {
-  SLACK_IDENTITY_KIND,
-  SLACK_IDENTITY_PLURAL,
-  SLACK_IDENTITY_VALIDATIONS,
-  SlackIdentitySpecSchema,
-} from './slack-identity.ts';
+import { SLACK_IDENTITY_KIND, SLACK_IDENTITY_PLURAL, SLACK_IDENTITY_VALIDATIONS } from './slack-identity.ts';
+import { ApprovalIntakeSpecSchema, ApprovalIntakeStatusSchema } from './schemas/approval-intake.ts';
+import { ApprovalPolicySpecSchema, ApprovalPolicyStatusSchema } from './schemas/approval-policy.ts';
+import { ApprovalRequestSpecSchema, ApprovalRequestStatusSchema } from './schemas/approval-request.ts';
+import { SlackIdentitySpecSchema } from './schemas/slack-identity.ts';
 
 /**
  * An OpenAPI v3 schema in its wire form. (client-node's V1JSONSchemaProps renames the x-kubernetes-*

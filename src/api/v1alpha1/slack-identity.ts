@@ -1,5 +1,6 @@
-import Type, { type Static } from 'typebox';
+import type { Static } from 'typebox';
 import type { API_VERSION, CelValidation, ObjectMeta } from './schema.ts';
+import type { SlackIdentitySpecSchema } from './schemas/slack-identity.ts';
 
 export const SLACK_IDENTITY_KIND = 'SlackIdentity';
 export const SLACK_IDENTITY_PLURAL = 'slackidentities';
@@ -7,34 +8,6 @@ export const SLACK_IDENTITY_PLURAL = 'slackidentities';
 /** Slack user ids: U… in a workspace, W… across an Enterprise Grid organisation. */
 export const SLACK_USER_ID_PATTERN = '^[UW][A-Z0-9]{2,31}$';
 
-export const SlackIdentitySpecSchema = Type.Object(
-  {
-    slackUser: Type.String({
-      description: 'The Slack user id (U… or W…), as Slack shows it in a profile under "Copy member ID".',
-      pattern: SLACK_USER_ID_PATTERN,
-      maxLength: 32,
-    }),
-    kubernetesUser: Type.String({
-      description:
-        'The Kubernetes username of the same person, exactly as the API server authenticates them ' +
-        '(with any OIDC username prefix), for example alice or oidc:alice@example.com.',
-      minLength: 1,
-      maxLength: 512,
-    }),
-  },
-  {
-    description:
-      'Links one Slack user to one Kubernetes user: their answers in Slack are that person’s answers, counted ' +
-      'once with their kubectl answers, and never for their own requests.',
-    additionalProperties: false,
-    'x-kubernetes-validations': [
-      {
-        rule: 'self == oldSelf',
-        message: 'spec is immutable: delete the SlackIdentity and create a new one to link someone else',
-      },
-    ],
-  },
-);
 export type SlackIdentitySpec = Static<typeof SlackIdentitySpecSchema>;
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ApprovalPolicySpecSchema } from './approval-policy.ts';
+import { ApprovalPolicySpecSchema } from './schemas/approval-policy.ts';
 import { fieldPath, schemaProblems } from './validate.ts';
 
 describe('schemaProblems', () => {

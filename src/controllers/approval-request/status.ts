@@ -1,5 +1,6 @@
 import type { ApprovalRequest, ApprovalRequestStatus, Phase } from '../../api/v1alpha1/approval-request.ts';
 import { rfc3339 } from '../../api/v1alpha1/schema.ts';
+import { byCodeUnits } from '../../compare.ts';
 import type { Resolution } from '../../policy/decide.ts';
 import { approvalProgress, escalatedMessage } from '../../policy/progress.ts';
 import { setConditions, type DesiredCondition } from '../conditions.ts';
@@ -124,7 +125,7 @@ export function statusChanged(
 function canonical(value: unknown): string {
   return JSON.stringify(value, (_key, inner: unknown) =>
     inner && typeof inner === 'object' && !Array.isArray(inner)
-      ? Object.fromEntries(Object.entries(inner).sort(([a], [b]) => a.localeCompare(b)))
+      ? Object.fromEntries(Object.entries(inner).sort(([a], [b]) => byCodeUnits(a, b)))
       : inner,
   );
 }
