@@ -56,7 +56,11 @@ class Follower<T extends MinimalObject> {
 
   async #connect(): Promise<void> {
     if (this.#stopped) return;
-    const again = (): void => {
+    const again = (error?: unknown): void => {
+      // A resume the API server refuses outright (HTTP 410, not an ERROR event in the stream) would
+      // otherwise be retried from the same version for ever.
+      if ((error as { statusCode?: unknown } | null | undefined)?.statusCode === 410)
+        this.#resourceVersion = undefined;
       if (this.#stopped) return;
       this.restarts += 1;
       setTimeout(() => void this.#connect(), 500);
@@ -78,8 +82,8 @@ class Follower<T extends MinimalObject> {
         },
         again,
       );
-    } catch {
-      again();
+    } catch (error) {
+      again(error);
     }
   }
 }
