@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { APPROVAL_INTAKE_PLURAL, type ApprovalIntake } from '../api/v1alpha1/approval-intake.ts';
 import { APPROVAL_POLICY_PLURAL, type ApprovalPolicy } from '../api/v1alpha1/approval-policy.ts';
 import {
@@ -17,7 +18,7 @@ import { ResourceDiscovery } from '../k8s/resources.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { GreenlightMetrics } from '../observability/metrics.ts';
 import { CompiledPolicyCache } from '../policy/policy-cache.ts';
-import type { BackoffOptions } from '../runtime/backoff.ts';
+import { backoffDelay, type BackoffOptions } from '../runtime/backoff.ts';
 import { WorkQueue } from '../runtime/workqueue.ts';
 import { WebhookNotifier } from '../webhooks/notifier.ts';
 import { GIVE_UP_AFTER_MS } from '../webhooks/plan.ts';
@@ -57,6 +58,9 @@ export interface ManagerOptions {
    */
   readonly writeFence?: () => boolean;
 }
+
+/** A new leader's read of past decisions, retried: from a second, doubling, at most a minute apart. */
+const CATCH_UP_RETRY: BackoffOptions = { baseMs: 1_000, maxMs: 60_000, jitter: 0.2 };
 
 /**
  * How far back a new leader reads decisions: Slack-born requests owe their answer and webhooks are
@@ -325,12 +329,29 @@ export class ControllerManager {
     for (const request of this.#requests.list()) {
       if (!isFinal(request.status?.phase)) this.#webhooks.requestChanged(request);
     }
-    void this.#catchUp().catch((error: unknown) => {
-      logger.warn('Could not read the last day’s decisions; some answers or webhooks may be missing', {
-        error: apiMessageOf(error),
-      });
-    });
+    void this.#catchUpUntilRead(logger);
     return this.#running;
+  }
+
+  /**
+   * The catch-up read, again after each failure until it succeeds or the manager stops: it is the only
+   * way a new leader learns what its predecessor decided but did not tell, so one refusal (429 from
+   * API Priority and Fairness, an API server still initializing its storage) must not lose it.
+   */
+  async #catchUpUntilRead(logger: Logger): Promise<void> {
+    for (let failures = 0; !this.#stop.signal.aborted; failures += 1) {
+      try {
+        await this.#catchUp();
+        return;
+      } catch (error) {
+        const retryInMs = Math.round(backoffDelay(failures, CATCH_UP_RETRY));
+        logger.warn('Could not read the last day’s decisions; retrying', {
+          error: apiMessageOf(error),
+          retryInMs,
+        });
+        await sleep(retryInMs, undefined, { signal: this.#stop.signal }).catch(() => undefined);
+      }
+    }
   }
 
   /**
