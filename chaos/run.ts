@@ -274,6 +274,14 @@ const DOCS = fileURLToPath(new URL('../docs/reliability.md', import.meta.url));
 const BEGIN = '<!-- chaos-results:begin -->';
 const END = '<!-- chaos-results:end -->';
 
+async function previousResults(file: string): Promise<ScenarioResult[]> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as ScenarioResult[];
+  } catch {
+    return [];
+  }
+}
+
 async function writeDocs(
   results: readonly ScenarioResult[],
   how: { quick: boolean; seed: number },
@@ -339,11 +347,17 @@ async function main(): Promise<number> {
   say(`\n${table(results)}`);
   const resultsDir = fileURLToPath(new URL('results/', import.meta.url));
   await mkdir(resultsDir, { recursive: true });
-  await writeFile(
-    join(resultsDir, `${values.quick ? 'quick' : 'full'}.json`),
-    `${JSON.stringify(results, null, 2)}\n`,
+  const resultsFile = join(resultsDir, `${values.quick ? 'quick' : 'full'}.json`);
+  // A run of some scenarios replaces their rows and keeps the others' from the last run.
+  const kept = values.scenario === undefined ? [] : await previousResults(resultsFile);
+  const all = SCENARIOS.flatMap(
+    (scenario) =>
+      results.find((result) => result.scenario === scenario.name) ??
+      kept.find((result) => result.scenario === scenario.name) ??
+      [],
   );
-  if (values['write-docs'] ?? !values.quick) await writeDocs(results, { quick: values.quick, seed });
+  await writeFile(resultsFile, `${JSON.stringify(all, null, 2)}\n`);
+  if (values['write-docs'] ?? !values.quick) await writeDocs(all, { quick: values.quick, seed });
   const failed = results.filter(
     (result) =>
       result.verdict.lost + result.verdict.duplicated + result.verdict.contradictory > 0 ||
