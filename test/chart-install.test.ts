@@ -38,6 +38,7 @@ import { waitForCondition } from './support/controller.ts';
 import { eventually } from './support/eventually.ts';
 import { greenlightAs } from './support/greenlight-objects.ts';
 import { startSlackEmulator, type SlackEmulator } from './slack-emulator/index.ts';
+import { RECORD_YIELD_MAX_MS } from '../src/webhooks/outbox.ts';
 
 // The chart applied to the real API server (server-side apply, as `helm install` or a GitOps tool would),
 // then `greenlight controller` run out of cluster exactly as the chart's Deployment runs it: its
@@ -550,66 +551,75 @@ describe('the chart applied to the API server, its controller run out of cluster
     slack.unsubscribeEvents();
   });
 
-  it('signs decision webhooks with a Secret it may get by name (rbac.webhookSecrets), and no other', async () => {
-    const { namespace, serviceAccount } = install;
-    const secret = `whsec_${randomBytes(32).toString('base64')}`;
-    const core = kubeConfigAs('admin').makeApiClient(CoreV1Api);
-    await core.createNamespacedSecret({
-      namespace,
-      body: { metadata: { name: 'automation-webhook' }, stringData: { secret } },
-    });
-    await core.createNamespacedSecret({
-      namespace,
-      body: { metadata: { name: 'other' }, stringData: { x: 'y' } },
-    });
-    const verified: string[] = [];
-    const server = createServer((request, response) => {
-      const chunks: Buffer[] = [];
-      request.on('data', (chunk: Buffer) => chunks.push(chunk));
-      request.on('end', () => {
-        const event = new Webhook(secret).verify(
-          Buffer.concat(chunks).toString('utf8'),
-          request.headers as Record<string, string>,
-        ) as { type: string };
-        verified.push(event.type);
-        response.writeHead(204).end();
+  it(
+    'signs decision webhooks with a Secret it may get by name (rbac.webhookSecrets), and no other',
+    { timeout: 90_000 },
+    async () => {
+      const { namespace, serviceAccount } = install;
+      const secret = `whsec_${randomBytes(32).toString('base64')}`;
+      const core = kubeConfigAs('admin').makeApiClient(CoreV1Api);
+      await core.createNamespacedSecret({
+        namespace,
+        body: { metadata: { name: 'automation-webhook' }, stringData: { secret } },
       });
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    cleanups.push(
-      () =>
-        new Promise<void>((resolve) =>
-          server.close(() => {
-            resolve();
-          }),
-        ),
-    );
-    await createPolicy(namespace, 'hooked', {
-      selector: { actions: ['hooked'] },
-      rules: [{ name: 'yes', decision: 'Approve' }],
-      notify: {
-        webhooks: [
-          {
-            url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
-            secretRef: { name: 'automation-webhook', key: 'secret' },
-          },
-        ],
-      },
-    });
-    await ci.createRequest(namespace, 'hooked-1', { action: 'hooked', requester: cluster().usernames.ci });
-    await eventually(async () => {
-      const request = await admin.getRequest(namespace, 'hooked-1');
-      expect(request.status?.webhooks?.[0]).toMatchObject({ result: 'Delivered' });
-    });
-    expect(verified).toEqual(['dev.greenlight.approvalrequest.approved']);
-    expect(
-      (
-        await refusal(
-          serviceAccount.makeApiClient(CoreV1Api).readNamespacedSecret({ namespace, name: 'other' }),
-        )
-      ).code,
-    ).toBe(403);
-  });
+      await core.createNamespacedSecret({
+        namespace,
+        body: { metadata: { name: 'other' }, stringData: { x: 'y' } },
+      });
+      const verified: string[] = [];
+      const server = createServer((request, response) => {
+        const chunks: Buffer[] = [];
+        request.on('data', (chunk: Buffer) => chunks.push(chunk));
+        request.on('end', () => {
+          const event = new Webhook(secret).verify(
+            Buffer.concat(chunks).toString('utf8'),
+            request.headers as Record<string, string>,
+          ) as { type: string };
+          verified.push(event.type);
+          response.writeHead(204).end();
+        });
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      cleanups.push(
+        () =>
+          new Promise<void>((resolve) =>
+            server.close(() => {
+              resolve();
+            }),
+          ),
+      );
+      await createPolicy(namespace, 'hooked', {
+        selector: { actions: ['hooked'] },
+        rules: [{ name: 'yes', decision: 'Approve' }],
+        notify: {
+          webhooks: [
+            {
+              url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+              secretRef: { name: 'automation-webhook', key: 'secret' },
+            },
+          ],
+        },
+      });
+      await ci.createRequest(namespace, 'hooked-1', { action: 'hooked', requester: cluster().usernames.ci });
+      // This controller serves every namespace, so it is deciding other tests' requests meanwhile, and
+      // results wait for decisions to pause, up to RECORD_YIELD_MAX_MS.
+      await eventually(
+        async () => {
+          const request = await admin.getRequest(namespace, 'hooked-1');
+          expect(request.status?.webhooks?.[0]).toMatchObject({ result: 'Delivered' });
+        },
+        { timeoutMs: RECORD_YIELD_MAX_MS + 15_000, intervalMs: 250 },
+      );
+      expect(verified).toEqual(['dev.greenlight.approvalrequest.approved']);
+      expect(
+        (
+          await refusal(
+            serviceAccount.makeApiClient(CoreV1Api).readNamespacedSecret({ namespace, name: 'other' }),
+          )
+        ).code,
+      ).toBe(403);
+    },
+  );
 
   it('runs as the chart deploys it: JSON logs, no secrets in them', () => {
     const lines = install.logs.map((line) => JSON.parse(line) as Record<string, unknown>);
