@@ -322,7 +322,7 @@ describe('renderReport', () => {
       '',
       '',
       '0.7 %',
-      'no measurable cost (≤ 5 %)',
+      'no measurable cost (the mean with webhooks within the span of the runs without)',
       '**met**',
     ]);
     expect(withWebhooks).toContain(
