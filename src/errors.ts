@@ -10,6 +10,7 @@ export const ErrorCode = {
   Lookup: 'greenlight_lookup_error',
   Prometheus: 'greenlight_prometheus_error',
   WebhookRefused: 'greenlight_webhook_refused',
+  WebhookAnswer: 'greenlight_webhook_answer',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -55,6 +56,11 @@ export class PrometheusError extends GreenlightError {
 /** A webhook's address is one Greenlight does not send to (link-local, cloud metadata). */
 export class WebhookRefusedError extends GreenlightError {
   readonly code = ErrorCode.WebhookRefused;
+}
+
+/** A webhook receiver's answer could not be read as HTTP/1.1 (or the request could not be framed). */
+export class WebhookAnswerError extends GreenlightError {
+  readonly code = ErrorCode.WebhookAnswer;
 }
 
 /** The message of anything thrown, for logs and CLI output. */

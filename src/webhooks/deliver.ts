@@ -1,14 +1,8 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
-import {
-  Agent as HttpAgent,
-  request as httpRequest,
-  type IncomingMessage,
-  type RequestOptions,
-} from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { LookupFunction } from 'node:net';
 import { messageOf, WebhookRefusedError } from '../errors.ts';
 import { refusedAddress, refusedHost } from './address.ts';
+import { exchange, newOrigin, requestHead, type Answer, type Origin } from './http1.ts';
 
 /** What became of one POST. */
 export type PostResult =
@@ -21,9 +15,6 @@ export interface PostOptions {
   readonly allowLinkLocal: boolean;
   readonly timeoutMs: number;
 }
-
-/** How much of a receiver's answer is read (it is only shown, shortened, in status). */
-const MAX_ANSWER_BYTES = 4096;
 
 /**
  * A DNS lookup that refuses link-local and metadata addresses at connect time, so a name that
@@ -51,46 +42,39 @@ const guardedLookup = ((
   // Node's LookupFunction is overloaded on `all`; this one answers both forms, which its type cannot say.
 }) as unknown as LookupFunction;
 
-function answered(response: IncomingMessage, body: string): PostResult {
-  const status = response.statusCode ?? 0;
+function answered({ status, location, body }: Answer): PostResult {
   const said = body.trim().replace(/\s+/g, ' ').slice(0, 200);
   const detail = said ? `: ${said}` : '';
   if (status >= 200 && status < 300) return { kind: 'delivered', message: `HTTP ${status}` };
   if (status >= 300 && status < 400) {
     return {
       kind: 'failed',
-      message: `HTTP ${status}: redirects are not followed (to ${response.headers.location ?? 'nowhere'})`,
+      message: `HTTP ${status}: redirects are not followed (to ${location ?? 'nowhere'})`,
     };
   }
   return { kind: 'failed', message: `HTTP ${status}${detail}` };
 }
 
-/**
- * Idle connections to a receiver are closed after this long: below the 5 s that Node's and many other
- * servers keep an idle connection open, so that a POST seldom goes out on one the server is closing.
- */
-const IDLE_SOCKET_MS = 4_000;
 /** Receivers (origins) whose connections and parsed URLs are kept; more are dropped, oldest first. */
 const MAX_TARGETS = 64;
 
-/** What is the same for every POST to one URL: where it goes and how, or why it is refused. */
-type Target =
-  { readonly send: typeof httpRequest; readonly options: RequestOptions } | { readonly refused: string };
+/** What is the same for every POST to one URL: where it goes, or why it is refused. */
+type Target = { readonly origin: Origin; readonly path: string } | { readonly refused: string };
 
 /**
- * By URL and guard. One keep-alive agent per receiver origin: deliveries reuse its connections (and TLS
- * sessions) instead of opening one each, and never share a pool with anything else in the process. A
- * connection is made only through `guardedLookup`, so a reused one was checked when it was opened.
+ * By URL and guard. One pool of kept-alive connections per receiver origin (http1.ts): deliveries
+ * reuse its connections (and TLS sessions) instead of opening one each, and never share a pool with
+ * anything else in the process. A connection is made only through `guardedLookup`, so a reused one
+ * was checked when it was opened.
  */
 const targets = new Map<string, Target>();
-const agents = new Map<string, HttpAgent>();
+const origins = new Map<string, Origin>();
 
 function targetOf(url: string, allowLinkLocal: boolean): Target {
   const cacheKey = `${allowLinkLocal ? 'open' : 'guarded'} ${url}`;
   let target = targets.get(cacheKey);
   if (target === undefined) {
     target = parseTarget(url, allowLinkLocal);
-    // Dropped entries' agents are not destroyed: a POST may be using them; idle sockets close by themselves.
     if (targets.size >= MAX_TARGETS) targets.delete(targets.keys().next().value ?? '');
     targets.set(cacheKey, target);
   }
@@ -104,32 +88,22 @@ function parseTarget(url: string, allowLinkLocal: boolean): Target {
   } catch {
     return { refused: 'not a URL' };
   }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    return { refused: `${parsed.protocol} is not http: or https:` };
+  }
   if (!allowLinkLocal) {
     const refused = refusedHost(parsed.hostname);
     if (refused !== undefined) return { refused };
   }
-  const https = parsed.protocol === 'https:';
-  const agentKey = `${allowLinkLocal ? 'open' : 'guarded'} ${parsed.origin}`;
-  let agent = agents.get(agentKey);
-  if (agent === undefined) {
-    const options = { keepAlive: true, scheduling: 'lifo' as const, timeout: IDLE_SOCKET_MS };
-    agent = https ? new HttpsAgent(options) : new HttpAgent(options);
-    if (agents.size >= MAX_TARGETS) agents.delete(agents.keys().next().value ?? '');
-    agents.set(agentKey, agent);
+  const originKey = `${allowLinkLocal ? 'open' : 'guarded'} ${parsed.origin}`;
+  let origin = origins.get(originKey);
+  if (origin === undefined) {
+    origin = newOrigin(parsed, allowLinkLocal ? undefined : guardedLookup);
+    // A dropped origin's connections are not closed: a POST may be using them; idle ones close by themselves.
+    if (origins.size >= MAX_TARGETS) origins.delete(origins.keys().next().value ?? '');
+    origins.set(originKey, origin);
   }
-  return {
-    send: https ? httpsRequest : httpRequest,
-    options: {
-      method: 'POST',
-      protocol: parsed.protocol,
-      // `[::1]` is a URL's spelling; a connection wants `::1`.
-      hostname: parsed.hostname.replace(/^\[|\]$/g, ''),
-      ...(parsed.port ? { port: Number(parsed.port) } : {}),
-      path: `${parsed.pathname}${parsed.search}`,
-      agent,
-      ...(allowLinkLocal ? {} : { lookup: guardedLookup }),
-    },
-  };
+  return { origin, path: `${parsed.pathname}${parsed.search}` };
 }
 
 /**
@@ -144,48 +118,26 @@ export async function postWebhook(
 ): Promise<PostResult> {
   const target = targetOf(url, options.allowLinkLocal);
   if ('refused' in target) return { kind: 'refused', message: target.refused };
-  return new Promise<PostResult>((resolve) => {
-    const request = target.send(
-      {
-        ...target.options,
-        headers: {
-          ...headers,
-          'content-length': String(Buffer.byteLength(body)),
-          'user-agent': 'Greenlight',
-        },
-      },
-      (response) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        response.on('data', (chunk: Buffer) => {
-          if (size < MAX_ANSWER_BYTES) chunks.push(chunk);
-          size += chunk.length;
-        });
-        response.on('end', () => {
-          resolve(answered(response, Buffer.concat(chunks).toString('utf8')));
-        });
-        response.on('error', (error) => {
-          resolve({
-            kind: 'failed',
-            message: timedOut ? `no answer within ${options.timeoutMs / 1000}s` : messageOf(error),
-          });
-        });
-      },
-    );
-    // A plain timer for the whole exchange: AbortSignal.timeout costs several times more per request.
-    let timedOut = false;
-    const deadline = setTimeout(() => {
-      timedOut = true;
-      request.destroy();
-    }, options.timeoutMs);
-    request.on('close', () => {
-      clearTimeout(deadline);
-    });
-    request.on('error', (error) => {
-      if (timedOut) resolve({ kind: 'failed', message: `no answer within ${options.timeoutMs / 1000}s` });
-      else if (error instanceof WebhookRefusedError) resolve({ kind: 'refused', message: error.message });
-      else resolve({ kind: 'failed', message: messageOf(error) });
-    });
-    request.end(body);
-  });
+  let request: string;
+  try {
+    request = requestHead(target.origin, target.path, headers, Buffer.byteLength(body)) + body;
+  } catch (error) {
+    return { kind: 'failed', message: messageOf(error) };
+  }
+  const sent = exchange(target.origin, request);
+  // A plain timer for the whole exchange: AbortSignal.timeout costs several times more per request.
+  const deadline = { passed: false };
+  const timer = setTimeout(() => {
+    deadline.passed = true;
+    sent.abort();
+  }, options.timeoutMs);
+  try {
+    return answered(await sent.answer);
+  } catch (error) {
+    if (deadline.passed) return { kind: 'failed', message: `no answer within ${options.timeoutMs / 1000}s` };
+    if (error instanceof WebhookRefusedError) return { kind: 'refused', message: error.message };
+    return { kind: 'failed', message: messageOf(error) };
+  } finally {
+    clearTimeout(timer);
+  }
 }
