@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Builds the real control-plane binaries (kube-apiserver, kubectl, etcd), helm and the two verdict
-# helpers (kstatus, argo-lua) and the benchmark's Go controller-runtime peer (bench/peer) from their Go modules into a cache outside the repository, keyed by
+# helpers (kstatus, argo-lua), the benchmark's Go controller-runtime peer (bench/peer) and its stand-in
+# automation server (bench/receiver) from their Go modules into a cache outside the repository, keyed by
 # version, so later runs start in seconds. Versions come from the pinned tool modules under
 # hack/tools/*/go.mod (go.sum makes them reproducible).
 #
-# Usage: hack/build-tools.sh [kube-apiserver|kubectl|etcd|helm|kstatus|argo-lua|greenlight-peer ...]
+# Usage: hack/build-tools.sh [kube-apiserver|kubectl|etcd|helm|kstatus|argo-lua|greenlight-peer|greenlight-receiver ...]
 #        (default: the control plane and helm)
 # Prints one line per tool, NAME=PATH, on stdout (progress goes to stderr). Honours GREENLIGHT_TOOLS_DIR
 # and GREENLIGHT_KUBERNETES: a Kubernetes minor version other than the default (e.g. 1.35) builds
@@ -26,9 +27,10 @@ module_version() { (cd "$here/tools/$1" && go list -m -f '{{.Version}}' "$2"); }
 
 # The verdict helpers' own source lives in the repository, so their cache key carries a digest of it
 # as well as the library's version: an edited main.go builds anew.
+# (A module without dependencies has no go.sum.)
 source_digest() {
-  (cd "$here/tools/$1" && find . -maxdepth 1 -name '*.go' ! -name '*_test.go' | LC_ALL=C sort |
-    xargs cat go.mod go.sum | sha256sum | cut -c1-12)
+  (cd "$here/tools/$1" && { echo go.mod; [ ! -f go.sum ] || echo go.sum
+    find . -maxdepth 1 -name '*.go' ! -name '*_test.go' | LC_ALL=C sort; } | xargs cat | sha256sum | cut -c1-12)
 }
 
 # The Kubernetes release the control plane is built from: hack/tools/k8s (the default) or, with
@@ -101,6 +103,11 @@ for tool in "${want[@]}"; do
       # The benchmark's Go peer (bench/peer): its source is in the repository, like the verdict helpers'.
       v=$(module_version ../../bench/peer sigs.k8s.io/controller-runtime)
       build greenlight-peer ../../bench/peer . "$v-$(source_digest ../../bench/peer)" "-s -w" ;;
-    *) echo "unknown tool: $tool (expected kube-apiserver, kubectl, etcd, helm, kstatus, argo-lua or greenlight-peer)" >&2; exit 2 ;;
+    greenlight-receiver)
+      # The benchmark's stand-in automation server (bench/receiver): the standard library only, so the
+      # Go release it is built with is its version.
+      v=$(go env GOVERSION)
+      build greenlight-receiver ../../bench/receiver . "$v-$(source_digest ../../bench/receiver)" "-s -w" ;;
+    *) echo "unknown tool: $tool (expected kube-apiserver, kubectl, etcd, helm, kstatus, argo-lua, greenlight-peer or greenlight-receiver)" >&2; exit 2 ;;
   esac
 done

@@ -20,15 +20,23 @@ export function toolPath(output: string, tool: string): string | undefined {
     .trim();
 }
 
+/**
+ * Builds one of hack/build-tools.sh's tools when its source changed (or it was never built; otherwise
+ * the cached binary is reused at once) and returns the binary's path.
+ */
+export async function buildTool(tool: string): Promise<string> {
+  const { stdout, stderr } = await promisify(execFile)('bash', [BUILD_TOOLS, tool], {
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  const path = toolPath(stdout, tool);
+  if (path === undefined) throw new Error(`hack/build-tools.sh reported no ${tool}:\n${stderr}`);
+  return path;
+}
+
 /** Builds the peer when its source changed (or was never built) and returns the binary's path. */
 export async function buildPeer(progress: (line: string) => void): Promise<string> {
   progress('building the Go peer (bench/peer) with hack/build-tools.sh');
-  const { stdout, stderr } = await promisify(execFile)('bash', [BUILD_TOOLS, PEER_TOOL], {
-    maxBuffer: 16 * 1024 * 1024,
-  });
-  const path = toolPath(stdout, PEER_TOOL);
-  if (path === undefined) throw new Error(`hack/build-tools.sh reported no ${PEER_TOOL}:\n${stderr}`);
-  return path;
+  return buildTool(PEER_TOOL);
 }
 
 /** The version in a tool cache path: `…/kube-apiserver-v1.37.2/kube-apiserver` → `v1.37.2`. */

@@ -533,15 +533,22 @@ export function parseReport(json: string, file: string): Report {
 
 /** How many signatures were verified, and how many results were written while decisions were measured. */
 function webhooksNote(webhooks: WebhookResult): string {
-  const verified =
-    webhooks.verified === undefined
+  const { verified, signatures, receiverCpuSecondsPer1000: receiverCpu } = webhooks;
+  const sample =
+    verified === undefined
       ? ''
-      : ` The receiver answers 204 without parsing; ${formatInteger(webhooks.verified)} deliveries, a sample, had their signatures verified after each run.`;
+      : signatures === undefined
+        ? ` The receiver answers 204 without parsing; ${formatInteger(verified)} deliveries, a sample, had their signatures verified after each run.`
+        : ` The receiver (bench/receiver, Go) verified the signature of every delivery: ${formatInteger(signatures.valid)} held, ${formatInteger(signatures.invalid)} did not; ${formatInteger(verified)}, a sample, were verified again with the standardwebhooks package after each run.`;
+  const cpu =
+    receiverCpu === undefined
+      ? ''
+      : ` The receiver's own CPU: ${receiverCpu.toFixed(3)} s per 1,000 deliveries.`;
   const writes = webhooks.on.map((run) => run.webhookResultWrites);
   const written = writes.every((count) => count !== undefined)
     ? ` Results written on requests while decisions were measured: ${writes.join(', ')}.`
     : '';
-  return `${verified}${written}`;
+  return `${sample}${cpu}${written}`;
 }
 
 export function renderReport(report: Report): string {

@@ -1,0 +1,3 @@
+module greenlight.dev/bench/receiver
+
+go 1.26
