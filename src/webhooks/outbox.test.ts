@@ -91,7 +91,30 @@ function outbox(options: { deciding: () => boolean; now?: () => number }) {
 }
 
 describe('the webhook outbox', () => {
-  it('sends at once but writes the result only once the controller has stopped deciding', async () => {
+  it('sends the deliveries owed at one time together, on connections of their own', async () => {
+    // Answers nothing until twelve POSTs are open at once: a batch sent a few at a time never completes.
+    const held: (() => void)[] = [];
+    const server = createServer((request, response) => {
+      request.resume();
+      request.on('end', () => {
+        held.push(() => response.writeHead(204).end());
+        if (held.length === 12) for (const answer of held) answer();
+      });
+    });
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+    const { box, recorded } = outbox({ deciding: () => false });
+    try {
+      for (let n = 0; n < 12; n++) box.submit(approved(`b-${n}`), [due(`b-${n}`, url)]);
+      await until(() => recorded.length === 12);
+      expect(recorded.every((entry) => entry.result === 'Delivered')).toBe(true);
+    } finally {
+      box.stop();
+    }
+  });
+
+  it('sends within moments but writes the result only once the controller has stopped deciding', async () => {
     const { url, received } = await receiver();
     let deciding = true;
     const { box, recorded } = outbox({ deciding: () => deciding });

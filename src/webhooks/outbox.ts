@@ -11,8 +11,18 @@ import { GIVE_UP_AFTER_MS, type DueWebhook } from './plan.ts';
 /** 1 s doubling to an hour, with jitter: a receiver down for a while hears from Greenlight soon after. */
 export const DEFAULT_WEBHOOK_RETRY: BackoffOptions = { baseMs: 1_000, maxMs: 60 * 60_000, jitter: 0.2 };
 const TIMEOUT_MS = 10_000;
-/** Deliveries in flight at once: enough to keep up with decisions, few enough never to crowd them out. */
-const CONCURRENCY = 4;
+/**
+ * Deliveries in flight at once: a gathered batch goes out together, and a receiver 50 ms away still
+ * hears about 300 decisions a second.
+ */
+const CONCURRENCY = 16;
+/**
+ * Deliveries leave together, at most this long after they are owed. On a busy machine each POST that
+ * wakes the controller (and the receiver) on its own costs several times the work of the POST itself;
+ * sent together, their answers are read together (docs/benchmarks.md, F13). Nothing to a pipeline
+ * waiting on an approval.
+ */
+export const SEND_GATHER_MS = 20;
 /** Results written to requests at once. */
 const RECORD_CONCURRENCY = 4;
 /**
@@ -78,7 +88,7 @@ interface ResultToRecord {
 }
 
 /**
- * Decision webhooks, delivered at least once: each owed outcome is POSTed at once and, while the
+ * Decision webhooks, delivered at least once: each owed outcome is POSTed within SEND_GATHER_MS and, while the
  * receiver fails, again with backoff for up to 24 hours from the outcome. Deliveries run beside the
  * decisions, never in their way. Every result is recorded on the request, which is what a restarted
  * controller or a new leader reads to send only what was not delivered.
@@ -101,6 +111,7 @@ export class WebhookOutbox {
   readonly #results = new Map<string, ResultToRecord[]>();
   #resultsWaiting = 0;
   #timer: NodeJS.Timeout | undefined;
+  #gatherTimer: NodeJS.Timeout | undefined;
   #recordTimer: NodeJS.Timeout | undefined;
   #stopped = false;
   #running = 0;
@@ -130,7 +141,7 @@ export class WebhookOutbox {
       this.#wait(item);
     }
     this.#report();
-    this.#pump();
+    this.#gatherThenPump();
     return added;
   }
 
@@ -146,12 +157,24 @@ export class WebhookOutbox {
   stop(): void {
     this.#stopped = true;
     clearTimeout(this.#timer);
+    clearTimeout(this.#gatherTimer);
+    this.#gatherTimer = undefined;
     clearTimeout(this.#recordTimer);
     this.#recordTimer = undefined;
   }
 
   #now(): number {
     return this.#deps.now?.() ?? Date.now();
+  }
+
+  /** Sends what is owed once SEND_GATHER_MS have passed: one timer, however many deliveries join. */
+  #gatherThenPump(): void {
+    if (this.#stopped || this.#gatherTimer !== undefined) return;
+    this.#gatherTimer = setTimeout(() => {
+      this.#gatherTimer = undefined;
+      this.#pump();
+    }, SEND_GATHER_MS);
+    this.#gatherTimer.unref();
   }
 
   #pump(): void {
@@ -171,7 +194,7 @@ export class WebhookOutbox {
       void this.#attempt(item).finally(() => {
         item.running = false;
         this.#running -= 1;
-        this.#pump();
+        this.#gatherThenPump();
       });
     }
     if (next !== Infinity) {
