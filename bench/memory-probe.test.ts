@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { heapFigures, processMemory } from './memory-probe.ts';
+import { heapFigures, median, parseVariant, processMemory } from './memory-probe.ts';
 
 describe('processMemory', () => {
   it('reads RSS, its peak and its file-backed and anonymous parts from /proc/PID/status, in MiB', () => {
@@ -24,5 +24,36 @@ describe('heapFigures', () => {
       'nodejs_external_memory_bytes 9437184',
     ].join('\n');
     expect(heapFigures(metrics)).toEqual({ new: 8, old: 30, external_memory: 9 });
+  });
+});
+
+describe('parseVariant', () => {
+  it('splits a variant into its label, environment variables, node flags and entry point', () => {
+    expect(
+      parseVariant('opt2: --max-opt=2 MALLOC_ARENA_MAX=1 --no-sparkplug entry=/tmp/base/bundle/main.mjs'),
+    ).toEqual({
+      label: 'opt2',
+      env: { MALLOC_ARENA_MAX: '1' },
+      nodeFlags: ['--max-opt=2', '--no-sparkplug'],
+      entry: '/tmp/base/bundle/main.mjs',
+    });
+  });
+
+  it('takes a bare label as the image as it is', () => {
+    expect(parseVariant('image')).toEqual({ label: 'image', env: {}, nodeFlags: [] });
+  });
+
+  it('refuses what is neither a variable, an entry point nor a flag, and a label with spaces', () => {
+    expect(() => parseVariant('x: max-opt=2')).toThrow(/neither/);
+    expect(() => parseVariant('two words: --max-opt=2')).toThrow(/label/);
+  });
+});
+
+describe('median', () => {
+  it('is the middle value, or the mean of the two middle ones, ignoring what is not a number', () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(median([Number.NaN, 5])).toBe(5);
+    expect(median([])).toBeNaN();
   });
 });

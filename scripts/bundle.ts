@@ -5,13 +5,14 @@
 //
 //   node scripts/bundle.ts [--from dist] [--out bundle]
 import { rm } from 'node:fs/promises';
-import { builtinModules } from 'node:module';
+import { builtinModules, createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { build, type Plugin } from 'esbuild';
 
 const root = resolve(fileURLToPath(import.meta.url), '..', '..');
+const nodeRequire = createRequire(import.meta.url);
 
 // CommonJS dependencies inside an ES module bundle still call require() for Node's built-ins, and a
 // few read __dirname; ES modules have neither.
@@ -32,6 +33,13 @@ const BANNER = [
  * loads Node's bundled undici with HTTP/2, zlib, worker_threads and web streams, node:fs's `promises`
  * loads readline, node:util's exports load assert and worker_threads. The controller uses none of
  * it; as ES module imports its built-ins took about 12 MiB of RSS more (docs/benchmarks.md, F12).
+ *
+ * Nor may esbuild's CommonJS interop (`__toESM`) touch them: it copies a module's exports by asking
+ * for each one's property descriptor, and for node:util that alone loads them (Node materializes a
+ * lazy export when its descriptor is read) — worker_threads, util.diff and more, about 0.8 MiB
+ * (docs/benchmarks.md, F15). So a built-in whose exports are a plain object is handed over as an
+ * object of accessors, one per export (the names read here, at build time, from the same Node major
+ * as the image's), each reading the real export only when the code does.
  */
 const requireBuiltins: Plugin = {
   name: 'require-node-builtins',
@@ -43,11 +51,29 @@ const requireBuiltins: Plugin = {
       return { path: args.path, namespace: 'node-builtin' };
     });
     build.onLoad({ filter: /.*/, namespace: 'node-builtin' }, (args) => ({
-      contents: `module.exports = require(${JSON.stringify(args.path)});`,
+      contents: builtinShim(args.path),
       loader: 'js',
     }));
   },
 };
+
+/** The CommonJS module that stands for the built-in `specifier` in the bundle. */
+export function builtinShim(specifier: string): string {
+  const required = `require(${JSON.stringify(specifier)})`;
+  const exports: unknown = nodeRequire(specifier);
+  // A function (node:events' EventEmitter, node:assert) is itself the default export: handed over as is.
+  if (typeof exports !== 'object' || exports === null) return `module.exports = ${required};`;
+  const names = Object.keys(Object.getOwnPropertyDescriptors(exports)).filter((name) => name !== 'default');
+  return [
+    `var m = ${required};`,
+    `for (const name of ${JSON.stringify(names)})`,
+    '  Object.defineProperty(exports, name, {',
+    '    enumerable: true,',
+    '    get: () => m[name],',
+    '    set: (value) => { m[name] = value; },',
+    '  });',
+  ].join('\n');
+}
 
 export interface BundleOptions {
   /** The compiled package (tsc's outDir). */

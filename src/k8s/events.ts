@@ -27,6 +27,27 @@ const MAX_IN_FLIGHT = 4;
 const MAX_QUEUED = 1_000;
 
 /**
+ * What a queued event keeps until it is written: the involved object's identity and the event's own
+ * fields, stamped when it was recorded — not the object it is about (a decided request whole, with
+ * its status, several KB), which a reconcile would otherwise leave alive for as long as the event
+ * waits (docs/benchmarks.md, F15).
+ */
+interface PendingEvent {
+  readonly involvedObject: {
+    readonly apiVersion: string;
+    readonly kind: string;
+    readonly name: string;
+    readonly namespace: string;
+    readonly uid?: string;
+    readonly resourceVersion?: string;
+  };
+  readonly type: EventType;
+  readonly reason: string;
+  readonly message: string;
+  readonly at: string;
+}
+
+/**
  * Writes core/v1 Events (what `kubectl describe` and `kubectl events` show) in the background, as
  * client-go's broadcaster does: a reconcile never waits for its event (measured: waiting for it halved
  * throughput, docs/benchmarks.md F2). An event is a courtesy: a failure to record one is reported to
@@ -36,7 +57,7 @@ export class KubernetesEventRecorder implements EventRecorder {
   readonly #http: KubeHttp;
   readonly #instance: string;
   readonly #onError: (error: unknown) => void;
-  readonly #queue: (() => Promise<void>)[] = [];
+  readonly #queue: PendingEvent[] = [];
   #inFlight = 0;
   #idle: (() => void)[] = [];
 
@@ -49,7 +70,21 @@ export class KubernetesEventRecorder implements EventRecorder {
   /** Queues the event; resolves at once. */
   record(target: EventTarget, type: EventType, reason: string, message: string): Promise<void> {
     if (this.#queue.length >= MAX_QUEUED) this.#queue.shift();
-    this.#queue.push(() => this.#write(target, type, reason, message));
+    const { name = '', namespace = 'default', uid, resourceVersion } = target.metadata;
+    this.#queue.push({
+      involvedObject: {
+        apiVersion: target.apiVersion,
+        kind: target.kind,
+        name,
+        namespace,
+        ...(uid ? { uid } : {}),
+        ...(resourceVersion ? { resourceVersion } : {}),
+      },
+      type,
+      reason,
+      message: message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE - 1)}…` : message,
+      at: rfc3339(new Date()),
+    });
     this.#pump();
     return Promise.resolve();
   }
@@ -62,10 +97,10 @@ export class KubernetesEventRecorder implements EventRecorder {
 
   #pump(): void {
     while (this.#inFlight < MAX_IN_FLIGHT && this.#queue.length > 0) {
-      const write = this.#queue.shift();
-      if (!write) return;
+      const event = this.#queue.shift();
+      if (!event) return;
       this.#inFlight += 1;
-      void write().finally(() => {
+      void this.#write(event).finally(() => {
         this.#inFlight -= 1;
         this.#pump();
         if (this.#inFlight === 0 && this.#queue.length === 0)
@@ -74,31 +109,23 @@ export class KubernetesEventRecorder implements EventRecorder {
     }
   }
 
-  async #write(target: EventTarget, type: EventType, reason: string, message: string): Promise<void> {
-    const { name = '', namespace = 'default', uid, resourceVersion } = target.metadata;
-    const now = rfc3339(new Date());
+  async #write({ involvedObject, type, reason, message, at }: PendingEvent): Promise<void> {
+    const { name, namespace } = involvedObject;
     try {
       // One Event per decision: written through the lean client (docs/benchmarks.md, F10).
       await this.#http.send('POST', `/api/v1/namespaces/${encodeURIComponent(namespace)}/events`, {
         apiVersion: 'v1',
         kind: 'Event',
         metadata: { name: `${name}.${randomBytes(8).toString('hex')}`, namespace },
-        involvedObject: {
-          apiVersion: target.apiVersion,
-          kind: target.kind,
-          name,
-          namespace,
-          ...(uid ? { uid } : {}),
-          ...(resourceVersion ? { resourceVersion } : {}),
-        },
+        involvedObject,
         type,
         reason,
-        message: message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE - 1)}…` : message,
+        message,
         source: { component: COMPONENT },
         reportingComponent: COMPONENT,
         reportingInstance: this.#instance,
-        firstTimestamp: now,
-        lastTimestamp: now,
+        firstTimestamp: at,
+        lastTimestamp: at,
         count: 1,
       });
     } catch (error) {
