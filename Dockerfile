@@ -35,7 +35,12 @@ LABEL org.opencontainers.image.title="greenlight" \
 # gets its own, which keeps freed memory), and its mmap and trim thresholds fixed at their 128 KiB
 # defaults (otherwise glibc raises both after a large block is freed, up to 32 and 64 MiB, and keeps
 # what is freed below them): the main arena held 11-24 MiB after a burst without, 12-13 MiB with
-# (F12). The benchmarks read this ENV and the ENTRYPOINT's node flags from here (bench/lib/build.ts).
+# (F12). `--max-opt=2` (in the ENTRYPOINT: NODE_OPTIONS takes only a few V8 flags) makes Maglev V8's
+# top tier: Turbofan never compiles, so the 5 MiB of the node executable that is Turbofan's compiler
+# are never paged in: 3.5-5 MiB less at a burst's peak. The controller's own CPU per decision was no
+# higher for it (Turbofan's compiles are saved); the policy engine alone is slower, still tens of
+# microseconds a decision (decide() 29-36 us instead of 19: docs/benchmarks.md, F15). The benchmarks
+# read this ENV and the ENTRYPOINT's node flags from here (bench/lib/build.ts).
 ENV NODE_ENV=production \
   NODE_OPTIONS="--max-semi-space-size=4 --max-old-space-size=384" \
   MALLOC_ARENA_MAX=2 \
@@ -47,5 +52,5 @@ COPY --from=build --chown=0:0 /src/bundle /app/bundle
 USER 65532:65532
 # /metrics, /healthz and /readyz, Slack interactivity.
 EXPOSE 8080 8081 3000
-ENTRYPOINT ["/nodejs/bin/node", "/app/bundle/main.mjs"]
+ENTRYPOINT ["/nodejs/bin/node", "--max-opt=2", "/app/bundle/main.mjs"]
 CMD ["controller"]

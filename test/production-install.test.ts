@@ -3,7 +3,7 @@ import { cp, mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { imageNodeOptions } from '../bench/lib/build.ts';
+import { imageRuntime } from '../bench/lib/build.ts';
 import { bundle } from '../scripts/bundle.ts';
 import { GreenlightApi } from '../src/k8s/greenlight-api.ts';
 import { freeLoopbackPort } from '../src/local-cluster/ports.ts';
@@ -92,10 +92,13 @@ describe('the production install (what the container image holds)', () => {
     const slack = await startSlackEmulator({ socketPingIntervalMs: 0 });
     onTestFinished(() => slack.close());
     const [metrics, probes] = [await freeLoopbackPort(), await freeLoopbackPort()];
-    // As the image runs it: node bundle/main.mjs controller, with the Dockerfile's environment.
+    // As the image runs it: node (with its ENTRYPOINT's flags) bundle/main.mjs controller, with the
+    // Dockerfile's environment.
+    const image = imageRuntime();
     const controller = spawn(
       process.execPath,
       [
+        ...image.nodeFlags,
         join(app, 'bundle', 'main.mjs'),
         'controller',
         `--namespace=${namespace}`,
@@ -108,8 +111,8 @@ describe('the production install (what the container image holds)', () => {
         cwd: app,
         env: {
           PATH: process.env['PATH'] ?? '',
-          NODE_ENV: 'production',
-          NODE_OPTIONS: imageNodeOptions(),
+          ...image.env,
+          NODE_OPTIONS: image.nodeOptions,
           KUBECONFIG: cluster().kubeconfigs.admin,
           SLACK_BOT_TOKEN: slack.workspace.botToken,
           SLACK_APP_TOKEN: slack.workspace.appToken,
