@@ -23,12 +23,12 @@ import { buildPeer, toolVersions } from './lib/peer.ts';
 import { measureRun, type Decider, type RunResult, type Schedule } from './lib/runs.ts';
 import { measureSlack, type SlackResult } from './lib/slack.ts';
 import { oneMinuteLoad, machine } from './lib/stats.ts';
-import { measureStore, type StoreResult } from './lib/store.ts';
+import { measureStore, storeStartLabel, type StoreResult } from './lib/store.ts';
 import { measureWebhooks, type WebhookResult } from './lib/webhooks.ts';
 
 const PHASES = ['throughput', 'latency', 'burst', 'memory', 'slack', 'webhooks'] as const;
 type Phase = (typeof PHASES)[number];
-const PEER_PHASES: readonly Phase[] = ['throughput', 'latency', 'burst'];
+const PEER_PHASES: readonly Phase[] = ['throughput', 'latency', 'burst', 'memory'];
 
 export interface Settings {
   readonly throughput: number;
@@ -354,7 +354,7 @@ async function main(): Promise<void> {
   const clusterStarted = performance.now();
   const controllerEntry =
     flags.controllerFrom === 'ts' ? SOURCE_ENTRY : await buildController(join(workDir, 'build'), progress);
-  // Only the throughput, latency and burst phases run the Go peer: the others need not build it.
+  // Only the throughput, latency, burst and memory phases run the Go peer: the others need not build it.
   const withPeer = flags.phases.some((phase) => PEER_PHASES.includes(phase));
   const peerBinary = withPeer ? await buildPeer(progress) : '';
   const versions = await toolVersions(withPeer);
@@ -407,7 +407,7 @@ async function main(): Promise<void> {
       ...[...(outcome.slack?.off ?? []), ...(outcome.slack?.on ?? [])].map((run) => run.label),
       ...[...(outcome.webhooks?.off ?? []), ...(outcome.webhooks?.on ?? [])].map((run) => run.label),
       ...(outcome.store?.steps.flatMap((step) =>
-        step.rssSamplesMiB.map((_, start) => `store-${step.stored}-${start}`),
+        step.rssSamplesMiB.map((_, start) => storeStartLabel({ stored: step.stored, start, side: 'greenlight' })),
       ) ?? []),
     ]),
   };

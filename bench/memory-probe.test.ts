@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { heapFigures, median, parseVariant, processMemory } from './memory-probe.ts';
+import { heapFigures, median, parseVariant, processMemory, variantEnv } from './memory-probe.ts';
 
 describe('processMemory', () => {
   it('reads RSS, its peak and its file-backed and anonymous parts from /proc/PID/status, in MiB', () => {
@@ -30,21 +30,35 @@ describe('heapFigures', () => {
 describe('parseVariant', () => {
   it('splits a variant into its label, environment variables, node flags and entry point', () => {
     expect(
-      parseVariant('opt2: --max-opt=2 MALLOC_ARENA_MAX=1 --no-sparkplug entry=/tmp/base/bundle/main.mjs'),
+      parseVariant(
+        'opt2: --max-opt=2 MALLOC_ARENA_MAX=1 !MALLOC_TRIM_THRESHOLD_ --no-sparkplug entry=/tmp/base/bundle/main.mjs',
+      ),
     ).toEqual({
       label: 'opt2',
       env: { MALLOC_ARENA_MAX: '1' },
+      unset: ['MALLOC_TRIM_THRESHOLD_'],
       nodeFlags: ['--max-opt=2', '--no-sparkplug'],
       entry: '/tmp/base/bundle/main.mjs',
     });
   });
 
   it('takes a bare label as the image as it is', () => {
-    expect(parseVariant('image')).toEqual({ label: 'image', env: {}, nodeFlags: [] });
+    expect(parseVariant('image')).toEqual({ label: 'image', env: {}, unset: [], nodeFlags: [] });
+  });
+
+  it("adds a variant's variables to the image's, replaces them, and leaves out the ones it names", () => {
+    const image = { NODE_ENV: 'production', MALLOC_ARENA_MAX: '2', MALLOC_TRIM_THRESHOLD_: '131072' };
+    expect(variantEnv(image, parseVariant('v: MALLOC_ARENA_MAX=1 !MALLOC_TRIM_THRESHOLD_ FOO=bar'))).toEqual({
+      NODE_ENV: 'production',
+      MALLOC_ARENA_MAX: '1',
+      FOO: 'bar',
+    });
+    expect(image.MALLOC_TRIM_THRESHOLD_).toBe('131072');
   });
 
   it('refuses what is neither a variable, an entry point nor a flag, and a label with spaces', () => {
     expect(() => parseVariant('x: max-opt=2')).toThrow(/neither/);
+    expect(() => parseVariant('x: !lower')).toThrow(/neither/);
     expect(() => parseVariant('two words: --max-opt=2')).toThrow(/label/);
   });
 });

@@ -64,12 +64,14 @@ export function heapFigures(metrics: string): Record<string, number> {
 /**
  * A way to run Greenlight besides the image's: `LABEL: TOKEN…`, each token a `NAME=VALUE`
  * environment variable or a node flag (`--max-opt=2`), added to what the image sets (a flag given
- * twice: the later one counts), or `entry=PATH`: another build's main.mjs instead of this tree's (say,
+ * twice: the later one counts), `!NAME`: one of the image's environment variables left out, or `entry=PATH`: another build's main.mjs instead of this tree's (say,
  * main's, built beforehand with bench/lib/build.ts), to compare code changes in the same run.
  */
 export interface Variant {
   readonly label: string;
   readonly env: Readonly<Record<string, string>>;
+  /** The image's environment variables this variant leaves out. */
+  readonly unset: readonly string[];
   readonly nodeFlags: readonly string[];
   readonly entry?: string;
 }
@@ -81,15 +83,28 @@ export function parseVariant(text: string): Variant {
     throw new Error(`a variant needs a label of letters, digits and .=+-: ${text}`);
   const env: Record<string, string> = {};
   const nodeFlags: string[] = [];
+  const unset: string[] = [];
   let entry: string | undefined;
   for (const token of (colon === -1 ? '' : text.slice(colon + 1)).split(/\s+/).filter(Boolean)) {
     const variable = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(token);
+    const left = /^!([A-Z_][A-Z0-9_]*)$/.exec(token)?.[1];
     if (variable?.[1] !== undefined) env[variable[1]] = variable[2] ?? '';
+    else if (left !== undefined) unset.push(left);
     else if (token.startsWith('entry=')) entry = token.slice('entry='.length);
     else if (token.startsWith('-')) nodeFlags.push(token);
-    else throw new Error(`neither NAME=VALUE, entry=PATH nor a node flag: ${token} (in ${text})`);
+    else throw new Error(`neither NAME=VALUE, !NAME, entry=PATH nor a node flag: ${token} (in ${text})`);
   }
-  return { label, env, nodeFlags, ...(entry === undefined ? {} : { entry }) };
+  return { label, env, unset, nodeFlags, ...(entry === undefined ? {} : { entry }) };
+}
+
+/** A variant's environment: the image's, with the variant's added and the ones it leaves out gone. */
+export function variantEnv(
+  image: Readonly<Record<string, string>>,
+  variant: Pick<Variant, 'env' | 'unset'>,
+): Record<string, string> {
+  const env = { ...image, ...variant.env };
+  for (const name of variant.unset) Reflect.deleteProperty(env, name);
+  return env;
 }
 
 /** The middle value (the mean of the two middle ones for an even count); NaN for none. */
@@ -256,7 +271,7 @@ async function main(): Promise<void> {
                 round,
                 entry: side.entry ?? entry,
                 heapDir,
-                env: { ...image.env, ...side.env },
+                env: variantEnv(image.env, side),
                 nodeFlags: [...image.nodeFlags, ...side.nodeFlags],
               }),
         );
@@ -275,6 +290,7 @@ async function main(): Promise<void> {
   for (const variant of variants) {
     const extra = [
       ...Object.entries(variant.env).map(([name, value]) => `${name}=${value}`),
+      ...variant.unset.map((name) => `without ${name}`),
       ...variant.nodeFlags,
     ];
     if (extra.length > 0) console.log(`- ${variant.label}: ${extra.join(' ')}`);

@@ -16,7 +16,7 @@ import {
   type LatencySummary,
   type Machine,
 } from './stats.ts';
-import type { StoreResult } from './store.ts';
+import type { StoreResult, StoreSide } from './store.ts';
 import type { WebhookResult } from './webhooks.ts';
 
 export interface Report {
@@ -255,14 +255,16 @@ function storeRows(store: StoreResult | null): Row[] {
   const rows: Row[] = [];
   const limitFor = (stored: number): number | undefined =>
     stored === 10_000 ? 150 : stored === 100_000 ? 600 : undefined;
+  const memoryCell = (side: StoreSide): string =>
+    `${formatOne(side.controller.rssMiB)} MiB (${formatOne(side.controller.heapUsedMiB)} MiB)${rssRange(side.rssSamplesMiB)}`;
   for (const step of store.steps) {
     const limit = limitFor(step.stored);
     const start = step.controller;
     rows.push([
       `5. Memory with ${formatInteger(step.stored)} stored: RSS (heap used)`,
-      `${formatOne(start.rssMiB)} MiB (${formatOne(start.heapUsedMiB)} MiB)${rssRange(step.rssSamplesMiB)}`,
-      '',
-      '',
+      memoryCell(step),
+      step.peer ? memoryCell(step.peer) : '',
+      step.peer ? ratioCell(start.rssMiB / step.peer.controller.rssMiB) : '',
       '',
       '',
       limit ? `RSS ≤ ${limit} MiB` : 'RSS ≤ 150 MiB at 10k, ≤ 600 MiB at 100k',
@@ -271,28 +273,35 @@ function storeRows(store: StoreResult | null): Row[] {
   }
   const largest = store.steps.at(-1);
   if (largest) {
-    const start = largest.controller;
-    const readySamples = largest.readySamplesMs ?? [start.readyMs];
-    const readyMs = medianOf(readySamples);
-    const firstDecisionMs = medianOf(largest.firstDecisionSamplesMs ?? [start.firstDecisionMs]);
-    const each =
-      readySamples.length > 1
-        ? ` (medians of ${formatInteger(readySamples.length)} starts; ready ${readySamples.map((ms) => formatOne(ms / 1000)).join(', ')} s)`
-        : '';
+    const greenlight = startUp(largest);
+    const peer = largest.peer ? startUp(largest.peer) : undefined;
     rows.push([
       `5. Start-up with ${formatInteger(largest.stored)} stored: ready / first decision`,
-      `${formatOne(readyMs / 1000)} s / ${formatOne(firstDecisionMs / 1000)} s${each}`,
-      '',
-      '',
+      greenlight.cell,
+      peer?.cell ?? '',
+      peer ? `${ratioCell(greenlight.readyMs / peer.readyMs)} (ready)` : '',
       '',
       '',
       'ready ≤ 10 s at 100k',
       largest.stored === 100_000
-        ? verdict(readyMs <= 10_000)
+        ? verdict(greenlight.readyMs <= 10_000)
         : `n/a (${formatInteger(largest.stored)} stored)`,
     ]);
   }
   return rows;
+}
+
+/** Spawn → ready and → first decision: medians over the starts, each start's ready time named. */
+function startUp(side: StoreSide): { readyMs: number; cell: string } {
+  const start = side.controller;
+  const readySamples = side.readySamplesMs ?? [start.readyMs];
+  const readyMs = medianOf(readySamples);
+  const firstDecisionMs = medianOf(side.firstDecisionSamplesMs ?? [start.firstDecisionMs]);
+  const each =
+    readySamples.length > 1
+      ? ` (medians of ${formatInteger(readySamples.length)} starts; ready ${readySamples.map((ms) => formatOne(ms / 1000)).join(', ')} s)`
+      : '';
+  return { readyMs, cell: `${formatOne(readyMs / 1000)} s / ${formatOne(firstDecisionMs / 1000)} s${each}` };
 }
 
 function medianOf(values: readonly number[]): number {
@@ -465,25 +474,31 @@ function runsTable(report: Report): string {
 }
 
 function storeTable(store: StoreResult): string {
-  const rows = store.steps.map(({ controller: start, rssSamplesMiB, ...step }) => [
-    `${formatInteger(step.stored)} (${formatInteger(step.counts.approve + step.counts.deny)} decided, ${formatInteger(step.counts.escalate)} escalated)`,
-    `${formatInteger(step.objectBytes.decided)} B (${formatInteger(step.objectBytes.managedFields)} B managedFields)`,
-    `${formatOne(step.storeSeconds)} s (${formatInteger(step.storedPerSecond)}/s)`,
-    formatOne(start.readyMs / 1000),
-    `${formatOne(start.firstDecisionMs / 1000)} (${formatInteger(start.late)} waiting)`,
-    formatOne(start.caughtUpMs / 1000),
-    rssSamplesMiB.length > 1
-      ? `${formatOne(start.rssMiB)} (${rssSamplesMiB.map(formatOne).join(', ')})`
-      : formatOne(start.rssMiB),
-    formatOne(start.peakRssMiB),
-    formatOne(start.heapUsedMiB),
-    formatInteger(start.idleMillicores),
-    formatOne(start.startupCpuSeconds),
-    `${formatOne(start.loadAverage.before)} → ${formatOne(start.loadAverage.after)}`,
-  ]);
+  const rows = store.steps.flatMap((step) => {
+    const sides: [string, StoreSide][] = [['Greenlight', step]];
+    if (step.peer) sides.push(['Go peer', step.peer]);
+    return sides.map(([name, { controller: start, rssSamplesMiB }]) => [
+      `${formatInteger(step.stored)} (${formatInteger(step.counts.approve + step.counts.deny)} decided, ${formatInteger(step.counts.escalate)} escalated)`,
+      name,
+      `${formatInteger(step.objectBytes.decided)} B (${formatInteger(step.objectBytes.managedFields)} B managedFields)`,
+      `${formatOne(step.storeSeconds)} s (${formatInteger(step.storedPerSecond)}/s)`,
+      formatOne(start.readyMs / 1000),
+      `${formatOne(start.firstDecisionMs / 1000)} (${formatInteger(start.late)} waiting)`,
+      formatOne(start.caughtUpMs / 1000),
+      rssSamplesMiB.length > 1
+        ? `${formatOne(start.rssMiB)} (${rssSamplesMiB.map(formatOne).join(', ')})`
+        : formatOne(start.rssMiB),
+      formatOne(start.peakRssMiB),
+      formatOne(start.heapUsedMiB),
+      formatInteger(start.idleMillicores),
+      formatOne(start.startupCpuSeconds),
+      `${formatOne(start.loadAverage.before)} → ${formatOne(start.loadAverage.after)}`,
+    ]);
+  });
   return markdownTable(
     [
       'stored',
+      'controller',
       'one decided object',
       'stored in',
       'ready s',
@@ -579,7 +594,9 @@ export function renderReport(report: Report): string {
     ...(report.store
       ? [
           '',
-          'Memory and start-up (controller as a child process, one namespace):',
+          report.store.steps.some((step) => step.peer)
+            ? "Memory and start-up (each controller as a child process over the same store, starts in turn; the peer's heap is Go's live heap, `go_memstats_heap_alloc_bytes`):"
+            : 'Memory and start-up (controller as a child process, one namespace):',
           '',
           storeTable(report.store),
         ]

@@ -5,7 +5,8 @@
  * status Greenlight would write, so a starting controller finds nothing to rewrite. Just before each
  * controller start, one request in 1,000 more is created and left undecided ("arrived while the
  * controller was down"): the controller decides those once it has started, which times its first
- * decision.
+ * decision. The Go peer (bench/peer) starts over the same store, in turn with Greenlight, when the
+ * benchmark built it.
  */
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import { APPROVAL_REQUEST_PLURAL } from '../../src/api/v1alpha1/approval-request.ts';
@@ -66,7 +67,20 @@ export interface ControllerStart {
   readonly loadAverage: { readonly before: number; readonly after: number };
 }
 
-export interface StoreStep {
+/** The starts of one controller, Greenlight or the Go peer, over one store size. */
+export interface StoreSide {
+  /** The start with the median RSS. */
+  readonly controller: ControllerStart;
+  /** RSS of every start, in MiB, in order. */
+  readonly rssSamplesMiB: readonly number[];
+  /** Spawn → ready of every start, in order (optional: absent in results of earlier runs). */
+  readonly readySamplesMs?: readonly number[];
+  /** Spawn → first decision of every start, in order (optional, as above). */
+  readonly firstDecisionSamplesMs?: readonly number[];
+}
+
+/** Greenlight's starts (the step's own fields) and the peer's over the same store. */
+export interface StoreStep extends StoreSide {
   readonly asked: number;
   readonly stored: number;
   readonly counts: Readonly<Record<RequestKind, number>>;
@@ -81,15 +95,11 @@ export interface StoreStep {
   };
   readonly failures: number;
   readonly retries: number;
-  /** The start with the median RSS. */
-  readonly controller: ControllerStart;
-  /** RSS of every start, in MiB, in order. */
-  readonly rssSamplesMiB: readonly number[];
-  /** Spawn → ready of every start, in order (optional: absent in results of earlier runs). */
-  readonly readySamplesMs?: readonly number[];
-  /** Spawn → first decision of every start, in order (optional, as above). */
-  readonly firstDecisionSamplesMs?: readonly number[];
+  /** The Go peer's starts (absent in results of earlier runs, and when no peer was built). */
+  readonly peer?: StoreSide;
 }
+
+export type StoreSideName = 'greenlight' | 'peer';
 
 export interface StoreResult {
   readonly steps: readonly StoreStep[];
@@ -159,13 +169,14 @@ async function createLate(context: BenchContext, label: string, count: number): 
 /** Starts a controller over what is stored and measures start-up, catching up, and memory. */
 async function measureStart(
   context: BenchContext,
-  at: { stored: number; start: number },
+  at: { stored: number; start: number; side: StoreSideName },
   settleMs: number,
 ): Promise<ControllerStart> {
-  const label = `store-${at.stored}-${at.start}`;
+  const label = storeStartLabel(at);
+  const peer = at.side === 'peer';
   const lateNames = await createLate(
     context,
-    `${at.stored}-${at.start}`,
+    `${peer ? 'peer-' : ''}${at.stored}-${at.start}`,
     Math.max(1, Math.round(at.stored / 1000)),
   );
   const observer = await DecisionObserver.start(
@@ -174,9 +185,12 @@ async function measureStart(
     await currentResourceVersion(context),
   );
   const loadBefore = oneMinuteLoad();
+  // The node-only options (profiles, heap snapshots) are Greenlight's alone.
+  const heapSnapshotDir = peer ? undefined : context.heapSnapshotDir;
   const controller = await ControllerProcess.start({
     label,
     entry: context.controllerEntry,
+    binary: peer ? context.peerBinary : undefined,
     nodeOptions: context.controllerNodeOptions,
     nodeFlags: context.controllerNodeFlags,
     env: context.controllerEnv,
@@ -184,8 +198,8 @@ async function measureStart(
     kubeconfig: context.bench.cluster.kubeconfigs.admin,
     logDir: context.logDir,
     concurrency: context.controllerConcurrency,
-    cpuProfileDir: context.cpuProfileDir,
-    heapSnapshotDir: context.heapSnapshotDir,
+    cpuProfileDir: peer ? undefined : context.cpuProfileDir,
+    heapSnapshotDir,
   });
   try {
     const readyMs = await controller.waitReady(10 * 60_000);
@@ -210,8 +224,8 @@ async function measureStart(
     const idleCpu = (controller.cpuSeconds() ?? Number.NaN) - startupCpuSeconds;
     const idleMillicores = Math.round((idleCpu / ((performance.now() - idleStarted) / 1000)) * 1000);
     const memory = await controller.memory();
-    const heap = context.heapSnapshotDir
-      ? summarizeHeap(await controller.heapSnapshot(context.heapSnapshotDir))
+    const heap = heapSnapshotDir
+      ? summarizeHeap(await controller.heapSnapshot(heapSnapshotDir))
       : undefined;
     return {
       late: lateNames.length,
@@ -266,6 +280,26 @@ function describe(start: ControllerStart): string {
   );
 }
 
+/** The label of a controller start (its log file, its CPU profile). */
+export function storeStartLabel(at: { stored: number; start: number; side: StoreSideName }): string {
+  return `store-${at.side === 'peer' ? 'peer-' : ''}${at.stored}-${at.start}`;
+}
+
+/** The sides' starts at one size: Greenlight first in even starts, the peer first in odd ones. */
+export function startOrder(start: number, withPeer: boolean): StoreSideName[] {
+  if (!withPeer) return ['greenlight'];
+  return start % 2 === 0 ? ['greenlight', 'peer'] : ['peer', 'greenlight'];
+}
+
+function side(starts: readonly ControllerStart[]): StoreSide {
+  return {
+    controller: medianByRss(starts),
+    rssSamplesMiB: starts.map((start) => start.rssMiB),
+    readySamplesMs: starts.map((start) => start.readyMs),
+    firstDecisionSamplesMs: starts.map((start) => start.firstDecisionMs),
+  };
+}
+
 export function medianByRss(starts: readonly ControllerStart[]): ControllerStart {
   const sorted = [...starts].sort((a, b) => a.rssMiB - b.rssMiB);
   const median = sorted[Math.floor((sorted.length - 1) / 2)];
@@ -298,13 +332,14 @@ export async function measureStore(context: BenchContext, settings: StoreSetting
     const storeSeconds = (performance.now() - started) / 1000;
     rate = (size - stored) / storeSeconds;
     context.progress(`  stored ${size - stored} in ${storeSeconds.toFixed(1)}s (${Math.round(rate)}/s)`);
-    const starts: ControllerStart[] = [];
+    const starts: Record<StoreSideName, ControllerStart[]> = { greenlight: [], peer: [] };
     for (let start = 0; start < settings.starts; start++) {
-      const measured = await measureStart(context, { stored: size, start }, settings.settleMs);
-      starts.push(measured);
-      context.progress(`  ${size} stored, greenlight: ${describe(measured)}`);
+      for (const name of startOrder(start, context.peerBinary !== '')) {
+        const measured = await measureStart(context, { stored: size, start, side: name }, settings.settleMs);
+        starts[name].push(measured);
+        context.progress(`  ${size} stored, ${name}: ${describe(measured)}`);
+      }
     }
-    const controller = medianByRss(starts);
     steps.push({
       asked,
       stored: size,
@@ -314,10 +349,8 @@ export async function measureStore(context: BenchContext, settings: StoreSetting
       objectBytes: await objectBytes(context),
       failures: stats.failures,
       retries: stats.retries,
-      controller,
-      rssSamplesMiB: starts.map((start) => start.rssMiB),
-      readySamplesMs: starts.map((start) => start.readyMs),
-      firstDecisionSamplesMs: starts.map((start) => start.firstDecisionMs),
+      ...side(starts.greenlight),
+      ...(starts.peer.length > 0 ? { peer: side(starts.peer) } : {}),
     });
     stored = size;
     if (scaledDown) break;
