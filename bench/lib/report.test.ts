@@ -266,6 +266,37 @@ describe('renderReport', () => {
     ]);
   });
 
+  it("puts the Go peer's starts over the same store beside Greenlight's, with the ratio", () => {
+    const withPeer = (stored: number, greenlightMiB: number, peerMiB: number, readyMs: number): StoreStep => {
+      const { controller, rssSamplesMiB } = step(stored, [peerMiB], readyMs * 2);
+      return {
+        ...step(stored, [greenlightMiB], readyMs),
+        peer: { controller, rssSamplesMiB, readySamplesMs: [readyMs * 2] },
+      };
+    };
+    const both = renderReport(
+      report({ store: { steps: [withPeer(10_000, 140, 200, 1_000), withPeer(100_000, 330, 1_100, 5_000)] } }),
+    );
+    expect(summaryRow(both, '5. Memory with 10,000 stored').slice(1, 4)).toEqual([
+      '140.0 MiB (40.0 MiB)',
+      '200.0 MiB (40.0 MiB)',
+      '0.70×',
+    ]);
+    expect(summaryRow(both, '5. Memory with 100,000 stored').slice(1, 4)).toEqual([
+      '330.0 MiB (40.0 MiB)',
+      '1,100.0 MiB (40.0 MiB)',
+      '0.30×',
+    ]);
+    expect(summaryRow(both, '5. Start-up with 100,000 stored').slice(1, 4)).toEqual([
+      '5.0 s / 6.0 s',
+      '10.0 s / 11.0 s',
+      '0.50× (ready)',
+    ]);
+    // The store table: one row per controller and size.
+    const rows = both.split('\n').filter((line) => line.startsWith('| 100,000 ('));
+    expect(rows.map((line) => line.split('|')[2]?.trim())).toEqual(['Greenlight', 'Go peer']);
+  });
+
   it('calls a store size that is not a target n/a rather than met', () => {
     const quick = renderReport(report({ quick: true, store: { steps: [step(3_000, [90], 500)] } }));
     expect(summaryRow(quick, '5. Memory with 3,000 stored').at(-1)).toBe('n/a (3,000 is not a target size)');

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { fitBudget, medianByRss, storedAs, type ControllerStart, type StoreSettings } from './store.ts';
+import {
+  fitBudget,
+  medianByRss,
+  startOrder,
+  storedAs,
+  storeStartLabel,
+  type ControllerStart,
+  type StoreSettings,
+} from './store.ts';
 
 describe('storedAs', () => {
   it('stores 80 % decided, approved and denied alike, and 20 % escalated, from index 0 on', () => {
@@ -88,5 +96,21 @@ describe('medianByRss', () => {
 
   it('refuses when no start was measured', () => {
     expect(() => medianByRss([])).toThrow('no controller start was measured');
+  });
+});
+
+describe('startOrder and storeStartLabel', () => {
+  it('alternates which controller starts first over the store, and runs Greenlight alone without a peer', () => {
+    expect([0, 1, 2].map((start) => startOrder(start, true))).toEqual([
+      ['greenlight', 'peer'],
+      ['peer', 'greenlight'],
+      ['greenlight', 'peer'],
+    ]);
+    expect(startOrder(1, false)).toEqual(['greenlight']);
+  });
+
+  it("labels Greenlight's starts as before (their CPU profiles keep their names) and the peer's apart", () => {
+    expect(storeStartLabel({ stored: 10_000, start: 2, side: 'greenlight' })).toBe('store-10000-2');
+    expect(storeStartLabel({ stored: 10_000, start: 2, side: 'peer' })).toBe('store-peer-10000-2');
   });
 });
