@@ -39,7 +39,7 @@ LABEL org.opencontainers.image.title="greenlight" \
 # top tier: Turbofan never compiles, so the 5 MiB of the node executable that is Turbofan's compiler
 # are never paged in: 3.5-5 MiB less at a burst's peak. The controller's own CPU per decision was no
 # higher for it (Turbofan's compiles are saved); the policy engine alone is slower, still tens of
-# microseconds a decision (decide() 29-36 us instead of 19: docs/benchmarks.md, F15). The benchmarks
+# microseconds a decision (decide() 29-36 us instead of 19: docs/benchmarks.md, F12). The benchmarks
 # read this ENV and the ENTRYPOINT's node flags from here (bench/lib/build.ts).
 ENV NODE_ENV=production \
   NODE_OPTIONS="--max-semi-space-size=4 --max-old-space-size=384" \

@@ -78,6 +78,11 @@ func run(namespace, metricsAddr, probeAddr string, concurrency int) error {
 		return fmt.Errorf("creating the manager: %w", err)
 	}
 	ctx := ctrl.SetupSignalHandler()
+	// The informer is made now, so that WaitForCacheSync waits for it (the controller would make it
+	// only once started, after the cache: WaitForCacheSync would then find nothing to wait for).
+	if _, err := mgr.GetCache().GetInformer(ctx, &ApprovalRequest{}); err != nil {
+		return fmt.Errorf("creating the informer: %w", err)
+	}
 	var synced atomic.Bool
 	go func() { synced.Store(mgr.GetCache().WaitForCacheSync(ctx)) }()
 	err = mgr.AddReadyzCheck("cache", func(*http.Request) error {
