@@ -16,6 +16,14 @@ describe('parseDuration', () => {
   it.each(['', '5', '5d', '-5s', '1.5h', 'h', '24 h', 'forever'])('refuses %j', (text) => {
     expect(parseDuration(text)).toBeUndefined();
   });
+
+  it('gives the same answers when asked again, and past the number of durations it remembers', () => {
+    const texts = Array.from({ length: 3_000 }, (_, index) => `${index}s`);
+    for (const text of texts) parseDuration(text);
+    expect(texts.map(parseDuration)).toEqual(texts.map((_, index) => index * 1_000));
+    expect([parseDuration('forever'), parseDuration('forever')]).toEqual([undefined, undefined]);
+    expect(parseDuration('1h30m')).toBe(5_400_000);
+  });
 });
 
 describe('formatDuration', () => {
