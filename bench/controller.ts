@@ -407,7 +407,9 @@ async function main(): Promise<void> {
       ...[...(outcome.slack?.off ?? []), ...(outcome.slack?.on ?? [])].map((run) => run.label),
       ...[...(outcome.webhooks?.off ?? []), ...(outcome.webhooks?.on ?? [])].map((run) => run.label),
       ...(outcome.store?.steps.flatMap((step) =>
-        step.rssSamplesMiB.map((_, start) => storeStartLabel({ stored: step.stored, start, side: 'greenlight' })),
+        step.rssSamplesMiB.map((_, start) =>
+          storeStartLabel({ stored: step.stored, start, side: 'greenlight' }),
+        ),
       ) ?? []),
     ]),
   };

@@ -224,9 +224,7 @@ async function measureStart(
     const idleCpu = (controller.cpuSeconds() ?? Number.NaN) - startupCpuSeconds;
     const idleMillicores = Math.round((idleCpu / ((performance.now() - idleStarted) / 1000)) * 1000);
     const memory = await controller.memory();
-    const heap = heapSnapshotDir
-      ? summarizeHeap(await controller.heapSnapshot(heapSnapshotDir))
-      : undefined;
+    const heap = heapSnapshotDir ? summarizeHeap(await controller.heapSnapshot(heapSnapshotDir)) : undefined;
     return {
       late: lateNames.length,
       readyMs: Math.round(readyMs),
