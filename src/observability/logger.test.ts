@@ -11,16 +11,24 @@ import {
   type Logger,
 } from './logger.ts';
 
-/** A logger whose entries (one per write: a JSON line, or a text line with its stack) are collected. */
-function capturingLogger(format: LogFormat, level: LogLevel = 'info'): { logger: Logger; entries: string[] } {
+/**
+ * A logger whose entries (one per write: a JSON line, or a text line with its stack) are collected,
+ * without their newline; `writes` has each write as it came.
+ */
+function capturingLogger(
+  format: LogFormat,
+  level: LogLevel = 'info',
+): { logger: Logger; entries: string[]; writes: string[] } {
+  const writes: string[] = [];
   const entries: string[] = [];
   const stream = new Writable({
     write(chunk: Buffer, _encoding, done): void {
-      entries.push(chunk.toString('utf8').replace(/\r?\n$/, ''));
+      writes.push(chunk.toString('utf8'));
+      entries.push(chunk.toString('utf8').replace(/\n$/, ''));
       done();
     },
   });
-  return { logger: createLogger({ format, level, stream }), entries };
+  return { logger: createLogger({ format, level, stream }), entries, writes };
 }
 
 /** Lets the logger's streams deliver what was written. */
@@ -32,6 +40,10 @@ function parseJsonLine(line: string | undefined): Record<string, unknown> {
   const parsed: unknown = JSON.parse(line ?? '');
   if (typeof parsed !== 'object' || parsed === null) throw new Error(`not a JSON object: ${String(line)}`);
   return parsed as Record<string, unknown>;
+}
+
+function withoutTs(line: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(line).filter(([key]) => key !== 'ts'));
 }
 
 describe('JSON logs', () => {
@@ -86,6 +98,118 @@ describe('JSON logs', () => {
     expect(direct?.['cause']).toMatchObject({ name: 'Error', message: 'connection reset' });
     expect(field?.['err']).toMatchObject({ name: 'TypeError', message: 'x is undefined' });
   });
+  it('writes each line with one write, ending in a newline', async () => {
+    const { logger, writes } = capturingLogger('json');
+    logger.info('one', { a: 1 });
+    logger.error(new Error('two'));
+    await delivered();
+    expect(writes).toHaveLength(2);
+    for (const write of writes) expect(write).toMatch(/^\{[^\n]*\}\n$/);
+  });
+
+  it('writes ts, level, msg, then the logger’s fields, then the line’s, in that order', async () => {
+    const { logger, entries } = capturingLogger('json');
+    logger
+      .child({ controller: 'approvalrequest' })
+      .child({ namespace: 'team-a', name: 'deploy-web' })
+      .info('Decided ApprovalRequest', { outcome: 'Approved', name: 'deploy-web-2', policy: undefined });
+    await delivered();
+    const line = parseJsonLine(entries[0]);
+    expect(Object.keys(line)).toEqual(['ts', 'level', 'msg', 'controller', 'namespace', 'name', 'outcome']);
+    expect(line).toEqual({
+      ts: line['ts'],
+      level: 'info',
+      msg: 'Decided ApprovalRequest',
+      controller: 'approvalrequest',
+      namespace: 'team-a',
+      name: 'deploy-web-2',
+      outcome: 'Approved',
+    });
+  });
+
+  it('leaves a child’s parent as it was', async () => {
+    const { logger, entries } = capturingLogger('json');
+    const parent = logger.child({ component: 'slack' });
+    parent.child({ slackChannel: 'C1' }).info('child');
+    parent.info('parent');
+    await delivered();
+    expect(entries.map(parseJsonLine).map(withoutTs)).toEqual([
+      { level: 'info', msg: 'child', component: 'slack', slackChannel: 'C1' },
+      { level: 'info', msg: 'parent', component: 'slack' },
+    ]);
+  });
+
+  it('keeps ts, level and msg its own, and adds a message field to msg', async () => {
+    const { logger, entries } = capturingLogger('json');
+    logger.warn('A decision webhook was not delivered', {
+      ts: 'then',
+      level: 'none',
+      msg: 'other',
+      message: 'HTTP 503',
+      attempts: 3,
+    });
+    await delivered();
+    const line = parseJsonLine(entries[0]);
+    expect(line['ts']).not.toBe('then');
+    expect(withoutTs(line)).toEqual({
+      level: 'warn',
+      msg: 'A decision webhook was not delivered HTTP 503',
+      attempts: 3,
+    });
+  });
+
+  it('writes nothing below the level, and does not even look at the fields', async () => {
+    const { logger, writes } = capturingLogger('json', 'info');
+    const costly = {
+      get detail(): string {
+        throw new Error('read a field of a line that is not written');
+      },
+    };
+    logger.debug('detail', costly);
+    logger.child({ namespace: 'team-a' }).debug('detail', costly);
+    await delivered();
+    expect(writes).toEqual([]);
+    expect(logger.isDebugEnabled()).toBe(false);
+    expect(capturingLogger('json', 'debug').logger.isDebugEnabled()).toBe(true);
+  });
+
+  it('gives an error passed as the fields its message, stack and cause', async () => {
+    const { logger, entries } = capturingLogger('json');
+    logger.error('Slack failed', new Error('not_authed', { cause: new Error('HTTP 401') }));
+    await delivered();
+    const line = parseJsonLine(entries[0]);
+    expect(line).toMatchObject({ level: 'error', msg: 'Slack failed not_authed' });
+    expect(line['stack']).toMatch(/^Error: not_authed\n\s+at /);
+    expect(line['cause']).toMatchObject({ name: 'Error', message: 'HTTP 401' });
+  });
+
+  it('logs an error’s own fields, redacted, and its cause’s stack', async () => {
+    const error = Object.assign(new Error('request failed', { cause: new Error('socket hang up') }), {
+      code: 'ECONNRESET',
+      headers: { authorization: 'Bearer abc.def' },
+    });
+    const { logger, entries } = capturingLogger('json');
+    logger.child({ component: 'webhooks' }).error(error);
+    await delivered();
+    const line = parseJsonLine(entries[0]);
+    expect(Object.keys(line)).toEqual([
+      'ts',
+      'level',
+      'msg',
+      'component',
+      'code',
+      'headers',
+      'stack',
+      'cause',
+    ]);
+    expect(line).toMatchObject({
+      msg: 'request failed',
+      code: 'ECONNRESET',
+      headers: { authorization: '[REDACTED]' },
+      cause: { name: 'Error', message: 'socket hang up' },
+    });
+    expect((line['cause'] as Record<string, unknown>)['stack']).toMatch(/^Error: socket hang up\n\s+at /);
+  });
 });
 
 describe('text logs', () => {
@@ -108,6 +232,24 @@ describe('text logs', () => {
     expect(line).toMatch(/ERROR reconcile failed err=conflict err.cause="stale resourceVersion"$/);
     expect(stack[0]).toBe('    Error: conflict');
     expect(stack[1]).toMatch(/^ {8}at /);
+  });
+
+  it('shows a direct error’s message and cause on its line and its stack below', async () => {
+    const { logger, entries } = capturingLogger('text');
+    logger.child({ component: 'informer' }).error(new Error('watch failed', { cause: new Error('reset') }));
+    await delivered();
+    const [line, ...stack] = (entries[0] ?? '').split('\n');
+    expect(line).toMatch(/^\S+ ERROR watch failed component=informer cause=reset$/);
+    expect(stack[0]).toBe('    Error: watch failed');
+  });
+
+  it('writes nothing below the level', async () => {
+    const { logger, writes } = capturingLogger('text', 'error');
+    logger.warn('warned');
+    logger.info('routine');
+    logger.debug('detail');
+    await delivered();
+    expect(writes).toEqual([]);
   });
 
   it.each([
@@ -146,11 +288,19 @@ describe.each(['json', 'text'] as const)('secrets in %s logs', (format) => {
   }
 
   it('hides a field that names a secret', async () => {
-    expectNoSecret(await output((logger) => logger.info('slack configured', { token: 'xoxb-123-abc' })));
+    expectNoSecret(
+      await output((logger) => {
+        logger.info('slack configured', { token: 'xoxb-123-abc' });
+      }),
+    );
   });
 
   it('hides secrets in the message', async () => {
-    expectNoSecret(await output((logger) => logger.warn('socket mode failed for xapp-1-A1-abc')));
+    expectNoSecret(
+      await output((logger) => {
+        logger.warn('socket mode failed for xapp-1-A1-abc');
+      }),
+    );
   });
 
   it('hides nested secret fields, whatever their case', async () => {
@@ -160,7 +310,11 @@ describe.each(['json', 'text'] as const)('secrets in %s logs', (format) => {
       headers: { authorization: 'Bearer eyJhbGciOi.eyJzdWIi.c2ln' },
       login: { password: 'hunter2' },
     };
-    expectNoSecret(await output((logger) => logger.info('starting', { config })));
+    expectNoSecret(
+      await output((logger) => {
+        logger.info('starting', { config });
+      }),
+    );
     expect(config.slack.BotToken).toBe('xoxb-123-abc');
   });
 
@@ -168,13 +322,29 @@ describe.each(['json', 'text'] as const)('secrets in %s logs', (format) => {
     const error = new Error('auth.test failed with token xoxp-9-zz', {
       cause: new Error('Authorization: Bearer eyJhbGciOi.eyJzdWIi.c2ln'),
     });
-    expectNoSecret(await output((logger) => logger.error(error)));
-    expectNoSecret(await output((logger) => logger.error('slack failed', error)));
-    expectNoSecret(await output((logger) => logger.error('slack failed', { err: error })));
+    expectNoSecret(
+      await output((logger) => {
+        logger.error(error);
+      }),
+    );
+    expectNoSecret(
+      await output((logger) => {
+        logger.error('slack failed', error);
+      }),
+    );
+    expectNoSecret(
+      await output((logger) => {
+        logger.error('slack failed', { err: error });
+      }),
+    );
   });
 
   it('hides secrets in child logger fields', async () => {
-    expectNoSecret(await output((logger) => logger.child({ botToken: 'xoxb-123-abc' }).info('ready')));
+    expectNoSecret(
+      await output((logger) => {
+        logger.child({ botToken: 'xoxb-123-abc' }).info('ready');
+      }),
+    );
   });
 });
 

@@ -361,8 +361,8 @@ export class WebhookOutbox {
 
   #log(due: DueWebhook, entry: WebhookDelivery): void {
     // Deliveries are counted (greenlight_webhook_deliveries_total) and recorded on each request; a line
-    // for each routine one would cost more than the delivery itself. winston formats every line before
-    // its transport drops the levels it does not write, so a debug line is not even built unless asked.
+    // for each routine one would cost more than the delivery itself. A debug line at info level is not
+    // written, but its fields would still be gathered here: so they are not, unless debug is on.
     const delivered = entry.result === 'Delivered';
     if (delivered && !this.#deps.logger.isDebugEnabled()) return;
     const fields = {
