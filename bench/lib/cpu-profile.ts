@@ -34,10 +34,7 @@ const AREAS: readonly [string, (frame: ProfileNode['callFrame']) => boolean][] =
   ],
   ['undici (HTTP client)', (f) => f.url.includes('/undici/')],
   ['client-node', (f) => f.url.includes('@kubernetes/client-node')],
-  [
-    'logging (winston)',
-    (f) => /\/(winston|logform|winston-transport|safe-stable-stringify|triple-beam)\//.test(f.url),
-  ],
+  ['logging', (f) => /\/src\/observability\/(logger|redact)\.[jt]s$/.test(f.url)],
   ['metrics (prom-client)', (f) => f.url.includes('/prom-client/')],
   ['CEL', (f) => f.url.includes('@bufbuild/cel')],
   ['JSON', (f) => /^(parse|stringify)$/.test(f.functionName) && f.url === ''],
