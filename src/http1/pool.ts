@@ -24,6 +24,8 @@ export interface Origin {
   readonly tls: ConnectionOptions;
   /** What the answers' reader keeps, and the error class of a failed exchange. */
   readonly reader: ReaderOptions;
+  /** How long a connection is kept idle (IDLE_CONNECTION_MS unless told). */
+  readonly idleMs: number;
   /** Connections that finished an exchange and may carry the next one, most recently used last. */
   readonly idle: Connection[];
   /** Every open connection, idle or carrying an exchange (closeOrigin closes them all). */
@@ -46,6 +48,8 @@ export function newOrigin(
     readonly lookup?: LookupFunction;
     readonly tls?: ConnectionOptions;
     readonly reader: ReaderOptions;
+    /** Below the time the server keeps an idle connection open. */
+    readonly idleMs?: number;
   },
 ): Origin {
   const secure = url.protocol === 'https:';
@@ -58,6 +62,7 @@ export function newOrigin(
     lookup: options.lookup,
     tls: options.tls ?? {},
     reader: options.reader,
+    idleMs: options.idleMs ?? IDLE_CONNECTION_MS,
     idle: [],
     open: new Set(),
     session: undefined,
@@ -196,10 +201,10 @@ function forget(origin: Origin, connection: Connection): void {
   if (index >= 0) origin.idle.splice(index, 1);
 }
 
-/** Closes the connections idle for IDLE_CONNECTION_MS; stops looking once none is idle. */
+/** Closes the connections idle for the origin's idleMs; stops looking once none is idle. */
 function sweep(origin: Origin): void {
   const now = Date.now();
-  for (const connection of origin.idle.filter((idle) => now - idle.idleSince >= IDLE_CONNECTION_MS)) {
+  for (const connection of origin.idle.filter((idle) => now - idle.idleSince >= origin.idleMs)) {
     connection.destroy();
   }
   if (origin.idle.length === 0 && origin.sweeper) {
