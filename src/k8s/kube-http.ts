@@ -200,8 +200,9 @@ export class KubeHttp {
     if (signal?.aborted) throw new KubeRequestAbortedError(method, path, signal.reason);
     // Checked here, after the last await before the request leaves: nothing runs in between.
     if (method !== 'GET' && !unfenced && this.#fence?.() === false) throw new NotLeaderError(method, path);
-    // Sent twice only where a duplicate is harmless: a GET, or a PUT (its resourceVersion makes the
-    // second one a conflict). node:http would not retry the others either.
+    // Sent again (a kept-alive connection that closed before any answer byte) only where a duplicate
+    // is harmless: a GET, or a PUT (its resourceVersion makes the second one a conflict). The others
+    // surface the connection's error, as they did through node:http, and their callers retry.
     const sent = exchange(pool.origin, request, method === 'GET' || method === 'PUT');
     return answerOf(sent, { method, path, idleTimeoutMs: this.#idleTimeoutMs, signal });
   }
