@@ -188,7 +188,12 @@ export class Connection {
   }
 }
 
+/**
+ * An idle connection does not keep the process alive (as Node's http Agent does with its free
+ * sockets): a CLI command that made its calls exits without closing its client.
+ */
 function release(origin: Origin, connection: Connection): void {
+  connection.socket.unref();
   connection.idleSince = Date.now();
   origin.idle.push(connection);
   origin.sweeper ??= setInterval(() => {
@@ -225,7 +230,10 @@ export function closeOrigin(origin: Origin): void {
 /** The most recently used idle connection that is still open, or a new one. */
 function connection(origin: Origin): Connection {
   for (let idle = origin.idle.pop(); idle; idle = origin.idle.pop()) {
-    if (!idle.socket.destroyed) return idle;
+    if (!idle.socket.destroyed) {
+      idle.socket.ref();
+      return idle;
+    }
   }
   return new Connection(origin);
 }

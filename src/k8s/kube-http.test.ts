@@ -4,6 +4,9 @@ import {
   type Server as NetServer,
   type Socket,
 } from 'node:net';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { apiMessageOf, KubeApiError } from './api-errors.ts';
 import {
@@ -46,6 +49,7 @@ describe('LineSplitter', () => {
 // The calls' HTTP/1.1 client against real local servers (the API server's own tests are in
 // test/kube-http.test.ts): what goes out, kept-alive reuse, retries, the idle timeout and aborts.
 
+const run = promisify(execFile);
 const servers: NetServer[] = [];
 const sockets = new Set<Socket>();
 afterEach(async () => {
@@ -227,6 +231,22 @@ describe('KubeHttp calls', () => {
     );
     expect(server.heads).toHaveLength(sent);
     await client.close();
+  });
+
+  it('lets a process that made its calls exit without closing the client (idle connections are unref’d)', async () => {
+    const server = await serveRaw(() => ok('{"done":true}'));
+    const script =
+      `import { KubeHttp } from ${JSON.stringify(fileURLToPath(new URL('kube-http.ts', import.meta.url)))};\n` +
+      `const access = { getCurrentCluster: () => ({ server: ${JSON.stringify(server.url)} }), applyToHTTPSOptions: async () => {} };\n` +
+      `console.log(JSON.stringify(await new KubeHttp(access).json('GET', '/a')));`;
+    const started = Date.now();
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
+      timeout: 20_000,
+    });
+    expect(stdout.trim()).toBe('{"done":true}');
+    // Well below the pool's 30 s idle time: the kept-alive connection did not hold the process.
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(server.connections()).toBe(1);
   });
 
   it('refuses credentials whose header would break the request’s framing', async () => {
