@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { APPROVAL_REQUEST_PLURAL, type ApprovalRequest } from '../src/api/v1alpha1/approval-request.ts';
-import { apiMessageOf, isConflict, isNotFound } from '../src/k8s/api-errors.ts';
+import { apiMessageOf, isConflict, isNotFound, KubeApiError } from '../src/k8s/api-errors.ts';
 import { GreenlightApi } from '../src/k8s/greenlight-api.ts';
 import { KubeHttp } from '../src/k8s/kube-http.ts';
 import { createTestNamespace, kubeConfigAs } from './support/cluster.ts';
@@ -63,6 +63,55 @@ describe('KubeHttp', () => {
       .catch((caught: unknown) => caught);
     expect(isNotFound(error)).toBe(true);
     expect(apiMessageOf(error)).toContain('"nobody" not found');
+  });
+
+  it('reads a list answer far larger than 64 KiB whole', async () => {
+    const namespace = await createTestNamespace('lean-large');
+    const configMaps = `/api/v1/namespaces/${namespace}/configmaps`;
+    const value = 'v'.repeat(600);
+    // 300 ConfigMaps of ~600 bytes each: a list answer of some 200 KiB, over one kept-alive connection.
+    for (let batch = 0; batch < 300; batch += 30) {
+      await Promise.all(
+        Array.from({ length: 30 }, (_, index) =>
+          admin.json('POST', configMaps, {
+            apiVersion: 'v1',
+            kind: 'ConfigMap',
+            metadata: { name: `cm-${batch + index}` },
+            data: { value: `${value}-${batch + index}-ü€` },
+          }),
+        ),
+      );
+    }
+    const list = await admin.json<{ items: { metadata: { name: string }; data: { value: string } }[] }>(
+      'GET',
+      configMaps,
+    );
+    const names = list.items.map((item) => item.metadata.name).filter((name) => name.startsWith('cm-'));
+    expect(names).toHaveLength(300);
+    expect(JSON.stringify(list).length).toBeGreaterThan(150 * 1024);
+    expect(list.items.find((item) => item.metadata.name === 'cm-299')?.data.value).toBe(`${value}-299-ü€`);
+  });
+
+  it('carries the API server’s refusals as KubeApiError with its Status body and headers', async () => {
+    const namespace = await createTestNamespace('lean-refusals');
+    const configMaps = `/api/v1/namespaces/${namespace}/configmaps`;
+    const missing = await admin.json('GET', `${configMaps}/nobody`).catch((caught: unknown) => caught);
+    expect(missing).toBeInstanceOf(KubeApiError);
+    expect(missing).toMatchObject({ code: 404, headers: { 'content-type': 'application/json' } });
+    expect(JSON.parse((missing as KubeApiError).body)).toMatchObject({
+      kind: 'Status',
+      reason: 'NotFound',
+      code: 404,
+    });
+
+    const configMap = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'once' } };
+    await admin.send('POST', configMaps, configMap);
+    const again = await admin.send('POST', configMaps, configMap).catch((caught: unknown) => caught);
+    expect(isConflict(again)).toBe(true);
+    expect(JSON.parse((again as KubeApiError).body)).toMatchObject({
+      kind: 'Status',
+      reason: 'AlreadyExists',
+    });
   });
 
   it('watches: every change in order, and no done callback when the caller aborts', async () => {

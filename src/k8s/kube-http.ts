@@ -1,6 +1,9 @@
 import { StringDecoder } from 'node:string_decoder';
 import http from 'node:http';
 import https from 'node:https';
+import type { Answer, ReaderOptions } from '../http1/answer.ts';
+import { headerLines } from '../http1/answer.ts';
+import { closeOrigin, exchange, newOrigin, type Origin, type Sent } from '../http1/pool.ts';
 import { KubeApiError } from './api-errors.ts';
 
 /**
@@ -44,9 +47,11 @@ export class NotLeaderError extends Error {
  * the status write, the Event and the watch, now for all of them. client-node's generated API goes through WHATWG fetch, an rxjs-style
  * middleware chain and its object serializer, and builds a new TLS agent for every call (then
  * discarded by PooledKubeConfig): measured, that was most of the controller's own CPU per decision
- * (docs/benchmarks.md, F10). Here: Node's own HTTP/1.1 client on keep-alive connections (one TLS
- * session each, reused), JSON in and out, and the API server's refusals as KubeApiError, which
- * api-errors.ts reads as it reads client-node's `ApiException`.
+ * (docs/benchmarks.md, F10). Here: Greenlight's own HTTP/1.1 client (src/http1/, shared with the
+ * webhooks) on kept-alive connections, one socket write per request and the answer parsed in place,
+ * since Node's `http` client machinery was a quarter of the controller's CPU per decision (F13);
+ * JSON in and out, and the API server's refusals as KubeApiError, which api-errors.ts reads as it
+ * reads client-node's `ApiException`. Watches, one long stream each, stay on Node's `http` client.
  *
  * Credentials come from the ClusterAccess (tokens, token files, client certificates; exec plugins
  * and auth providers through client-node, loaded only for them), read again at most every CREDENTIALS_TTL_MS, as client-go re-reads a token file every minute: a rotated
@@ -66,12 +71,15 @@ export class KubeHttp {
   readonly #kubeConfig: ClusterAccess;
   #credentials: Promise<Credentials> | undefined;
   #credentialsAt = 0;
-  #agent: { readonly key: string; readonly agent: http.Agent } | undefined;
+  #pool: Pool | undefined;
   #fence: WriteFence | undefined;
   #userAgent = 'greenlight';
+  readonly #idleTimeoutMs: number;
 
-  constructor(kubeConfig: ClusterAccess) {
+  /** `requestIdleTimeoutMs`: REQUEST_IDLE_TIMEOUT_MS unless a test wants to wait less. */
+  constructor(kubeConfig: ClusterAccess, options: { readonly requestIdleTimeoutMs?: number } = {}) {
     this.#kubeConfig = kubeConfig;
+    this.#idleTimeoutMs = options.requestIdleTimeoutMs ?? REQUEST_IDLE_TIMEOUT_MS;
   }
 
   /** From now on every write (not GET, not `unfenced`) is sent only while `fence` says so. */
@@ -89,10 +97,9 @@ export class KubeHttp {
 
   /** GET, POST, PUT, PATCH or DELETE `path` (with its query) and the parsed JSON answer. */
   async json<T>(method: Method, path: string, body?: unknown, options: CallOptions = {}): Promise<T> {
-    const response = await this.#call({ method, path, body, ...options });
-    const text = await readText(response);
-    if (succeeded(response)) return JSON.parse(text) as T;
-    throw apiException(response, text);
+    const answer = await this.#exchange(method, path, body, options);
+    if (answer.status >= 200 && answer.status < 300) return JSON.parse(answer.body) as T;
+    throw new KubeApiError(answer.status, answer.body, answer.headers);
   }
 
   /**
@@ -100,12 +107,10 @@ export class KubeHttp {
    * refusal still throws.
    */
   async send(method: Method, path: string, body: unknown): Promise<void> {
-    const response = await this.#call({ method, path, body });
-    if (succeeded(response)) {
-      response.resume();
-      return;
+    const answer = await this.#exchange(method, path, body, {});
+    if (answer.status < 200 || answer.status >= 300) {
+      throw new KubeApiError(answer.status, answer.body, answer.headers);
     }
-    throw apiException(response, await readText(response));
   }
 
   /**
@@ -139,7 +144,6 @@ export class KubeHttp {
         method: 'GET',
         path: `${path}?${watchQuery(query)}`,
         signal: controller.signal,
-        idleTimeoutMs: 0,
       });
       if (response.statusCode !== 200) throw apiException(response, await readText(response));
       const lines = new LineSplitter((line) => {
@@ -170,34 +174,68 @@ export class KubeHttp {
 
   /** Closes the connections (shutdown). */
   close(): Promise<void> {
-    this.#agent?.agent.destroy();
-    this.#agent = undefined;
+    if (this.#pool) retire(this.#pool);
+    this.#pool = undefined;
     return Promise.resolve();
   }
 
+  /**
+   * One call (not a watch) through the HTTP/1.1 client of src/http1/: the request as one string, the
+   * whole answer with its headers. Rejects with the connection's error (the caller retries), a
+   * KubeRequestTimeoutError, a KubeRequestAbortedError or a NotLeaderError.
+   */
+  async #exchange(
+    method: Method,
+    path: string,
+    body: unknown,
+    { contentType = 'application/json', signal, unfenced = false }: CallOptions,
+  ): Promise<Answer> {
+    const { pool, credentials } = await this.#connection();
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const request =
+      `${method} ${requestTarget(credentials.server.prefix, path)} HTTP/1.1\r\n` +
+      this.#fixedHeaders(pool, credentials) +
+      bodyHeaders(method, contentType, payload) +
+      (payload ?? '');
+    if (signal?.aborted) throw new KubeRequestAbortedError(method, path, signal.reason);
+    // Checked here, after the last await before the request leaves: nothing runs in between.
+    if (method !== 'GET' && !unfenced && this.#fence?.() === false) throw new NotLeaderError(method, path);
+    // Sent again (a kept-alive connection that closed before any answer byte) only where a duplicate
+    // is harmless: a GET, or a PUT (its resourceVersion makes the second one a conflict). The others
+    // surface the connection's error, as they did through node:http, and their callers retry.
+    const sent = exchange(pool.origin, request, method === 'GET' || method === 'PUT');
+    return answerOf(sent, { method, path, idleTimeoutMs: this.#idleTimeoutMs, signal });
+  }
+
+  /** Host, User-Agent, Accept and the credentials' headers: the same for every call until one changes. */
+  #fixedHeaders(pool: Pool, credentials: Credentials): string {
+    const cached = pool.fixedHeaders;
+    if (cached?.credentials === credentials && cached.userAgent === this.#userAgent) return cached.text;
+    const text =
+      `host: ${pool.origin.hostHeader}\r\n` +
+      headerLines(
+        { ...credentials.headers, 'user-agent': this.#userAgent, accept: 'application/json' },
+        kubeHttpErrorOf,
+      );
+    pool.fixedHeaders = { credentials, userAgent: this.#userAgent, text };
+    return text;
+  }
+
+  /** The watch's request, through Node's `http` client on the pool's agent. */
   async #call({
     method,
     path,
-    body,
-    contentType = 'application/json',
     signal,
-    unfenced = false,
-    idleTimeoutMs = REQUEST_IDLE_TIMEOUT_MS,
   }: {
     readonly method: Method;
     readonly path: string;
-    readonly body?: unknown;
-    readonly contentType?: string;
     readonly signal?: AbortSignal;
-    readonly unfenced?: boolean;
-    /** No byte for this long ends the call (0: never, for watches, which keep their own timer). */
-    readonly idleTimeoutMs?: number;
   }): Promise<http.IncomingMessage> {
-    const { server, headers, agent } = await this.#connection();
-    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const { pool, credentials } = await this.#connection();
+    const { server, headers } = credentials;
+    pool.agent ??= newAgent(server, credentials.tls);
+    const { agent } = pool;
     const transport = server.protocol === 'http:' ? http : https;
-    // Checked here, after the last await before the request leaves: nothing runs in between.
-    if (method !== 'GET' && !unfenced && this.#fence?.() === false) throw new NotLeaderError(method, path);
     return new Promise((resolve, reject) => {
       const request = transport.request(
         {
@@ -208,32 +246,16 @@ export class KubeHttp {
           method,
           agent,
           ...(signal ? { signal } : {}),
-          headers:
-            payload === undefined
-              ? { ...headers, accept: 'application/json', 'user-agent': this.#userAgent }
-              : {
-                  ...headers,
-                  accept: 'application/json',
-                  'user-agent': this.#userAgent,
-                  'content-type': contentType,
-                  'content-length': Buffer.byteLength(payload),
-                },
+          headers: { ...headers, accept: 'application/json', 'user-agent': this.#userAgent },
         },
         resolve,
       );
       request.on('error', reject);
-      // A connection that went silent without closing (a dead peer, a black-holed route) would
-      // otherwise hold this call, and the worker waiting on it, for ever.
-      if (idleTimeoutMs > 0) {
-        request.setTimeout(idleTimeoutMs, () => {
-          request.destroy(new KubeRequestTimeoutError(method, path, idleTimeoutMs));
-        });
-      }
-      request.end(payload);
+      request.end();
     });
   }
 
-  async #connection(): Promise<{ server: Server; headers: Record<string, string>; agent: http.Agent }> {
+  async #connection(): Promise<{ pool: Pool; credentials: Credentials }> {
     const now = Date.now();
     if (this.#credentials === undefined || now - this.#credentialsAt > CREDENTIALS_TTL_MS) {
       this.#credentialsAt = now;
@@ -244,19 +266,123 @@ export class KubeHttp {
       });
     }
     const credentials = await this.#credentials;
-    if (this.#agent?.key !== credentials.tlsKey) {
-      const previous = this.#agent?.agent;
-      this.#agent = { key: credentials.tlsKey, agent: newAgent(credentials.server, credentials.tls) };
+    let pool = this.#pool;
+    if (pool?.key !== credentials.tlsKey) {
+      const previous = pool;
+      pool = newPool(credentials);
+      this.#pool = pool;
       // New TLS material (rotated certificates): the old pool's calls and watches get a minute to
       // finish before its connections close.
       if (previous) {
         setTimeout(() => {
-          previous.destroy();
+          retire(previous);
         }, 60_000).unref();
       }
     }
-    return { server: credentials.server, headers: credentials.headers, agent: this.#agent.agent };
+    return { pool, credentials };
   }
+}
+
+/**
+ * The answer of a call under way, or a KubeRequestTimeoutError once its connection has been silent
+ * for `idleTimeoutMs` (a dead peer, a black-holed route would otherwise hold the call, and the worker
+ * waiting on it, for ever), or a KubeRequestAbortedError when the signal aborts it. One plain timer
+ * per call, looked at when it fires rather than pushed back on every chunk.
+ */
+async function answerOf(
+  sent: Sent,
+  call: {
+    readonly method: Method;
+    readonly path: string;
+    readonly idleTimeoutMs: number;
+    readonly signal: AbortSignal | undefined;
+  },
+): Promise<Answer> {
+  const { method, path, idleTimeoutMs, signal } = call;
+  const idle = (): void => {
+    const silentMs = Date.now() - sent.receivedAt();
+    if (silentMs >= idleTimeoutMs) sent.abort(new KubeRequestTimeoutError(method, path, idleTimeoutMs));
+    else timer = setTimeout(idle, idleTimeoutMs - silentMs);
+  };
+  let timer = setTimeout(idle, idleTimeoutMs);
+  const onAbort = (): void => {
+    sent.abort(new KubeRequestAbortedError(method, path, signal?.reason));
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    return await sent.answer;
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/** The connections for one server and its TLS material. */
+interface Pool {
+  readonly key: string;
+  /** The calls' kept-alive connections (src/http1/). */
+  readonly origin: Origin;
+  /** The watches' agent, made at the first watch. */
+  agent: http.Agent | undefined;
+  /** Host, User-Agent, Accept and the credentials' headers, as written in each call's head. */
+  fixedHeaders:
+    { readonly credentials: Credentials; readonly userAgent: string; readonly text: string } | undefined;
+}
+
+/**
+ * How long a call's connection is kept idle: well below the 90 s after which the API server closes
+ * an idle connection (k8s.io/apiserver's secure serving), so a request seldom goes out on one it is
+ * closing; a PUT or GET that does is sent again on a new one.
+ */
+const KUBE_IDLE_CONNECTION_MS = 30_000;
+
+/** An answer's framing or a request's header that cannot be sent: the exchange failed, the caller retries. */
+export class KubeHttpError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'KubeHttpError';
+  }
+}
+
+const kubeHttpErrorOf = (message: string): Error => new KubeHttpError(message);
+
+/** The API server's answers: the whole body (a list of any size) and the headers, for KubeApiError. */
+const KUBE_ANSWERS: ReaderOptions = { maxBodyBytes: Infinity, keepHeaders: true, errorOf: kubeHttpErrorOf };
+
+function newPool(credentials: Credentials): Pool {
+  return {
+    key: credentials.tlsKey,
+    origin: newOrigin(new URL(credentials.server.origin), {
+      tls: credentials.tls,
+      reader: KUBE_ANSWERS,
+      idleMs: KUBE_IDLE_CONNECTION_MS,
+    }),
+    agent: undefined,
+    fixedHeaders: undefined,
+  };
+}
+
+function retire(pool: Pool): void {
+  closeOrigin(pool.origin);
+  pool.agent?.destroy();
+}
+
+/** Characters that would end a request line early (or a header, for a content type). */
+const UNSENDABLE = /[\s]/;
+
+function requestTarget(prefix: string, path: string): string {
+  if (UNSENDABLE.test(path)) throw new KubeHttpError(`the path ${JSON.stringify(path)} has white space`);
+  return prefix + path;
+}
+
+/** Content-Type and Content-Length of a body, and the blank line that ends the head. */
+function bodyHeaders(method: Method, contentType: string, payload: string | undefined): string {
+  if (payload === undefined) {
+    // As node:http: no length for a GET or DELETE without a body, a length of 0 for the others.
+    return method === 'GET' || method === 'DELETE' ? '\r\n' : 'content-length: 0\r\n\r\n';
+  }
+  if (/[\r\n]/.test(contentType)) throw new KubeHttpError('the content type has a line break');
+  return `content-type: ${contentType}\r\ncontent-length: ${Buffer.byteLength(payload)}\r\n\r\n`;
 }
 
 const clients = new WeakMap<ClusterAccess, KubeHttp>();
@@ -282,6 +408,17 @@ export class KubeRequestTimeoutError extends Error {
   }
 }
 
+/**
+ * A call aborted through its CallOptions.signal; `cause` is the signal's reason. Named AbortError,
+ * as node:http's and fetch's aborted requests are.
+ */
+export class KubeRequestAbortedError extends Error {
+  constructor(method: Method, path: string, reason: unknown) {
+    super(`${method} ${path}: aborted`, { cause: reason });
+    this.name = 'AbortError';
+  }
+}
+
 interface TlsOptions {
   readonly ca?: Buffer | string;
   readonly cert?: Buffer | string;
@@ -291,6 +428,8 @@ interface TlsOptions {
 }
 
 interface Server {
+  /** The URL's origin: scheme, host and port. */
+  readonly origin: string;
   readonly protocol: string;
   readonly hostname: string;
   readonly port: string;
@@ -322,6 +461,7 @@ async function readCredentials(kubeConfig: ClusterAccess): Promise<Credentials> 
   const tls = tlsOf(options);
   return {
     server: {
+      origin: server.origin,
       protocol: server.protocol,
       // An IPv6 literal comes bracketed in a URL, and without brackets in a request's hostname.
       hostname: server.hostname.replace(/^\[(.*)\]$/, '$1'),
@@ -381,9 +521,6 @@ function watchQuery(query: Readonly<Record<string, string | number | boolean | u
   for (const [name, value] of Object.entries(query)) if (value !== undefined) params.set(name, String(value));
   return params.toString();
 }
-
-const succeeded = (response: http.IncomingMessage): boolean =>
-  response.statusCode !== undefined && response.statusCode >= 200 && response.statusCode < 300;
 
 async function readText(response: http.IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
