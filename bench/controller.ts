@@ -395,6 +395,7 @@ async function main(): Promise<void> {
     controllerConcurrencyIsDefault: flags.controllerConcurrency === undefined,
     controllerFrom: flags.controllerFrom,
     controllerNodeOptions,
+    controllerImage: { env: image.env, nodeFlags: image.nodeFlags },
     machine: host,
     ...versions,
     loadAverage1m: { before: loadBefore, after: oneMinuteLoad() },

@@ -175,6 +175,25 @@ function summaryRow(markdown: string, prefix: string): string[] {
 describe('renderReport', () => {
   const markdown = renderReport(report());
 
+  it("names the image's node flags and environment beside its NODE_OPTIONS, when the results have them", () => {
+    const machineLine = (text: string): string =>
+      text.split('\n').find((line) => line.startsWith('Machine:')) ?? '';
+    expect(machineLine(markdown)).toContain(
+      'with `NODE_OPTIONS=--max-semi-space-size=1`, as the container image runs it.',
+    );
+    const withImage = renderReport(
+      report({
+        controllerImage: {
+          env: { NODE_ENV: 'production', MALLOC_ARENA_MAX: '2' },
+          nodeFlags: ['--max-opt=2'],
+        },
+      }),
+    );
+    expect(machineLine(withImage)).toContain(
+      'with `NODE_OPTIONS=--max-semi-space-size=1`, `node --max-opt=2`, `NODE_ENV=production MALLOC_ARENA_MAX=2`, as the container image runs it.',
+    );
+  });
+
   it('compares the median throughput with the Go peer’s median and with the mean of the ceilings', () => {
     expect(summaryRow(markdown, '1–2. Throughput')).toEqual([
       '1–2. Throughput, 3000 requests, 32 in flight: decisions/s',

@@ -33,6 +33,11 @@ export interface Report {
   readonly controllerFrom: 'dist' | 'ts';
   /** NODE_OPTIONS of the controller processes: the container image's (the Dockerfile's ENV). */
   readonly controllerNodeOptions: string;
+  /** The image's other ENV variables and its ENTRYPOINT's node flags (absent in earlier results). */
+  readonly controllerImage?: {
+    readonly env: Readonly<Record<string, string>>;
+    readonly nodeFlags: readonly string[];
+  };
   readonly machine: Machine;
   /** "etcd v3.7.3 and kube-apiserver v1.37.2"; absent in results written before it was recorded. */
   readonly controlPlane?: string;
@@ -515,6 +520,14 @@ function storeTable(store: StoreResult): string {
   );
 }
 
+/** ", node --max-opt=2, NODE_ENV=production MALLOC_ARENA_MAX=2": what else the image runs with. */
+function imageRuntimeText(image: Report['controllerImage']): string {
+  if (!image) return '';
+  const flags = image.nodeFlags.length > 0 ? `, \`node ${image.nodeFlags.join(' ')}\`` : '';
+  const env = Object.entries(image.env).map(([name, value]) => `${name}=${value}`);
+  return `${flags}${env.length > 0 ? `, \`${env.join(' ')}\`` : ''}`;
+}
+
 function profileSection(profiles: Report['profiles']): string {
   const labels = Object.keys(profiles);
   if (labels.length === 0) return '';
@@ -584,7 +597,7 @@ export function renderReport(report: Report): string {
     : '';
   return [
     `Run ${report.startedAt.slice(0, 16).replace('T', ' ')} UTC, ${formatOne(report.minutes)} minutes: \`${report.command}\`${settingsNote}`,
-    `Machine: ${m.os}, ${m.cpuCount} vCPUs (${m.cpuModel}), ${formatOne(m.memoryGiB)} GiB, Node.js ${m.node}; ${report.controlPlane ?? 'etcd v3.6.16 and kube-apiserver v1.35.4'} (local, Go-built) on the same machine; the Go peer (bench/peer) built with Go ${report.peerGo ?? '–'} and controller-runtime ${report.peerControllerRuntime ?? '–'}; controller \`--concurrency\` ${report.controllerConcurrency}${report.controllerConcurrencyIsDefault ? ' (its default)' : ''}, run ${report.controllerFrom === 'dist' ? 'compiled and bundled' : 'from the TypeScript sources'} with \`NODE_OPTIONS=${report.controllerNodeOptions}\`, as the container image runs it. One-minute load average ${formatOne(report.loadAverage1m.before)} before, ${formatOne(report.loadAverage1m.after)} after (per run below).${scaled}${pendingSlack}${webhooks}`,
+    `Machine: ${m.os}, ${m.cpuCount} vCPUs (${m.cpuModel}), ${formatOne(m.memoryGiB)} GiB, Node.js ${m.node}; ${report.controlPlane ?? 'etcd v3.6.16 and kube-apiserver v1.35.4'} (local, Go-built) on the same machine; the Go peer (bench/peer) built with Go ${report.peerGo ?? '–'} and controller-runtime ${report.peerControllerRuntime ?? '–'}; controller \`--concurrency\` ${report.controllerConcurrency}${report.controllerConcurrencyIsDefault ? ' (its default)' : ''}, run ${report.controllerFrom === 'dist' ? 'compiled and bundled' : 'from the TypeScript sources'} with \`NODE_OPTIONS=${report.controllerNodeOptions}\`${imageRuntimeText(report.controllerImage)}, as the container image runs it. One-minute load average ${formatOne(report.loadAverage1m.before)} before, ${formatOne(report.loadAverage1m.after)} after (per run below).${scaled}${pendingSlack}${webhooks}`,
     '',
     summaryTable(report),
     '',
