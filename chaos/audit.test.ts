@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { statusWriteOf } from './audit.ts';
+import { leaseWriteOf, statusWriteOf } from './audit.ts';
 
 // Audit events in the shape kube-apiserver writes them (audit.k8s.io/v1, --audit-log-format=json).
 function auditLine(overrides: Record<string, unknown> = {}): string {
@@ -40,5 +40,32 @@ describe('the audit log reader', () => {
     expect(statusWriteOf(auditLine({ responseStatus: { code: 409 } }))).toBeUndefined();
     expect(statusWriteOf(auditLine({ userAgent: 'kubectl/v1.37.2 (linux/amd64)' }))).toBeUndefined();
     expect(statusWriteOf(auditLine({ stage: 'ResponseStarted' }))).toBeUndefined();
+  });
+
+  it('reads a lease write: the version it left and who holds the lease then, whoever wrote it', () => {
+    const leaseWrite = {
+      verb: 'update',
+      userAgent: 'kube-controller-manager/v1.35.0',
+      objectRef: {
+        resource: 'leases',
+        namespace: 'chaos-etcd-kill',
+        name: 'greenlight-controller',
+        apiGroup: 'coordination.k8s.io',
+      },
+      responseObject: {
+        metadata: { name: 'greenlight-controller', resourceVersion: '4002' },
+        spec: { holderIdentity: 'node-2_44556677', leaseDurationSeconds: 3 },
+      },
+    };
+    const leaseLine = auditLine(leaseWrite);
+    expect(leaseWriteOf(leaseLine)).toEqual({
+      namespace: 'chaos-etcd-kill',
+      name: 'greenlight-controller',
+      resourceVersion: 4002,
+      holder: 'node-2_44556677',
+    });
+    expect(statusWriteOf(leaseLine)).toBeUndefined();
+    expect(leaseWriteOf(auditLine())).toBeUndefined();
+    expect(leaseWriteOf(auditLine({ ...leaseWrite, responseStatus: { code: 409 } }))).toBeUndefined();
   });
 });

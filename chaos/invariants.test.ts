@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { check, decisionWrites, firstDecisionAfter, holderAt, type Facts } from './invariants.ts';
+import {
+  check,
+  decisionWrites,
+  firstDecisionAfter,
+  holderAt,
+  leaseVersions,
+  type Facts,
+} from './invariants.ts';
 
 // The checker on small, hand-made histories: each property it enforces, shown failing once.
 
@@ -54,6 +61,24 @@ describe('the chaos invariant checker', () => {
       contradictory: 0,
       problems: [],
     });
+  });
+
+  it('merges what the audit log and a watch saw of the lease, each version once, in order', () => {
+    // The watch listed again after etcd restarted: it saw a at 10 and then only a's return at 40.
+    const audit = [
+      { resourceVersion: 30, holder: 'b' },
+      { resourceVersion: 10, holder: 'a' },
+      { resourceVersion: 40, holder: 'a' },
+    ];
+    const watch = [
+      { resourceVersion: 10, holder: 'a' },
+      { resourceVersion: 40, holder: 'a' },
+      { resourceVersion: 52, holder: 'a' },
+    ];
+    const merged = leaseVersions(audit, watch);
+    expect(merged.map((lease) => lease.resourceVersion)).toEqual([10, 30, 40, 52]);
+    expect(holderAt(merged, 35)).toBe('b');
+    expect(holderAt(watch, 35)).toBe('a');
   });
 
   it('knows who held the lease at any resourceVersion', () => {

@@ -39,6 +39,12 @@ export interface SlackMessage {
   readonly buttons: boolean;
 }
 
+/** One version of the leader-election lease: the resourceVersion it was written at, and its holder. */
+export interface LeaseVersion {
+  readonly resourceVersion: number;
+  readonly holder: string;
+}
+
 export interface WebhookDelivery {
   readonly id: string;
   readonly status: number;
@@ -51,8 +57,8 @@ export interface Facts {
   /** The phases each request was seen in, in order. */
   readonly phases: ReadonlyMap<string, readonly string[]>;
   readonly writes: readonly StatusWrite[];
-  /** Lease versions in the order of their resourceVersion. */
-  readonly leases: readonly { readonly resourceVersion: number; readonly holder: string }[];
+  /** Lease versions, in any order, each once (see `leaseVersions`). */
+  readonly leases: readonly LeaseVersion[];
   /** Undefined when the scenario does not use Slack. */
   readonly slack?: readonly SlackMessage[];
   /** Undefined when the scenario does not use webhooks. */
@@ -106,6 +112,16 @@ export function firstDecisionAfter(decisions: Iterable<StatusWrite>, from: numbe
   return first;
 }
 
+/**
+ * The lease's versions from every witness (the audit log, a watch), each once, in resourceVersion
+ * order: a witness may miss some (a watch that lists again after 410 Gone sees only the latest).
+ */
+export function leaseVersions(...witnesses: readonly (readonly LeaseVersion[])[]): LeaseVersion[] {
+  const byVersion = new Map<number, LeaseVersion>();
+  for (const lease of witnesses.flat()) byVersion.set(lease.resourceVersion, lease);
+  return [...byVersion.values()].sort((a, b) => a.resourceVersion - b.resourceVersion);
+}
+
 /** The holder of the lease as of resourceVersion `rv`: the last version written before it. */
 export function holderAt(leases: Facts['leases'], rv: number): string | undefined {
   let holder: string | undefined;
@@ -124,7 +140,7 @@ export function check(facts: Facts): Verdict {
     else if (lines.length === MAX_PROBLEMS_PER_KIND) lines.push('…');
     problems.set(kind, lines);
   };
-  const leases = [...facts.leases].sort((a, b) => a.resourceVersion - b.resourceVersion);
+  const leases = leaseVersions(facts.leases);
   const decisions = decisionWrites(facts.writes);
   // Keys indexed by what they are about: `<uid>/tracking`, and `<uid>/announce/Denied` for any channel.
   const slackByKey = new Map<string, SlackMessage[]>();

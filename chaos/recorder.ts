@@ -5,12 +5,7 @@ import {
   type ApprovalRequest,
 } from '../src/api/v1alpha1/approval-request.ts';
 import { GreenlightApi } from '../src/k8s/greenlight-api.ts';
-
-/** One lease version as the watch delivered it. */
-export interface LeaseVersion {
-  readonly resourceVersion: number;
-  readonly holder: string;
-}
+import type { LeaseVersion } from './invariants.ts';
 
 /** What one request went through, as an outside watcher saw it. */
 export interface Seen {

@@ -13,7 +13,14 @@ import { fileURLToPath } from 'node:url';
 import { dump, load } from 'js-yaml';
 import { GreenlightApi } from '../src/k8s/greenlight-api.ts';
 import { AuditFollower } from './audit.ts';
-import { check, decisionWrites, firstDecisionAfter, type Facts, type Verdict } from './invariants.ts';
+import {
+  check,
+  decisionWrites,
+  firstDecisionAfter,
+  leaseVersions,
+  type Facts,
+  type Verdict,
+} from './invariants.ts';
 import { People, RequestStream } from './load.ts';
 import { TcpProxy } from './proxy.ts';
 import { serviceAccountKubeconfig } from './refusals.ts';
@@ -93,7 +100,7 @@ async function runScenario(
   const recorder = new Recorder(cluster.admin, workspace.namespace, LEASE);
   const auditLog = cluster.local.auditLog;
   if (auditLog === undefined) throw new Error('the chaos cluster keeps no audit log');
-  const audit = new AuditFollower(auditLog, workspace.namespace);
+  const audit = new AuditFollower(auditLog, workspace.namespace, LEASE);
   const people = new People(workspace.slack);
   try {
     await leaderAmong(workspace.replicas);
@@ -152,7 +159,7 @@ async function runScenario(
         finals,
         phases: new Map([...recorder.requests].map(([name, seen]) => [name, seen.phases])),
         writes: [...(await audit.read())],
-        leases: recorder.leases,
+        leases: leaseVersions(audit.leases, recorder.leases),
         slack: slackMessages(workspace.slack),
         webhooks: workspace.receiver.deliveries,
         ...(metrics ? { metrics } : {}),

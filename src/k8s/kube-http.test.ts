@@ -15,6 +15,7 @@ import {
   KubeRequestAbortedError,
   KubeRequestTimeoutError,
   LineSplitter,
+  NotLeaderError,
 } from './kube-http.ts';
 
 /** The lines a splitter reports for these chunks, in order. */
@@ -146,6 +147,34 @@ describe('KubeHttp calls', () => {
         'content-type: application/json\r\ncontent-length: 19',
     );
     expect(get).not.toMatch(/content-length|accept-encoding/i);
+  });
+
+  it('asks the API server to give up on each fenced write once its window has passed', async () => {
+    const server = await serveRaw(() => ok('{}'));
+    const client = clientOf(server.url);
+    let windowMs: number | undefined = 1_234.9;
+    client.setWriteFence(
+      () => windowMs !== 0,
+      () => windowMs,
+    );
+    await client.json('PUT', '/api/v1/namespaces/ci/configmaps/a?fieldManager=greenlight', {});
+    await client.send('POST', '/api/v1/namespaces/ci/events', {});
+    await client.json('GET', '/api/v1/namespaces/ci/configmaps/a');
+    await client.json('PUT', '/apis/coordination.k8s.io/v1/namespaces/ci/leases/l', {}, { unfenced: true });
+    windowMs = undefined;
+    await client.json('DELETE', '/api/v1/namespaces/ci/configmaps/a');
+    windowMs = 0;
+    await expect(client.json('DELETE', '/api/v1/namespaces/ci/configmaps/b')).rejects.toBeInstanceOf(
+      NotLeaderError,
+    );
+    await client.close();
+    expect(server.heads.map((head) => head.slice(0, head.indexOf(' HTTP/1.1')))).toEqual([
+      'PUT /api/v1/namespaces/ci/configmaps/a?fieldManager=greenlight&timeout=1234ms',
+      'POST /api/v1/namespaces/ci/events?timeout=1234ms',
+      'GET /api/v1/namespaces/ci/configmaps/a',
+      'PUT /apis/coordination.k8s.io/v1/namespaces/ci/leases/l',
+      'DELETE /api/v1/namespaces/ci/configmaps/a',
+    ]);
   });
 
   it('reuses one kept-alive connection across sequential calls', async () => {

@@ -34,6 +34,14 @@ export interface CallOptions {
  */
 export type WriteFence = () => boolean;
 
+/**
+ * How long from now a write may still take effect, in milliseconds (undefined: no bound). Leader
+ * election installs one (LeaderElector.writeWindowMs); every fenced write carries it as the API
+ * server's `timeout` parameter, so a write held up inside the server cannot land after another
+ * replica has taken the lease over.
+ */
+export type WriteWindow = () => number | undefined;
+
 /** A write refused by this process's own fence: it is no longer the leader (or about to stop being it). */
 export class NotLeaderError extends Error {
   constructor(method: Method, path: string) {
@@ -73,6 +81,7 @@ export class KubeHttp {
   #credentialsAt = 0;
   #pool: Pool | undefined;
   #fence: WriteFence | undefined;
+  #window: WriteWindow | undefined;
   #userAgent = 'greenlight';
   readonly #idleTimeoutMs: number;
 
@@ -82,9 +91,13 @@ export class KubeHttp {
     this.#idleTimeoutMs = options.requestIdleTimeoutMs ?? REQUEST_IDLE_TIMEOUT_MS;
   }
 
-  /** From now on every write (not GET, not `unfenced`) is sent only while `fence` says so. */
-  setWriteFence(fence: WriteFence | undefined): void {
+  /**
+   * From now on every write (not GET, not `unfenced`) is sent only while `fence` says so, and asks the
+   * API server to give up on it once `window` has passed.
+   */
+  setWriteFence(fence: WriteFence | undefined, window?: WriteWindow): void {
     this.#fence = fence;
+    this.#window = window;
   }
 
   /**
@@ -191,20 +204,29 @@ export class KubeHttp {
     { contentType = 'application/json', signal, unfenced = false }: CallOptions,
   ): Promise<Answer> {
     const { pool, credentials } = await this.#connection();
+    if (signal?.aborted) throw new KubeRequestAbortedError(method, path, signal.reason);
+    // Checked here, after the last await before the request leaves: nothing runs in between.
+    const target = method === 'GET' || unfenced ? path : this.#fenced(method, path);
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const request =
-      `${method} ${requestTarget(credentials.server.prefix, path)} HTTP/1.1\r\n` +
+      `${method} ${requestTarget(credentials.server.prefix, target)} HTTP/1.1\r\n` +
       this.#fixedHeaders(pool, credentials) +
       bodyHeaders(method, contentType, payload) +
       (payload ?? '');
-    if (signal?.aborted) throw new KubeRequestAbortedError(method, path, signal.reason);
-    // Checked here, after the last await before the request leaves: nothing runs in between.
-    if (method !== 'GET' && !unfenced && this.#fence?.() === false) throw new NotLeaderError(method, path);
     // Sent again (a kept-alive connection that closed before any answer byte) only where a duplicate
     // is harmless: a GET, or a PUT (its resourceVersion makes the second one a conflict). The others
     // surface the connection's error, as they did through node:http, and their callers retry.
     const sent = exchange(pool.origin, request, method === 'GET' || method === 'PUT');
     return answerOf(sent, { method, path, idleTimeoutMs: this.#idleTimeoutMs, signal });
+  }
+
+  /** A write's path once the fence lets it go, with the time the API server has to make it land. */
+  #fenced(method: Method, path: string): string {
+    if (this.#fence?.() === false) throw new NotLeaderError(method, path);
+    const windowMs = this.#window?.();
+    if (windowMs === undefined) return path;
+    if (windowMs < 1) throw new NotLeaderError(method, path);
+    return withTimeout(path, windowMs);
   }
 
   /** Host, User-Agent, Accept and the credentials' headers: the same for every call until one changes. */
@@ -369,6 +391,11 @@ function retire(pool: Pool): void {
 
 /** Characters that would end a request line early (or a header, for a content type). */
 const UNSENDABLE = /[\s]/;
+
+/** `path` with the API server's `timeout` parameter (a Go duration; whole milliseconds, at least 1). */
+export function withTimeout(path: string, timeoutMs: number): string {
+  return `${path}${path.includes('?') ? '&' : '?'}timeout=${Math.max(1, Math.floor(timeoutMs))}ms`;
+}
 
 function requestTarget(prefix: string, path: string): string {
   if (UNSENDABLE.test(path)) throw new KubeHttpError(`the path ${JSON.stringify(path)} has white space`);

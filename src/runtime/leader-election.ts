@@ -196,6 +196,8 @@ export class LeaderElector {
   #everLed = false;
   /** performance.now() until which the last successful renewal lets us write (the renew deadline). */
   #writableUntil = 0;
+  /** performance.now() by which every write we sent must have landed (see `writeWindowMs`). */
+  #landBy = 0;
   #released = false;
   #renewDeadline: NodeJS.Timeout | undefined;
   #attempt: Promise<boolean> = Promise.resolve(false);
@@ -219,6 +221,22 @@ export class LeaderElector {
    */
   writesAllowed(): boolean {
     return !this.#everLed || performance.now() < this.#writableUntil;
+  }
+
+  /**
+   * How long a write sent now may still take effect, in milliseconds: KubeHttp passes it to the API
+   * server as the write's `timeout`, and the server gives up on the write after that. The fence above
+   * only decides whether a write leaves; a write that waits inside the API server (etcd down, a
+   * priority-and-fairness queue) could otherwise land after the lease expired and another replica
+   * took over. Halfway between the renew deadline and the lease's expiry, counted from the start of
+   * the last successful renewal: the other half is slack for etcd committing a write the server
+   * had already passed on when it gave up. Undefined (no bound) for a process that never led; 0 once
+   * the fence is shut.
+   */
+  writeWindowMs(): number | undefined {
+    if (!this.#everLed) return undefined;
+    const now = performance.now();
+    return now < this.#writableUntil ? Math.max(0, this.#landBy - now) : 0;
   }
 
   /** Who holds the lease as last seen, if anyone. */
@@ -356,7 +374,9 @@ export class LeaderElector {
       this.#stepDown({ lost: true });
       return;
     }
-    this.#writableUntil = startedAt + this.#timing.renewDeadlineMs;
+    const { renewDeadlineMs, leaseDurationMs } = this.#timing;
+    this.#writableUntil = startedAt + renewDeadlineMs;
+    this.#landBy = startedAt + (renewDeadlineMs + leaseDurationMs) / 2;
     this.#renewDeadline = setTimeout(() => {
       this.#stepDown({ lost: true });
     }, remaining).unref();

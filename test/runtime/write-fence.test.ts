@@ -37,8 +37,12 @@ describe('the write fence of a leader', () => {
       kind: 'ConfigMap',
       metadata: { name },
     });
-    // Before it ever led, a process writes freely (a standby takes people's answers).
-    http.setWriteFence(() => elector.writesAllowed());
+    // Before it ever led, a process writes freely (a standby takes people's answers), with no bound.
+    http.setWriteFence(
+      () => elector.writesAllowed(),
+      () => elector.writeWindowMs(),
+    );
+    expect(elector.writeWindowMs()).toBeUndefined();
     await http.json('POST', path, configMap('before-leading'));
     const running = elector.run(stop.signal);
     onTestFinished(async () => {
@@ -53,6 +57,11 @@ describe('the write fence of a leader', () => {
       },
       { intervalMs: 20 },
     );
+    // A leader's writes must land before the lease could have changed hands: the API server is told
+    // to give up on them (and accepts the parameter) by halfway between renew deadline and expiry.
+    const windowMs = elector.writeWindowMs() ?? Number.NaN;
+    expect(windowMs).toBeGreaterThan(0);
+    expect(windowMs).toBeLessThanOrEqual((LEASE_DURATION_MS + RENEW_DEADLINE_MS) / 2);
     await http.json('POST', path, configMap('while-leading'));
 
     // What SIGSTOP does to a process: nothing of it runs, timers included, for longer than the lease.
@@ -62,6 +71,7 @@ describe('the write fence of a leader', () => {
     }
     // The first thing to run afterwards; the renew-deadline timer has not fired yet.
     expect(elector.isLeader).toBe(true);
+    expect(elector.writeWindowMs()).toBe(0);
     await expect(http.json('POST', path, configMap('after-the-stall'))).rejects.toBeInstanceOf(
       NotLeaderError,
     );

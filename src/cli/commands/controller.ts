@@ -122,6 +122,13 @@ function parseFlags(args: readonly string[]) {
   };
 }
 
+/** What every write asks before it leaves (writes to the API server ask both): set by leader election. */
+interface Fence {
+  allows: () => boolean;
+  /** Milliseconds a write to the API server may still take to land; undefined for no bound. */
+  windowMs: () => number | undefined;
+}
+
 export async function runController(args: readonly string[]): Promise<number> {
   const flags = parseFlags(args);
   if (flags.help) {
@@ -144,9 +151,9 @@ export async function runController(args: readonly string[]): Promise<number> {
     );
   }
   // Every write, to the API server, Slack or a webhook, asks this first; leader election sets it.
-  const fence: { allows: () => boolean } = { allows: () => true };
+  const fence: Fence = { allows: () => true, windowMs: () => undefined };
   const writeFence = (): boolean => fence.allows();
-  KubeHttp.for(kubeConfig).setWriteFence(writeFence);
+  KubeHttp.for(kubeConfig).setWriteFence(writeFence, () => fence.windowMs());
   // The leader-election identity in every call: an audit log names the replica behind each write.
   KubeHttp.for(kubeConfig).setUserAgent(`greenlight-controller (${identity})`);
   const manager = await ControllerManager.create({
@@ -226,7 +233,7 @@ async function runAsCandidate(options: {
   metrics: GreenlightMetrics;
   logger: Logger;
   shutdown: AbortSignal;
-  fence: { allows: () => boolean };
+  fence: Fence;
 }): Promise<number> {
   const { flags, manager, metrics, logger, shutdown } = options;
   const name = flags['leader-election-id'];
@@ -258,8 +265,10 @@ async function runAsCandidate(options: {
       logger.warn('Leader election call failed; retrying', { error: apiMessageOf(error) });
     },
   });
-  // No write leaves this process after its lease is lost (KubeHttp, Slack, webhooks).
+  // No write leaves this process after its lease is lost (KubeHttp, Slack, webhooks), and none sent
+  // to the API server can take effect after the lease could have changed hands.
   options.fence.allows = () => elector.writesAllowed();
+  options.fence.windowMs = () => elector.writeWindowMs();
   shutdown.addEventListener(
     'abort',
     () => {
