@@ -9,7 +9,7 @@ import {
 } from '../api/v1alpha1/approval-request.ts';
 import { SubjectAccessReviewer, type AccessReviewer } from '../k8s/access-review.ts';
 import { apiMessageOf, fieldSelectorRefused } from '../k8s/api-errors.ts';
-import { KubernetesEventRecorder } from '../k8s/events.ts';
+import { EventsNotRecordedError, KubernetesEventRecorder } from '../k8s/events.ts';
 import { GreenlightApi } from '../k8s/greenlight-api.ts';
 import { ResilientInformer, pagedList, pages, trimmed } from '../k8s/informer.ts';
 import type { ClusterAccess } from '../k8s/kube-http.ts';
@@ -176,7 +176,9 @@ export class ControllerManager {
     metrics.setPendingSource(() => this.#pendingSnapshot());
     this.#access = options.access ?? new SubjectAccessReviewer(kubeConfig);
     this.#events = new KubernetesEventRecorder(kubeConfig, options.identity, (error) => {
-      logger.warn('Could not record an event', { error: apiMessageOf(error) });
+      if (error instanceof EventsNotRecordedError)
+        logger.info('Events not recorded', { error: error.message });
+      else logger.warn('Could not record an event', { error: apiMessageOf(error) });
     });
     const secrets = new SecretReader(kubeConfig);
     this.#webhooks = new WebhookNotifier({

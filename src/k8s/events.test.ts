@@ -1,7 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KubernetesEventRecorder } from './events.ts';
+import { EventsNotRecordedError, KubernetesEventRecorder } from './events.ts';
+import { KubeHttp } from './kube-http.ts';
 
 describe('KubernetesEventRecorder', () => {
   const posted: { path: string; body: Record<string, unknown> }[] = [];
@@ -102,6 +103,33 @@ describe('KubernetesEventRecorder', () => {
       kind: 'ConfigMap',
       name: 'cm-0',
       namespace: 'default',
+    });
+  });
+
+  it('reports the events a fenced-out process cannot write once, with how many, and writes none', async () => {
+    posted.length = 0;
+    const config = {
+      getCurrentCluster: () => ({ server: url }),
+      applyToHTTPSOptions: () => Promise.resolve(),
+    };
+    KubeHttp.for(config).setWriteFence(() => false);
+    const errors: unknown[] = [];
+    const events = new KubernetesEventRecorder(config, 'replica-1', (error) => errors.push(error));
+    for (let index = 0; index < 25; index++) {
+      await events.record(
+        { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `cm-${index}` } },
+        'Normal',
+        'Approved',
+        `decision ${index}`,
+      );
+    }
+    await events.flush();
+    expect(posted).toHaveLength(0);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toBeInstanceOf(EventsNotRecordedError);
+    expect(errors[0]).toMatchObject({
+      count: 25,
+      message: '25 event(s) not recorded: this process is no longer the leader',
     });
   });
 });

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { rfc3339 } from '../api/v1alpha1/schema.ts';
-import { KubeHttp, type ClusterAccess } from './kube-http.ts';
+import { KubeHttp, NotLeaderError, type ClusterAccess } from './kube-http.ts';
 
 export interface EventTarget {
   readonly apiVersion: string;
@@ -48,6 +48,20 @@ interface PendingEvent {
 }
 
 /**
+ * The events a process could not write because it is no longer the leader: the ones its fence refused
+ * and every one still queued behind them (reported once, not once each).
+ */
+export class EventsNotRecordedError extends Error {
+  readonly count: number;
+
+  constructor(count: number, options: { readonly cause: unknown }) {
+    super(`${count} event(s) not recorded: this process is no longer the leader`, options);
+    this.name = 'EventsNotRecordedError';
+    this.count = count;
+  }
+}
+
+/**
  * Writes core/v1 Events (what `kubectl describe` and `kubectl events` show) in the background, as
  * client-go's broadcaster does: a reconcile never waits for its event (measured: waiting for it halved
  * throughput, docs/benchmarks.md F2). An event is a courtesy: a failure to record one is reported to
@@ -60,6 +74,8 @@ export class KubernetesEventRecorder implements EventRecorder {
   readonly #queue: PendingEvent[] = [];
   #inFlight = 0;
   #idle: (() => void)[] = [];
+  /** Events the fence kept out since the queue last went idle, and the refusal. */
+  #fencedOut: { count: number; cause: NotLeaderError } | undefined;
 
   constructor(kubeConfig: ClusterAccess, instance: string, onError: (error: unknown) => void) {
     this.#http = KubeHttp.for(kubeConfig);
@@ -103,10 +119,16 @@ export class KubernetesEventRecorder implements EventRecorder {
       void this.#write(event).finally(() => {
         this.#inFlight -= 1;
         this.#pump();
-        if (this.#inFlight === 0 && this.#queue.length === 0)
-          for (const resolve of this.#idle.splice(0)) resolve();
+        if (this.#inFlight === 0 && this.#queue.length === 0) this.#wentIdle();
       });
     }
+  }
+
+  #wentIdle(): void {
+    const fencedOut = this.#fencedOut;
+    this.#fencedOut = undefined;
+    if (fencedOut) this.#onError(new EventsNotRecordedError(fencedOut.count, { cause: fencedOut.cause }));
+    for (const resolve of this.#idle.splice(0)) resolve();
   }
 
   async #write({ involvedObject, type, reason, message, at }: PendingEvent): Promise<void> {
@@ -129,7 +151,13 @@ export class KubernetesEventRecorder implements EventRecorder {
         count: 1,
       });
     } catch (error) {
-      this.#onError(error);
+      if (!(error instanceof NotLeaderError)) {
+        this.#onError(error);
+        return;
+      }
+      // The fence stays shut (the process is on its way out): what is queued cannot be written either.
+      const count = (this.#fencedOut?.count ?? 0) + 1 + this.#queue.splice(0).length;
+      this.#fencedOut = { count, cause: error };
     }
   }
 }
