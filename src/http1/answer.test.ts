@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AnswerReader, headerLines, type ReaderOptions } from './answer.ts';
+import { feedInPieces } from '../../test/support/feed.ts';
 
 // The shared framing with the Kubernetes client's options: whole bodies of any size, however the
 // bytes arrive, and the answer's headers.
@@ -15,14 +16,7 @@ const WHOLE: ReaderOptions = {
 /** Feeds `bytes` cut at `cuts`; the reader and whether it said the answer was complete. */
 function read(bytes: Buffer, cuts: readonly number[] = []): { reader: AnswerReader; complete: boolean } {
   const reader = new AnswerReader(WHOLE);
-  let complete = false;
-  let from = 0;
-  for (const cut of [...cuts].sort((a, b) => a - b).concat(bytes.length)) {
-    if (cut <= from) continue;
-    complete = reader.feed(bytes.subarray(from, cut));
-    from = cut;
-  }
-  return { reader, complete };
+  return { reader, complete: feedInPieces(reader, bytes, cuts) };
 }
 
 /** A chunked answer carrying `body` in chunks of the given sizes (the last one takes the rest). */

@@ -2,21 +2,14 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { WebhookAnswerError } from '../errors.ts';
 import { AnswerReader, MAX_ANSWER_BYTES, newOrigin, parseHead, requestHead } from './http1.ts';
+import { feedInPieces } from '../../test/support/feed.ts';
 
 // Reading HTTP/1.1 answers from the bytes a connection receives, however they are split.
 
 /** Feeds `text` in the given pieces; returns the reader and whether it said the answer was complete. */
 function read(text: string, cuts: readonly number[] = []): { reader: AnswerReader; complete: boolean } {
-  const bytes = Buffer.from(text, 'latin1');
   const reader = new AnswerReader();
-  let complete = false;
-  let from = 0;
-  for (const cut of [...cuts].sort((a, b) => a - b).concat(bytes.length)) {
-    if (cut <= from) continue;
-    complete = reader.feed(bytes.subarray(from, cut));
-    from = cut;
-  }
-  return { reader, complete };
+  return { reader, complete: feedInPieces(reader, Buffer.from(text, 'latin1'), cuts) };
 }
 
 const CHUNKED =
