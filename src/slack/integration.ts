@@ -70,6 +70,12 @@ export class SlackIntegration {
   readonly #decided = new Map<string, ApprovalRequest>();
   /** Decided requests done with, and when their decision was made (to forget them an hour later). */
   readonly #finished = new Map<string, number>();
+  /**
+   * Requests that left the cache while this replica led, and when: decided (by a predecessor, or
+   * read back by the catch-up) or deleted. What the outbox found of them in Slack is what keeps the
+   * catch-up from posting their messages again, so it is kept as long as a decided request's.
+   */
+  readonly #departed = new Map<string, number>();
   #leading = false;
   #receiver: Receiver | undefined;
   #sweeper: NodeJS.Timeout | undefined;
@@ -152,7 +158,7 @@ export class SlackIntegration {
   async start(): Promise<void> {
     const { settings, logger } = this.#deps;
     this.#sweeper = setInterval(() => {
-      this.#sweep();
+      this.sweep();
     }, SWEEP_MS).unref();
     const handle = (payload: unknown): Promise<void> => this.#interact(payload);
     const handleEvent = (payload: unknown): Promise<EventAnswer> => this.handleEvent(payload);
@@ -241,34 +247,35 @@ export class SlackIntegration {
   }
 
   /**
-   * Keeps memory flat in a long-running controller: decided requests are dropped once Slack is done
-   * with them, their message keys an hour after the decision (after that no restart re-announces
-   * them), and deleted undecided requests are forgotten.
+   * Keeps memory flat in a long-running controller (every minute; callable at any time): decided
+   * requests are dropped once Slack is done with them, their message keys an hour after the decision
+   * (after that no restart re-announces them); requests that left the cache are forgotten at once on
+   * a standby (it has posted nothing) and an hour later on the leader.
    */
-  #sweep(): void {
+  sweep(): void {
     for (const [uid, request] of this.#decided) {
       if (this.#outbox.pending(uid)) continue;
       this.#decided.delete(uid);
       this.#finished.set(uid, decidedAt(request));
     }
-    const forgotten = new Set<string>();
     const now = this.#now().getTime();
-    for (const [uid, at] of this.#finished) {
-      if (now - at < RECENT_MS) continue;
-      this.#finished.delete(uid);
-      forgotten.add(uid);
-    }
     for (const [uid, where] of this.#byUid) {
-      if (this.#deps.requests.get(where.name, where.namespace)?.metadata.uid !== uid) {
-        this.#byUid.delete(uid);
+      if (this.#deps.requests.get(where.name, where.namespace)?.metadata.uid === uid) continue;
+      this.#byUid.delete(uid);
+      // A standby has posted and read nothing in Slack: nothing of it worth keeping.
+      this.#departed.set(uid, this.#leading ? now : Number.NEGATIVE_INFINITY);
+    }
+    const forgotten = new Set<string>();
+    const stale = (since: Map<string, number>, keep: (uid: string) => boolean = () => false): void => {
+      for (const [uid, at] of since) {
+        if (now - at < RECENT_MS || keep(uid)) continue;
+        since.delete(uid);
         forgotten.add(uid);
       }
-    }
-    for (const [uid, at] of this.#refused) {
-      if (now - at < RECENT_MS || this.#outbox.pending(uid)) continue;
-      this.#refused.delete(uid);
-      forgotten.add(uid);
-    }
+    };
+    stale(this.#finished);
+    stale(this.#departed);
+    stale(this.#refused, (uid) => this.#outbox.pending(uid));
     this.#outbox.forget(forgotten);
   }
 

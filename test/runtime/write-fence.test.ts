@@ -63,6 +63,19 @@ describe('the write fence of a leader', () => {
     expect(windowMs).toBeGreaterThan(0);
     expect(windowMs).toBeLessThanOrEqual((LEASE_DURATION_MS + RENEW_DEADLINE_MS) / 2);
     await http.json('POST', path, configMap('while-leading'));
+    // Every verb the controller writes with takes the parameter (status patches, retention's deletes).
+    await http.json('POST', path, configMap('patched-and-deleted'));
+    await http.json(
+      'PATCH',
+      `${path}/patched-and-deleted`,
+      { data: { decided: 'yes' } },
+      { contentType: 'application/merge-patch+json' },
+    );
+    await http.json('PUT', `${path}/while-leading`, {
+      ...(await http.json<object>('GET', `${path}/while-leading`)),
+      data: { renewed: 'yes' },
+    });
+    await http.json('DELETE', `${path}/patched-and-deleted`);
 
     // What SIGSTOP does to a process: nothing of it runs, timers included, for longer than the lease.
     const stalledUntil = performance.now() + LEASE_DURATION_MS;
@@ -79,6 +92,7 @@ describe('the write fence of a leader', () => {
     await expect(http.json('GET', `${path}/after-the-stall`)).rejects.toSatisfy(isNotFound);
     expect(await http.json('GET', `${path}/while-leading`)).toMatchObject({
       metadata: { name: 'while-leading' },
+      data: { renewed: 'yes' },
     });
   });
 });
