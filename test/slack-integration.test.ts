@@ -50,7 +50,10 @@ const payments: ApprovalPolicy = {
   apiVersion: 'greenlight.dev/v1alpha1',
   kind: 'ApprovalPolicy',
   metadata: { name: 'payments', namespace: 'finance' },
-  spec: { notify: { slack: { channel: '#workflow-updates' }, on: ['Denied'] } },
+  spec: {
+    escalation: { slack: { channel: '#payments-approvals' }, approvers: { kubernetesGroups: ['approvers'] } },
+    notify: { slack: { channel: '#workflow-updates' }, on: ['Denied'] },
+  },
 };
 
 function pending(uid: string): ApprovalRequest {
@@ -63,19 +66,33 @@ function pending(uid: string): ApprovalRequest {
   };
 }
 
-function denied(uid: string): ApprovalRequest {
+function denied(uid: string, by: 'policy' | 'person' = 'policy'): ApprovalRequest {
   const request = pending(uid);
   return {
     ...request,
     status: {
       phase: 'Denied',
-      evaluations: [{ policy: 'payments', result: 'Deny', message: 'over the limit', policyGeneration: 1 }],
+      evaluations: [
+        by === 'policy'
+          ? { policy: 'payments', result: 'Deny', message: 'over the limit', policyGeneration: 1 }
+          : { policy: 'payments', result: 'Escalate', message: 'default', policyGeneration: 1 },
+      ],
       decision: {
         outcome: 'Denied',
-        decidedBy: 'policy:payments/over-limit',
-        reason: 'over the limit',
+        decidedBy: by === 'policy' ? 'policy:payments/over-limit' : 'slack:U0ALICE',
+        reason: by === 'policy' ? 'over the limit' : 'denied by U0ALICE (alice)',
         decidedAt: new Date().toISOString(),
       },
+    },
+  };
+}
+
+function escalated(uid: string): ApprovalRequest {
+  return {
+    ...pending(uid),
+    status: {
+      phase: 'Escalated',
+      evaluations: [{ policy: 'payments', result: 'Escalate', message: 'default', policyGeneration: 1 }],
     },
   };
 }
@@ -111,13 +128,17 @@ function replica(slack: SlackEmulator, requests: Objects<ApprovalRequest>): Slac
   });
 }
 
-/** How many messages in the channel carry this intent key. */
-function postedTimes(slack: SlackEmulator, key: string): number {
-  return slack.messages('C0WORKFLOW').filter((message) => {
+/** The messages in the channel that carry this intent key. */
+function carrying(slack: SlackEmulator, key: string, channel = 'C0WORKFLOW') {
+  return slack.messages(channel).filter((message) => {
     const keys = message.metadata?.event_payload['keys'];
     return typeof keys === 'string' && keys.split(' ').includes(key);
-  }).length;
+  });
 }
+
+const postedTimes = (slack: SlackEmulator, key: string): number => carrying(slack, key).length;
+const hasButtons = (message: { readonly blocks?: readonly unknown[] }): boolean =>
+  JSON.stringify(message.blocks ?? []).includes('greenlight_approve');
 
 describe('Slack across a change of leader', () => {
   it('does not announce again what a predecessor announced, after the request left the cache and a sweep', async () => {
@@ -159,6 +180,37 @@ describe('Slack across a change of leader', () => {
       return Promise.resolve();
     });
     expect(postedTimes(slack, announced('r'))).toBe(1);
+    await next.stop();
+  });
+
+  it('takes the buttons off a tracking message its predecessor posted but could not record', async () => {
+    const slack = await startSlackEmulator({ socketPingIntervalMs: 0 });
+    emulators.push(slack);
+    const tracking = (): ReturnType<typeof carrying> => carrying(slack, 'e/tracking', 'C0PAYMENTS');
+
+    // The old leader posts the tracking message with its buttons; recording it in the request's
+    // status fails (the request is not in the API server here, as a fenced write would fail), and the
+    // old leader goes away.
+    const waiting = new Objects<ApprovalRequest>();
+    waiting.put(escalated('e'));
+    const old = replica(slack, waiting);
+    old.setLeading(true);
+    old.requestChanged(escalated('e'));
+    await eventually(() => {
+      expect(tracking().map(hasButtons)).toEqual([true]);
+      return Promise.resolve();
+    });
+    await old.stop();
+
+    // The new leader decides it (a person denied): nothing in its status says where the message is.
+    const next = replica(slack, new Objects());
+    next.setLeading(true);
+    next.requestChanged(denied('e', 'person'));
+    await eventually(() => {
+      expect(tracking().map(hasButtons)).toEqual([false]);
+      return Promise.resolve();
+    });
+    expect(tracking()[0]?.text).toMatch(/Denied/);
     await next.stop();
   });
 });

@@ -255,7 +255,7 @@ export class SlackOutbox {
     }
     switch (intent.kind) {
       case 'tracking':
-        return this.#track(intent.uid, intent.channel);
+        return this.#track(intent);
       case 'progress':
         return this.#reply(channel, item, intent);
       case 'announcement':
@@ -339,12 +339,17 @@ export class SlackOutbox {
     return true;
   }
 
-  async #track(uid: string, channelName: string): Promise<boolean> {
+  async #track({
+    uid,
+    channel: channelName,
+    ifPosted,
+  }: Extract<SlackIntent, { kind: 'tracking' }>): Promise<boolean> {
     const request = this.#deps.request(uid);
     if (!request) return false;
     const message = escalationMessage(request);
     const shown = fingerprint(message);
     const tracked = this.#tracking.get(uid) ?? fromStatus(request);
+    if (!tracked && ifPosted) return false;
     if (tracked) {
       if (tracked.shown === shown) return false;
       await this.#deps.web.update({ channel: tracked.channel, ts: tracked.ts, ...message });

@@ -75,6 +75,29 @@ describe('planSlack', () => {
     ]);
   });
 
+  it('updates a tracking message a predecessor posted but never recorded, and never posts one for a decided request', () => {
+    const deniedByAlice: ApprovalRequestStatus = {
+      phase: 'Denied',
+      evaluations: [escalate],
+      observedApprovals: 1,
+      approvals: [
+        answer({ approver: 'U0ALICE', via: 'slack', decision: 'Deny', at: '2026-11-26T10:00:00Z' }),
+      ],
+    } as const;
+    const tracking = planSlack(request(deniedByAlice), policies).filter(
+      (intent) => intent.kind === 'tracking' || intent.kind === 'progress',
+    );
+    expect(tracking).toEqual([
+      { kind: 'tracking', key: 'u1/tracking', channel: '#payments-approvals', uid: 'u1', ifPosted: true },
+    ]);
+    // Decided by a policy at once: nothing was ever posted to track.
+    const byPolicy = planSlack(
+      request({ phase: 'Denied', evaluations: [{ ...escalate, result: 'Deny' }] }),
+      policies,
+    );
+    expect(byPolicy.filter((intent) => intent.kind === 'tracking')).toEqual([]);
+  });
+
   it('replies once for an answer that answers several policies', () => {
     const answered = request({
       phase: 'Escalated',

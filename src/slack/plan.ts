@@ -16,6 +16,12 @@ export type SlackIntent =
       readonly key: string;
       readonly channel: string;
       readonly uid: string;
+      /**
+       * Update the message if the channel shows one, never post it: the request was decided without
+       * a tracking message on record (a predecessor may have posted one and lost the lease before
+       * recording it; its buttons would stay).
+       */
+      readonly ifPosted?: true;
     }
   | {
       /** A reply in the tracking message's thread for one person's answer. */
@@ -167,12 +173,31 @@ function continuesAnswer(approvals: readonly Approval[], index: number): boolean
   );
 }
 
+/**
+ * A decided request with no tracking message on record: if it waited for people, a predecessor may
+ * have posted one and lost the lease before recording it. Updated if the channel shows it.
+ */
+function unrecordedTracking(request: ApprovalRequest, policies: PolicyLookup, uid: string): SlackIntent[] {
+  const channel = wasEscalated(request) ? escalationChannel(request, policies) : undefined;
+  return channel ? [{ kind: 'tracking', key: trackingKey(uid), channel, uid, ifPosted: true }] : [];
+}
+
 function trackingIntents(request: ApprovalRequest, policies: PolicyLookup, uid: string): SlackIntent[] {
   const tracked = request.status?.slack;
-  const escalated = request.status?.phase === 'Escalated';
-  const channel = tracked?.channel ?? (escalated ? escalationChannel(request, policies) : undefined);
+  const phase = request.status?.phase;
+  if (!tracked && isFinal(phase)) return unrecordedTracking(request, policies, uid);
+  const channel =
+    tracked?.channel ?? (phase === 'Escalated' ? escalationChannel(request, policies) : undefined);
   if (!channel) return [];
-  const intents: SlackIntent[] = [{ kind: 'tracking', key: trackingKey(uid), channel, uid }];
+  return [
+    { kind: 'tracking', key: trackingKey(uid), channel, uid },
+    ...progressIntents(request, channel, uid),
+  ];
+}
+
+/** A reply in the tracking message's thread for each answer counted (one for a multi-policy answer). */
+function progressIntents(request: ApprovalRequest, channel: string, uid: string): SlackIntent[] {
+  const intents: SlackIntent[] = [];
   const approvals = request.status?.approvals ?? [];
   for (let index = 0; index < countedAnswers(request); index++) {
     if (continuesAnswer(approvals, index)) continue;
