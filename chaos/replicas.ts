@@ -147,7 +147,7 @@ export class Replica {
       this.#log.write(chunk);
       const text = chunk.toString();
       if (text.includes('Lost the leader lease')) lostLease = true;
-      fenced += text.split('no longer the leader').length - 1;
+      fenced += fencedWritesIn(text);
       this.watchesExpired += text.split('Watch could not resume (410 Gone)').length - 1;
       if (identity !== '') return;
       pending += text;
@@ -173,6 +173,19 @@ export class Replica {
       }, RESTART_DELAY_MS);
     });
   }
+}
+
+/**
+ * How many writes a controller's log says its fence refused: one per "no longer the leader", except
+ * the queued Events it drops together, logged once with their number.
+ */
+export function fencedWritesIn(text: string): number {
+  let count = 0;
+  for (const [, events] of text.matchAll(
+    /(?:(\d+) event\(s\) not recorded: this process is )?no longer the leader/g,
+  ))
+    count += events === undefined ? 1 : Number(events);
+  return count;
 }
 
 /** Waits until exactly one replica leads; resolves with it. */
