@@ -50,7 +50,12 @@ const discard = new Writable({
   },
 });
 
-async function outbox(existing?: SlackEmulator, extra: readonly ApprovalRequest[] = []) {
+async function outbox(
+  existing?: SlackEmulator,
+  extra: readonly ApprovalRequest[] = [],
+  recordTracking: (request: ApprovalRequest, channel: string, ts: string) => Promise<void> = () =>
+    Promise.resolve(),
+) {
   const slack = existing ?? (await startSlackEmulator({ socketPingIntervalMs: 0 }));
   if (!existing) emulators.push(slack);
   const requests = new Map([
@@ -67,7 +72,7 @@ async function outbox(existing?: SlackEmulator, extra: readonly ApprovalRequest[
     logger: createLogger({ format: 'json', level: 'error', stream: discard }),
     paceMs: 10,
     request: (uid) => requests.get(uid),
-    recordTracking: () => Promise.resolve(),
+    recordTracking,
     onTerminal: () => undefined,
     onDepth: () => undefined,
   });
@@ -155,5 +160,32 @@ describe('the Slack outbox', () => {
     ]);
     two.box.stop();
     first.box.stop();
+  });
+
+  it('records a tracking message in the request once the API server takes it, after refusing it', async () => {
+    const waiting: ApprovalRequest = {
+      ...approved('u-4', 'inv-4'),
+      status: {
+        phase: 'Escalated',
+        evaluations: [{ policy: 'payments', result: 'Escalate', message: 'default', policyGeneration: 1 }],
+      },
+    };
+    const recorded: string[] = [];
+    let refusals = 1;
+    const { slack, box } = await outbox(undefined, [waiting], (_request, channel, ts) => {
+      // The status write the API server refuses once (429 while the controller is starved).
+      if (refusals-- > 0) return Promise.reject(new Error('HTTP 429'));
+      recorded.push(`${channel} ${ts}`);
+      return Promise.resolve();
+    });
+    box.submit([{ kind: 'tracking', key: 'u-4/tracking', channel: '#payments-approvals', uid: 'u-4' }]);
+    await eventually(() => {
+      expect(recorded).toHaveLength(1);
+      expect(box.pending('u-4')).toBe(false);
+    });
+    const posted = slack.messages('C0PAYMENTS');
+    expect(posted).toHaveLength(1);
+    expect(recorded).toEqual([`C0PAYMENTS ${posted[0]?.ts ?? ''}`]);
+    box.stop();
   });
 });

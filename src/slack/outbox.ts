@@ -351,11 +351,15 @@ export class SlackOutbox {
     const tracked = this.#tracking.get(uid) ?? fromStatus(request);
     if (!tracked && ifPosted) return false;
     if (tracked) {
-      if (tracked.shown === shown) return false;
-      await this.#deps.web.update({ channel: tracked.channel, ts: tracked.ts, ...message });
-      this.#tracking.set(uid, { ...tracked, shown });
+      const changed = tracked.shown !== shown;
+      if (changed) {
+        await this.#deps.web.update({ channel: tracked.channel, ts: tracked.ts, ...message });
+        this.#tracking.set(uid, { ...tracked, shown });
+      }
+      // Also when nothing changed: the attempt that posted or updated the message may have failed to
+      // record it (the API server refusing), and only this retry records it.
       if (!request.status?.slack) await this.#deps.recordTracking(request, tracked.channel, tracked.ts);
-      return true;
+      return changed;
     }
     const posted = await this.#deps.web.postMessage({
       channel: channelName,
