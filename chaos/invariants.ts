@@ -57,7 +57,7 @@ export interface Facts {
   /** The phases each request was seen in, in order. */
   readonly phases: ReadonlyMap<string, readonly string[]>;
   readonly writes: readonly StatusWrite[];
-  /** Lease versions, in any order, each once (see `leaseVersions`). */
+  /** Lease versions as every witness saw them, in any order, repeats allowed (`leaseVersions` merges). */
   readonly leases: readonly LeaseVersion[];
   /** Undefined when the scenario does not use Slack. */
   readonly slack?: readonly SlackMessage[];

@@ -14,14 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { dump, load } from 'js-yaml';
 import { GreenlightApi } from '../src/k8s/greenlight-api.ts';
 import { AuditFollower } from './audit.ts';
-import {
-  check,
-  decisionWrites,
-  firstDecisionAfter,
-  leaseVersions,
-  type Facts,
-  type Verdict,
-} from './invariants.ts';
+import { check, decisionWrites, firstDecisionAfter, type Facts, type Verdict } from './invariants.ts';
 import { People, RequestStream } from './load.ts';
 import { TcpProxy } from './proxy.ts';
 import { serviceAccountKubeconfig } from './refusals.ts';
@@ -160,7 +153,7 @@ async function runScenario(
         finals,
         phases: new Map([...recorder.requests].map(([name, seen]) => [name, seen.phases])),
         writes: [...(await audit.read())],
-        leases: leaseVersions(audit.leases, recorder.leases),
+        leases: [...audit.leases, ...recorder.leases],
         slack: slackMessages(workspace.slack),
         webhooks: workspace.receiver.deliveries,
         ...(metrics ? { metrics } : {}),

@@ -83,7 +83,7 @@ describe('planSlack', () => {
       approvals: [
         answer({ approver: 'U0ALICE', via: 'slack', decision: 'Deny', at: '2026-11-26T10:00:00Z' }),
       ],
-    } as const;
+    };
     const tracking = planSlack(request(deniedByAlice), policies).filter(
       (intent) => intent.kind === 'tracking' || intent.kind === 'progress',
     );
